@@ -1,0 +1,68 @@
+"""`perm-migrate`: a click group whose subcommands mirror the pipeline steps.
+
+Each step lives in `loader/commands/<step>.py` and is registered below. Every command works
+inside a run folder (`runs/<run_id>/`) whose `manifest.json` records what each step produced.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import click
+
+from loader import __version__
+from loader.errors import EXIT_USAGE, MigrationError
+from loader.redact import redact
+
+
+class MigrationGroup(click.Group):
+    """Turns expected failures into one redacted line and the documented exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except MigrationError as exc:
+            click.echo(f"error: {redact(str(exc))}", err=True)
+            sys.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted; resume with `perm-migrate run --resume <run_id>`", err=True)
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - last line of defence: never show a raw traceback
+            if os.environ.get("PERM_DEBUG"):
+                traceback.print_exc()
+            click.echo(
+                f"error: unexpected {type(exc).__name__}: {redact(str(exc))} "
+                "(set PERM_DEBUG=1 to see the traceback)",
+                err=True,
+            )
+            sys.exit(EXIT_USAGE)
+
+
+@click.group(cls=MigrationGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="perm-migrate")
+def main() -> None:
+    """Migrate PERM Tracker v1 (Supabase) to v2 (Convex).
+
+    \b
+    Pipeline: check -> extract -> stage -> transform -> export -> import -> verify -> report
+    `perm-migrate run` performs every step in one resumable run folder.
+
+    \b
+    Environment variables (flags win over environment, environment over defaults):
+      SUPABASE_DB_URL               v1 source DSN (postgresql://...), or the PG* variables
+      CONVEX_URL, CONVEX_DEPLOY_KEY target deployment (cloud)
+      CONVEX_SELF_HOSTED_URL, CONVEX_SELF_HOSTED_ADMIN_KEY
+                                    target deployment (self-hosted or the local emulator)
+      PERM_RUNS_DIR                 where run folders are created (default ./runs)
+      PERM_DEBUG=1                  show tracebacks of unexpected errors
+    """
+
+
+# Subcommands: one module per pipeline step (registered in pipeline order).
+from loader.commands import register_all  # noqa: E402
+
+register_all(main)

@@ -1,0 +1,95 @@
+"""The run folder `runs/<run_id>/`: everything one run produced, and its manifest.
+
+Layout (each step owns its part):
+  manifest.json        run id, migration_as_of, config (redacted), per-step results
+  raw/<table>.jsonl    extracted v1 snapshot (mode 0600: personal data)
+  warehouse.duckdb     staged snapshot + dbt models (DuckDB warehouse)
+  export/<table>.jsonl validated Convex documents; export/rejects.jsonl
+  ...                  import state, mapping table, backups, verify.json, report
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from loader.errors import ConfigError
+
+MANIFEST = "manifest.json"
+
+
+def default_runs_dir() -> Path:
+    return Path(os.environ.get("PERM_RUNS_DIR", "runs"))
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """`20261124T010203Z-1a2b3c`: sortable by start time, unique."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a file atomically with mode 0600 (owner only)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class RunFolder:
+    """One run's directory and its manifest."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.run_id = root.name
+
+    @classmethod
+    def create(cls, runs_dir: Path | None = None, run_id: str | None = None) -> "RunFolder":
+        root = (runs_dir or default_runs_dir()) / (run_id or new_run_id())
+        root.mkdir(parents=True, exist_ok=False, mode=0o700)
+        folder = cls(root)
+        folder.write_manifest({"run_id": folder.run_id, "steps": {}})
+        return folder
+
+    @classmethod
+    def open(cls, run_id: str, runs_dir: Path | None = None) -> "RunFolder":
+        candidate = Path(run_id)
+        root = candidate if candidate.is_dir() else (runs_dir or default_runs_dir()) / run_id
+        if not (root / MANIFEST).is_file():
+            raise ConfigError(f"run folder {root} not found (no {MANIFEST}); check the run id")
+        return cls(root)
+
+    def path(self, *parts: str) -> Path:
+        return self.root.joinpath(*parts)
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.path("raw")
+
+    @property
+    def export_dir(self) -> Path:
+        return self.path("export")
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.path("warehouse.duckdb")
+
+    def read_manifest(self) -> dict[str, Any]:
+        return json.loads(self.path(MANIFEST).read_text())
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        write_private(self.path(MANIFEST), (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+
+    def record_step(self, step: str, result: dict[str, Any]) -> None:
+        """Store one step's result under `steps.<step>` in the manifest."""
+        manifest = self.read_manifest()
+        manifest.setdefault("steps", {})[step] = result
+        self.write_manifest(manifest)
