@@ -1,0 +1,23 @@
+"""The reference v1 DDL (`sql/v1_reference_schema.sql`): tables first, NOT VALID constraints after the data."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+REFERENCE_DDL = Path(__file__).resolve().parents[2] / "sql" / "v1_reference_schema.sql"
+CONSTRAINTS_MARKER = "-- ==== constraints ===="
+DEFAULT_APP_TABLE = "users"
+_APP_TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def reference_ddl(app_table: str = DEFAULT_APP_TABLE) -> tuple[str, str]:
+    """(tables DDL, constraints DDL) with the app user table named `public.<app_table>`."""
+    if not _APP_TABLE_NAME.match(app_table):
+        raise ValueError(f"invalid app user table name {app_table!r}")
+    text = REFERENCE_DDL.read_text()
+    if app_table != DEFAULT_APP_TABLE:
+        text = re.sub(r"\bpublic\.users\b", f"public.{app_table}", text)
+        text = re.sub(r"\busers_(?=\w)", f"{app_table}_", text)
+    tables, _, constraints = text.partition(CONSTRAINTS_MARKER)
+    return tables, constraints

@@ -1,0 +1,151 @@
+"""A throwaway PostgreSQL cluster in a temp dir on a free port (tests, demo, benchmark).
+
+Uses the machine's `initdb`/`pg_ctl` (through `runuser -u postgres --` when running as root);
+installs Debian's `postgresql` package if the binaries are missing. The cluster listens on
+127.0.0.1 only, with password (scram) authentication, and is always stopped and removed when
+the context manager exits, also on failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from loader.errors import MigrationError
+
+SUPERUSER = "postgres"
+_START_ATTEMPTS = 3
+
+
+class ThrowawayPgError(MigrationError):
+    """The throwaway PostgreSQL server could not be started."""
+
+
+@dataclass(frozen=True)
+class PgCluster:
+    """Connection facts of a running throwaway cluster."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+
+    def dsn(self, dbname: str = "postgres", password: str | None = None) -> str:
+        pw = self.password if password is None else password
+        return f"postgresql://{self.user}:{pw}@{self.host}:{self.port}/{dbname}"
+
+    def env(self, dbname: str = "postgres") -> dict[str, str]:
+        """The PG* environment variables that point libpq (and dbt's profile) at `dbname`."""
+        return {
+            "PGHOST": self.host,
+            "PGPORT": str(self.port),
+            "PGUSER": self.user,
+            "PGPASSWORD": self.password,
+            "PGDATABASE": dbname,
+        }
+
+    def create_database(self, name: str) -> str:
+        """Create an empty database and return its DSN."""
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.dsn(), autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return self.dsn(name)
+
+
+def _pg_bin_dir() -> Path:
+    """Directory holding initdb and pg_ctl; installs the Debian package when none is found."""
+    for attempt in range(2):
+        found = shutil.which("initdb")
+        if found and shutil.which("pg_ctl"):
+            return Path(os.path.realpath(found)).parent
+        versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
+        if versions:
+            return Path(versions[0]).parent
+        if attempt == 0:
+            _install_postgresql()
+    raise ThrowawayPgError("PostgreSQL server binaries (initdb, pg_ctl) not found and could not be installed")
+
+
+def _install_postgresql() -> None:
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise ThrowawayPgError("initdb/pg_ctl not found; install the PostgreSQL server (e.g. apt-get install postgresql)")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "postgresql"]):
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise ThrowawayPgError(f"`{' '.join(cmd)}` failed: {done.stderr.strip().splitlines()[-1:]}")
+
+
+def _as_server_user(cmd: list[str]) -> list[str]:
+    """Run server binaries as `postgres` when we are root (PostgreSQL refuses to run as root)."""
+    return ["runuser", "-u", SUPERUSER, "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _run(cmd: list[str], what: str) -> None:
+    done = subprocess.run(_as_server_user(cmd), capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        raise ThrowawayPgError(f"{what} failed: {detail[-1] if detail else f'exit {done.returncode}'}")
+
+
+@contextlib.contextmanager
+def throwaway_cluster(base_dir: str | None = None) -> Iterator[PgCluster]:
+    """Start a fresh cluster; yield its connection facts; stop and delete it on exit."""
+    bin_dir = _pg_bin_dir()
+    root = Path(tempfile.mkdtemp(prefix="perm-pg-", dir=base_dir))
+    data_dir, socket_dir = root / "data", root / "sock"
+    password = secrets.token_urlsafe(18)
+    started = False
+    try:
+        socket_dir.mkdir()
+        pwfile = root / "pwfile"
+        pwfile.write_text(password + "\n")
+        if os.geteuid() == 0:
+            shutil.chown(root, SUPERUSER)
+            shutil.chown(socket_dir, SUPERUSER)
+            shutil.chown(pwfile, SUPERUSER)
+        _run(
+            [str(bin_dir / "initdb"), "-D", str(data_dir), "-U", SUPERUSER, "-E", "UTF8",
+             "--locale=C.UTF-8", "--auth-local=trust", "--auth-host=scram-sha-256",
+             f"--pwfile={pwfile}"],
+            "initdb",
+        )
+        pwfile.unlink()
+        for attempt in range(_START_ATTEMPTS):
+            port = _free_port()
+            options = (f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                       "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60 "
+                       "-c shared_buffers=64MB")
+            try:
+                _run([str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-l", str(root / "server.log"),
+                      "-o", options, "-w", "-t", "60", "start"], "pg_ctl start")
+                started = True
+                break
+            except ThrowawayPgError:
+                if attempt == _START_ATTEMPTS - 1:
+                    raise
+        yield PgCluster(host="127.0.0.1", port=port, user=SUPERUSER, password=password)
+    finally:
+        if started:
+            subprocess.run(
+                _as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-m", "immediate", "-w", "stop"]),
+                capture_output=True, timeout=60,
+            )
+        shutil.rmtree(root, ignore_errors=True)
