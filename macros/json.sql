@@ -1,0 +1,157 @@
+{#- JSON macros shared by all models (docs/INTERFACES.md §2, MAPPING_SPEC §3.1 "JSON").
+    A parsed value is DuckDB JSON / Postgres jsonb; only these macros look inside it. -#}
+
+{#- Postgres has no "try parse" before v16: these helpers catch the cast error. Created once per
+    schema, idempotently (concurrent creators are tolerated). -#}
+{% macro postgres_ensure_helpers() -%}
+  {%- if execute -%}
+    {%- set schema = target.schema -%}
+    {%- set ddl -%}
+create schema if not exists {{ schema }};
+do $perm$
+begin
+  create function {{ schema }}.perm_try_jsonb(v text) returns jsonb
+    language plpgsql immutable parallel safe as $f$
+    begin
+      return v::jsonb;
+    exception when others then
+      return null;
+    end $f$;
+exception when duplicate_function or unique_violation then null;
+end $perm$;
+do $perm$
+begin
+  create function {{ schema }}.perm_try_timestamp(v text) returns timestamp
+    language plpgsql immutable parallel safe as $f$
+    begin
+      return v::timestamp;
+    exception when others then
+      return null;
+    end $f$;
+exception when duplicate_function or unique_violation then null;
+end $perm$;
+    {%- endset -%}
+    {%- do run_query(ddl) -%}
+  {%- endif -%}
+{%- endmacro %}
+
+{#- JSON value of text, after one extra decode of a double-encoded string.
+    NULL for SQL NULL, JSON null (also double-encoded) and unparseable text. -#}
+{% macro json_parse(expr) -%}
+  {{ return(adapter.dispatch('json_parse', 'perm_migration')(expr)) }}
+{%- endmacro %}
+
+{% macro default__json_parse(expr) -%}
+(case
+  when not coalesce(json_valid(cast({{ expr }} as varchar)), false) then null
+  when json_type(cast({{ expr }} as varchar)) = 'NULL' then null
+  when json_type(cast({{ expr }} as varchar)) = 'VARCHAR'
+       and json_valid(json_extract_string(cast({{ expr }} as varchar), '$'))
+    then (case when json_type(json_extract_string(cast({{ expr }} as varchar), '$')) = 'NULL' then null
+               else json(json_extract_string(cast({{ expr }} as varchar), '$')) end)
+  else json(cast({{ expr }} as varchar))
+end)
+{%- endmacro %}
+
+{% macro postgres__json_parse(expr) -%}
+{%- do postgres_ensure_helpers() -%}
+(case
+  when {{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text)) is null then null
+  when jsonb_typeof({{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text))) = 'null' then null
+  when jsonb_typeof({{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text))) = 'string'
+       and {{ target.schema }}.perm_try_jsonb({{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text)) #>> '{}') is not null
+    then nullif({{ target.schema }}.perm_try_jsonb({{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text)) #>> '{}'), 'null'::jsonb)
+  else {{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text))
+end)
+{%- endmacro %}
+
+{#- True when non-NULL text does not parse as JSON. -#}
+{% macro json_is_invalid(expr) -%}
+  {{ return(adapter.dispatch('json_is_invalid', 'perm_migration')(expr)) }}
+{%- endmacro %}
+
+{% macro default__json_is_invalid(expr) -%}
+({{ expr }} is not null and not coalesce(json_valid(cast({{ expr }} as varchar)), false))
+{%- endmacro %}
+
+{% macro postgres__json_is_invalid(expr) -%}
+{%- do postgres_ensure_helpers() -%}
+({{ expr }} is not null and {{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text)) is null)
+{%- endmacro %}
+
+{#- Type of a parsed JSON value: object, array, string, number, boolean, null (SQL NULL for SQL NULL). -#}
+{% macro json_kind(j) -%}
+  {{ return(adapter.dispatch('json_kind', 'perm_migration')(j)) }}
+{%- endmacro %}
+
+{% macro default__json_kind(j) -%}
+(case when {{ j }} is null then null
+  else case json_type({{ j }})
+    when 'OBJECT' then 'object' when 'ARRAY' then 'array' when 'VARCHAR' then 'string'
+    when 'BOOLEAN' then 'boolean' when 'NULL' then 'null' else 'number' end
+end)
+{%- endmacro %}
+
+{% macro postgres__json_kind(j) -%}
+jsonb_typeof({{ j }})
+{%- endmacro %}
+
+{#- Member `key` of a parsed JSON object, as JSON (NULL when absent or not an object). -#}
+{% macro json_member(j, key) -%}
+  {{ return(adapter.dispatch('json_member', 'perm_migration')(j, key)) }}
+{%- endmacro %}
+
+{% macro default__json_member(j, key) -%}
+(case when json_type({{ j }}) = 'OBJECT' then json_extract({{ j }}, '$."{{ key }}"') end)
+{%- endmacro %}
+
+{% macro postgres__json_member(j, key) -%}
+(case when jsonb_typeof({{ j }}) = 'object' then {{ j }} -> '{{ key }}' end)
+{%- endmacro %}
+
+{#- A parsed JSON scalar as text: strings unquoted, numbers and booleans in JSON spelling;
+    NULL for JSON null, objects and arrays. -#}
+{% macro json_scalar_text(j) -%}
+  {{ return(adapter.dispatch('json_scalar_text', 'perm_migration')(j)) }}
+{%- endmacro %}
+
+{% macro default__json_scalar_text(j) -%}
+(case when json_type({{ j }}) not in ('OBJECT', 'ARRAY', 'NULL') then json_extract_string({{ j }}, '$') end)
+{%- endmacro %}
+
+{% macro postgres__json_scalar_text(j) -%}
+(case when jsonb_typeof({{ j }}) not in ('object', 'array', 'null') then {{ j }} #>> '{}' end)
+{%- endmacro %}
+
+{#- Member `key` of a parsed JSON object as scalar text (see json_scalar_text). -#}
+{% macro json_member_text(j, key) -%}
+{{ json_scalar_text(json_member(j, key)) }}
+{%- endmacro %}
+
+{#- Member `key` of a parsed JSON object as boolean: JSON true/false only, anything else NULL. -#}
+{% macro json_member_bool(j, key) -%}
+(case when {{ json_kind(json_member(j, key)) }} = 'boolean'
+      then {{ json_member_text(j, key) }} = 'true' end)
+{%- endmacro %}
+
+{#- Lateral FROM-clause item giving one row per element of a parsed JSON array:
+    `<alias>.item_index` (0-based) and `<alias>.item` (JSON). Non-arrays give no rows.
+    Usage: `from t cross join {{ json_array_items('t.j', 'e') }}`. -#}
+{% macro json_array_items(j, alias) -%}
+  {{ return(adapter.dispatch('json_array_items', 'perm_migration')(j, alias)) }}
+{%- endmacro %}
+
+{% macro default__json_array_items(j, alias) -%}
+lateral (
+  select cast(each_item.key as integer) as item_index, each_item.value as item
+  from json_each(case when json_type({{ j }}) = 'ARRAY' then {{ j }} else json('[]') end) as each_item
+) as {{ alias }}
+{%- endmacro %}
+
+{% macro postgres__json_array_items(j, alias) -%}
+lateral (
+  select cast(each_item.ord - 1 as integer) as item_index, each_item.value as item
+  from jsonb_array_elements(case when jsonb_typeof({{ j }}) = 'array' then {{ j }} else '[]'::jsonb end)
+       with ordinality as each_item(value, ord)
+) as {{ alias }}
+{%- endmacro %}

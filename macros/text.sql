@@ -1,0 +1,55 @@
+{#- Text macros shared by all models (docs/INTERFACES.md §2, MAPPING_SPEC §0.2 and §3.1). -#}
+
+{#- Characters removed by the TEXT rule: U+0000–U+0008, U+000B, U+000C, U+000E–U+001F, U+007F. -#}
+{% macro control_chars_regex() -%}
+'[\x01-\x08\x0B\x0C\x0E-\x1F\x7F]'
+{%- endmacro %}
+
+{#- ASCII whitespace removed by trim (§0.2): space, tab, newline, carriage return, form feed, vertical tab. -#}
+{% macro ascii_whitespace() -%}
+(' ' || chr(9) || chr(10) || chr(13) || chr(12) || chr(11))
+{%- endmacro %}
+
+{#- Text with control characters removed and ASCII whitespace trimmed; '' becomes NULL. -#}
+{% macro clean_text(expr) -%}
+  {{ return(adapter.dispatch('clean_text', 'perm_migration')(expr)) }}
+{%- endmacro %}
+
+{% macro default__clean_text(expr) -%}
+nullif(trim(regexp_replace(cast({{ expr }} as varchar), {{ control_chars_regex() }}, '', 'g'), {{ ascii_whitespace() }}), '')
+{%- endmacro %}
+
+{% macro postgres__clean_text(expr) -%}
+nullif(btrim(regexp_replace(cast({{ expr }} as text), {{ control_chars_regex() }}, '', 'g'), {{ ascii_whitespace() }}), '')
+{%- endmacro %}
+
+{#- email_norm (§0.2): lower(trim(expr)); nothing else changes. -#}
+{% macro email_norm(expr) -%}
+  {{ return(adapter.dispatch('email_norm', 'perm_migration')(expr)) }}
+{%- endmacro %}
+
+{% macro default__email_norm(expr) -%}
+lower(trim(cast({{ expr }} as varchar), {{ ascii_whitespace() }}))
+{%- endmacro %}
+
+{% macro postgres__email_norm(expr) -%}
+lower(btrim(cast({{ expr }} as text), {{ ascii_whitespace() }}))
+{%- endmacro %}
+
+{#- Boolean: the (already normalised) email matches ^[^@\s]+@[^@\s]+\.[^@\s]+$ (§0.2); NULL gives false. -#}
+{% macro is_valid_email(expr) -%}
+  {{ return(adapter.dispatch('is_valid_email', 'perm_migration')(expr)) }}
+{%- endmacro %}
+
+{% macro default__is_valid_email(expr) -%}
+coalesce(regexp_full_match(cast({{ expr }} as varchar), '[^@\s]+@[^@\s]+\.[^@\s]+'), false)
+{%- endmacro %}
+
+{% macro postgres__is_valid_email(expr) -%}
+coalesce(cast({{ expr }} as text) ~ '^[^@\s]+@[^@\s]+\.[^@\s]+$', false)
+{%- endmacro %}
+
+{#- A JSON string literal for text, escaped identically on every warehouse (used to build JSON text). -#}
+{% macro json_string(expr) -%}
+('"' || replace(replace(replace(replace(replace(cast({{ expr }} as varchar), '\', '\\'), '"', '\"'), chr(10), '\n'), chr(13), '\r'), chr(9), '\t') || '"')
+{%- endmacro %}

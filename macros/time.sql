@@ -1,0 +1,79 @@
+{#- Time macros shared by all models (docs/INTERFACES.md §2, MAPPING_SPEC §0.4 and §3.1). -#}
+
+{#- ms(ts): bigint epoch milliseconds, floor(µs / 1000); accepts a timestamp or its text (read as UTC). -#}
+{% macro epoch_ms(ts_expr) -%}
+  {{ return(adapter.dispatch('epoch_ms', 'perm_migration')(ts_expr)) }}
+{%- endmacro %}
+
+{% macro default__epoch_ms(ts_expr) -%}
+cast(floor(epoch_us(cast({{ ts_expr }} as timestamp)) / 1000.0) as bigint)
+{%- endmacro %}
+
+{% macro postgres__epoch_ms(ts_expr) -%}
+cast(floor(extract(epoch from cast({{ ts_expr }} as timestamp)) * 1000) as bigint)
+{%- endmacro %}
+
+{#- The migration_as_of var parsed once at compile time (never the clock), as a naive UTC datetime. -#}
+{% macro as_of_datetime() -%}
+  {%- set raw = var('migration_as_of') | string | trim -%}
+  {%- set parsed = modules.datetime.datetime.fromisoformat(raw.replace('Z', '+00:00').replace('z', '+00:00')) -%}
+  {%- if parsed.tzinfo is not none -%}
+    {%- set parsed = (parsed - parsed.utcoffset()).replace(tzinfo=none) -%}
+  {%- endif -%}
+  {{ return(parsed) }}
+{%- endmacro %}
+
+{#- as_of_ms (§0.2): the migration_as_of instant as a bigint literal of epoch milliseconds. -#}
+{% macro as_of_ms() -%}
+  {%- set delta = as_of_datetime() - modules.datetime.datetime(1970, 1, 1) -%}
+  {{- 'cast(' ~ ((delta.days * 86400 + delta.seconds) * 1000 + delta.microseconds // 1000) ~ ' as bigint)' -}}
+{%- endmacro %}
+
+{#- as_of_date (§0.2): the UTC calendar date of migration_as_of as a 'YYYY-MM-DD' text literal. -#}
+{% macro as_of_date() -%}
+'{{ as_of_datetime().strftime("%Y-%m-%d") }}'
+{%- endmacro %}
+
+{#- Timestamp held as text (a member of JSON): ISO-8601 date or date-time, optional fraction,
+    optional offset `Z`/`±HH`/`±HHMM`/`±HH:MM` (none = UTC) → bigint epoch ms; anything else NULL. -#}
+{% macro iso_text_to_ms(text_expr) -%}
+  {{ return(adapter.dispatch('iso_text_to_ms', 'perm_migration')(text_expr)) }}
+{%- endmacro %}
+
+{% macro iso_text_pattern() -%}
+'^([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[T ]([0-9]{2}:[0-9]{2})(:[0-9]{2})?(\.[0-9]+)?)? *(Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)?$'
+{%- endmacro %}
+
+{#- Offset text (Z, ±HH, ±HHMM, ±HH:MM; NULL/empty = UTC) → offset in milliseconds. -#}
+{% macro offset_text_to_ms(offset_expr) -%}
+(case when coalesce({{ offset_expr }}, '') in ('', 'Z', 'z') then 0
+      else (case when substr({{ offset_expr }}, 1, 1) = '-' then -1 else 1 end)
+           * (cast(substr({{ offset_expr }}, 2, 2) as integer) * 60
+              + coalesce(cast(nullif(substr(replace({{ offset_expr }}, ':', ''), 4, 2), '') as integer), 0))
+           * 60000
+ end)
+{%- endmacro %}
+
+{% macro default__iso_text_to_ms(text_expr) -%}
+(case when regexp_matches(cast({{ text_expr }} as varchar), {{ iso_text_pattern() }})
+  then {{ epoch_ms("try_cast(
+      regexp_extract(cast(" ~ text_expr ~ " as varchar), " ~ iso_text_pattern() ~ ", 1) || ' '
+      || coalesce(nullif(regexp_extract(cast(" ~ text_expr ~ " as varchar), " ~ iso_text_pattern() ~ ", 2), ''), '00:00')
+      || coalesce(nullif(regexp_extract(cast(" ~ text_expr ~ " as varchar), " ~ iso_text_pattern() ~ ", 3), ''), ':00')
+      || rpad(coalesce(nullif(regexp_extract(cast(" ~ text_expr ~ " as varchar), " ~ iso_text_pattern() ~ ", 4), ''), '.'), 7, '0')
+    as timestamp)") }}
+    - {{ offset_text_to_ms("regexp_extract(cast(" ~ text_expr ~ " as varchar), " ~ iso_text_pattern() ~ ", 5)") }}
+end)
+{%- endmacro %}
+
+{% macro postgres__iso_text_to_ms(text_expr) -%}
+{%- do postgres_ensure_helpers() -%}
+(case when cast({{ text_expr }} as text) ~ {{ iso_text_pattern() }}
+  then {{ epoch_ms(target.schema ~ ".perm_try_timestamp(
+      (regexp_match(cast(" ~ text_expr ~ " as text), " ~ iso_text_pattern() ~ "))[1] || ' '
+      || coalesce((regexp_match(cast(" ~ text_expr ~ " as text), " ~ iso_text_pattern() ~ "))[2], '00:00')
+      || coalesce((regexp_match(cast(" ~ text_expr ~ " as text), " ~ iso_text_pattern() ~ "))[3], ':00')
+      || rpad(coalesce((regexp_match(cast(" ~ text_expr ~ " as text), " ~ iso_text_pattern() ~ "))[4], '.'), 7, '0'))") }}
+    - {{ offset_text_to_ms("(regexp_match(cast(" ~ text_expr ~ " as text), " ~ iso_text_pattern() ~ "))[5]") }}
+end)
+{%- endmacro %}
