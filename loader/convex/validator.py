@@ -1,0 +1,231 @@
+"""Schema validation with Convex semantics (CONVEX_HTTP §6.3–6.9).
+
+`DocumentValidator.errors()` returns every problem of a document (the loader's pre-flight);
+`DocumentValidator.first_error()` returns the one Convex would report, with Convex's text (the emulator).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from loader.convex.ids import InvalidId, decode_id
+from loader.convex.schema import Schema
+from loader.convex.values import SYSTEM_FIELDS, InvalidValue, check_document, decode_convex_json, display, type_name
+
+NO_MATCH = "no_match"
+MISSING_FIELD = "missing_field"
+EXTRA_FIELD = "extra_field"
+WRONG_ID_TABLE = "wrong_id_table"
+INVALID_VALUE = "invalid_value"
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One validation problem: where, what the validator expects, what the document holds."""
+
+    kind: str
+    path: str  # ".rfiEntries[2].receivedDate"; "" for the document itself
+    expected: str  # validator text, e.g. v.string()
+    got: str  # short display of the offending value, or "absent"
+    message: str  # Convex's message text
+
+    def one_line(self) -> str:
+        """`<path>: expected <validator>, got <value>` (for the loader's reject lines)."""
+        if self.kind == INVALID_VALUE:
+            return self.message
+        field = self.path or "document"
+        if self.kind == MISSING_FIELD:
+            return f"{field}: required field is missing (expected {self.expected})"
+        if self.kind == EXTRA_FIELD:
+            return f"{field}: field is not in the v2 schema"
+        return f"{field}: expected {self.expected}, got {self.got}"
+
+
+def render(v: dict) -> str:
+    """Validator JSON → its TypeScript spelling, e.g. `v.optional(v.array(v.string()))`."""
+    kind = v["type"]
+    if kind == "number":
+        return "v.float64()"
+    if kind == "bigint":
+        return "v.int64()"
+    if kind in ("null", "boolean", "string", "bytes", "any"):
+        return f"v.{kind}()"
+    if kind == "literal":
+        lit = v["value"]
+        if isinstance(lit, dict):
+            return "v.literal(<int64>)"
+        return f"v.literal({display(float(lit) if isinstance(lit, int) and not isinstance(lit, bool) else lit)})"
+    if kind == "id":
+        return f'v.id("{v["tableName"]}")'
+    if kind == "array":
+        return f"v.array({render(v['value'])})"
+    if kind == "union":
+        return "v.union(" + ", ".join(render(m) for m in v["value"]) + ")"
+    if kind == "record":
+        return f"v.record({render(v['keys'])}, {render(v['values']['fieldType'])})"
+    fields = ", ".join(f"{name}: {_render_field(spec)}" for name, spec in v["value"].items())
+    return "v.object({" + fields + "})"
+
+
+def _render_field(spec: dict) -> str:
+    inner = render(spec["fieldType"])
+    return f"v.optional({inner})" if spec.get("optional") else inner
+
+
+def _path_line(path: str) -> str:
+    return f"Path: {path}\n" if path else ""
+
+
+def _literal_matches(value: Any, lit: Any) -> bool:
+    if isinstance(lit, dict):  # {"$integer": …}
+        return isinstance(value, int) and not isinstance(value, bool) and value == decode_convex_json(lit)
+    if isinstance(lit, bool) or isinstance(value, bool):
+        return isinstance(lit, bool) and isinstance(value, bool) and lit == value
+    if isinstance(lit, (int, float)):
+        return isinstance(value, float) and value == float(lit)
+    return isinstance(value, str) and value == lit
+
+
+_SIMPLE_CHECKS = {
+    "null": lambda x: x is None,
+    "boolean": lambda x: isinstance(x, bool),
+    "number": lambda x: isinstance(x, float),
+    "bigint": lambda x: isinstance(x, int) and not isinstance(x, bool),
+    "string": lambda x: isinstance(x, str),
+    "bytes": lambda x: isinstance(x, bytes),
+    "any": lambda x: True,
+}
+
+
+class DocumentValidator:
+    """Validates documents of a schema. `table_names` maps table number → name for `v.id` checks;
+    without it, ids are checked for format only (the loader before it knows the target's numbers)."""
+
+    def __init__(self, schema: Schema, table_names: Mapping[int, str] | None = None):
+        self.schema = schema
+        self.table_names = table_names
+
+    def errors(self, doc: Any, table: str) -> list[Issue]:
+        """All problems of `doc` for `table` (value-shape problem first, then schema problems)."""
+        try:
+            check_document(doc)
+        except InvalidValue as exc:
+            return [Issue(INVALID_VALUE, "", "a valid Convex document", type_name(doc), str(exc))]
+        return list(self._schema_issues(doc, table))
+
+    def first_error(self, doc: dict, table: str) -> str | None:
+        """Convex's message for the first schema mismatch of an already shape-checked document, or None."""
+        issue = next(self._schema_issues(doc, table), None)
+        if issue is None:
+            return None
+        return (
+            f'Failed to insert or update a document in table "{table}" because it does not match the schema: '
+            f"{issue.message}"
+        )
+
+    def _schema_issues(self, doc: dict, table: str) -> Iterator[Issue]:
+        table_schema = self.schema.table(table)
+        if table_schema is None or not self.schema.schema_validation:
+            return
+        body = {k: x for k, x in doc.items() if k not in SYSTEM_FIELDS}
+        doc_type = table_schema.document_type
+        if doc_type["type"] == "union":
+            if not any(self._matches(body, member) for member in doc_type["value"]):
+                yield self._no_match(body, doc_type, "")
+            return
+        yield from self._check(body, doc_type, "")
+
+    def _matches(self, value: Any, v: dict) -> bool:
+        return next(self._check(value, v, ""), None) is None
+
+    def _no_match(self, value: Any, v: dict, path: str) -> Issue:
+        expected = render(v)
+        got = display(value)
+        message = f"Value does not match validator.\n{_path_line(path)}Value: {got}\nValidator: {expected}"
+        return Issue(NO_MATCH, path, expected, got, message)
+
+    def _check(self, value: Any, v: dict, path: str) -> Iterator[Issue]:
+        kind = v["type"]
+        simple = _SIMPLE_CHECKS.get(kind)
+        if simple is not None:
+            if not simple(value):
+                yield self._no_match(value, v, path)
+        elif kind == "literal":
+            if not _literal_matches(value, v["value"]):
+                yield self._no_match(value, v, path)
+        elif kind == "id":
+            yield from self._check_id(value, v["tableName"], v, path)
+        elif kind == "array":
+            if not isinstance(value, list):
+                yield self._no_match(value, v, path)
+                return
+            for i, item in enumerate(value):
+                yield from self._check(item, v["value"], f"{path}[{i}]")
+        elif kind == "union":
+            if not any(self._matches(value, member) for member in v["value"]):
+                yield self._no_match(value, v, path)
+        elif kind == "object":
+            yield from self._check_object(value, v, path)
+        elif kind == "record":
+            yield from self._check_record(value, v, path)
+
+    def _check_id(self, value: Any, table: str, v: dict, path: str) -> Iterator[Issue]:
+        try:
+            number = decode_id(value)[0]
+        except InvalidId:
+            yield self._no_match(value, v, path)
+            return
+        if self.table_names is None:
+            return
+        found = self.table_names.get(number)
+        if found is None:
+            yield self._no_match(value, v, path)
+        elif found != table:
+            message = (
+                f'Found ID "{value}" from table `{found}`, which does not match the table name in validator '
+                f'`v.id("{table}")`.' + (f"\nPath: {path}" if path else "")
+            )
+            yield Issue(WRONG_ID_TABLE, path, render(v), f'id of table "{found}"', message)
+
+    def _check_object(self, value: Any, v: dict, path: str) -> Iterator[Issue]:
+        if not isinstance(value, dict):
+            yield self._no_match(value, v, path)
+            return
+        fields = v["value"]
+        for name in sorted(fields):
+            spec = fields[name]
+            field_path = f"{path}.{name}"
+            if name not in value:
+                if not spec.get("optional"):
+                    yield self._object_issue(MISSING_FIELD, name, value, v, path, field_path, spec)
+                continue
+            yield from self._check(value[name], spec["fieldType"], field_path)
+        for name in sorted(value):
+            if name not in fields:
+                yield self._object_issue(EXTRA_FIELD, name, value, v, path, f"{path}.{name}", None)
+
+    def _object_issue(
+        self, kind: str, name: str, obj: dict, v: dict, path: str, field_path: str, spec: dict | None
+    ) -> Issue:
+        if kind == MISSING_FIELD:
+            head = (
+                f"Object is missing the required field `{name}`. Consider wrapping the field validator in "
+                "`v.optional(...)` if this is expected."
+            )
+            expected, got = _render_field(spec), "absent"
+        else:
+            head = f"Object contains extra field `{name}` that is not in the validator."
+            expected, got = "no such field", display(obj[name])
+        message = f"{head}\n\n{_path_line(path)}Object: {display(obj)}\nValidator: {render(v)}"
+        return Issue(kind, field_path, expected, got, message)
+
+    def _check_record(self, value: Any, v: dict, path: str) -> Iterator[Issue]:
+        if not isinstance(value, dict):
+            yield self._no_match(value, v, path)
+            return
+        for key in sorted(value):
+            if not self._matches(key, v["keys"]):
+                yield self._no_match(key, v["keys"], f"{path}.{key}")
+            yield from self._check(value[key], v["values"]["fieldType"], f"{path}.{key}")

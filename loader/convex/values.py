@@ -1,0 +1,259 @@
+"""Convex values in Python and their JSON encodings (CONVEX_HTTP §3.4, §2.6, §6.9).
+
+Python model: None, bool, float (float64), int (int64), str, bytes, list, dict.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import struct
+from typing import Any
+
+MAX_DOCUMENT_SIZE = 1 << 20
+MAX_NESTING = 16
+MAX_ARRAY_LENGTH = 8192
+MAX_OBJECT_FIELDS = 1024
+MAX_FIELD_NAME_LENGTH = 1024
+MAX_TOP_LEVEL_FIELD_NAME_LENGTH = 64
+SYSTEM_FIELDS = ("_id", "_creationTime")
+
+FORMATS = {
+    "json": "json",
+    "convex_clean_json": "json",
+    "convex_encoded_json": "convex_encoded_json",
+    "convex_json": "convex_encoded_json",
+    "export_json": "export_json",
+}
+
+
+class InvalidValue(ValueError):
+    """A JSON value that is not a valid Convex value (message names the problem)."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _special(obj: dict) -> Any:
+    """Decode `{"$integer"|"$bytes"|"$float": …}`; any other `$` key is an error."""
+    if len(obj) != 1:
+        raise InvalidValue(f"an object with a `$` key must have exactly one key, got {sorted(obj)}")
+    (key, raw), = obj.items()
+    if not isinstance(raw, str):
+        raise InvalidValue(f"{key} must hold a base64 string")
+    try:
+        data = base64.b64decode(raw, validate=True)
+    except ValueError as exc:
+        raise InvalidValue(f"{key} holds invalid base64") from exc
+    if key == "$bytes":
+        return data
+    if len(data) != 8:
+        raise InvalidValue(f"{key} must encode 8 bytes, got {len(data)}")
+    if key == "$integer":
+        return struct.unpack("<q", data)[0]
+    if key == "$float":
+        value = struct.unpack("<d", data)[0]
+        if math.isfinite(value) and not (value == 0 and math.copysign(1, value) < 0):
+            raise InvalidValue("$float must not be used for a finite float other than -0")
+        return value
+    raise InvalidValue(f"unknown special key {key!r}; field names must not start with `$`")
+
+
+def decode_convex_json(obj: Any) -> Any:
+    """convex_encoded_json (function arguments) → Python. Plain JSON numbers are float64."""
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, (int, float)):
+        return float(obj)
+    if isinstance(obj, list):
+        return [decode_convex_json(x) for x in obj]
+    if isinstance(obj, dict):
+        if any(k.startswith("$") for k in obj):
+            return _special(obj)
+        return {k: decode_convex_json(x) for k, x in obj.items()}
+    raise InvalidValue(f"unsupported JSON value {obj!r}")
+
+
+def decode_export_json(obj: Any) -> Any:
+    """export_json ("uniform" ZIP rows, parsed by `json.loads`) → Python: integer literals are int64."""
+    if isinstance(obj, list):
+        return [decode_export_json(x) for x in obj]
+    if isinstance(obj, dict):
+        if obj and next(iter(obj)).startswith("$"):
+            return _special(obj)
+        return {k: decode_export_json(x) for k, x in obj.items()}
+    return obj
+
+
+def decode_import_json(obj: Any) -> Any:
+    """A single-table JSONL row → Python (`ExportContext::Infer`): every number is float64."""
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, (int, float)):
+        return float(obj)
+    if isinstance(obj, list):
+        return [decode_import_json(x) for x in obj]
+    return {k: decode_import_json(x) for k, x in obj.items()}
+
+
+def _float_json(value: float) -> Any:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def _float_special(value: float) -> Any:
+    if math.isfinite(value) and not (value == 0 and math.copysign(1, value) < 0):
+        return value
+    return {"$float": _b64(struct.pack("<d", value))}
+
+
+def encode(value: Any, fmt: str) -> Any:
+    """Python → JSON-ready structure in `fmt` (json | convex_encoded_json | export_json or their aliases)."""
+    kind = FORMATS[fmt]
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        if kind == "json":
+            return str(value)
+        if kind == "convex_encoded_json":
+            return {"$integer": _b64(struct.pack("<q", value))}
+        return value
+    if isinstance(value, float):
+        if kind == "json":
+            return _float_json(value)
+        if kind == "export_json" and value == 0 and math.copysign(1, value) < 0:
+            return value
+        return _float_special(value)
+    if isinstance(value, bytes):
+        return _b64(value) if kind == "json" else {"$bytes": _b64(value)}
+    if isinstance(value, list):
+        return [encode(x, fmt) for x in value]
+    if isinstance(value, dict):
+        return {k: encode(x, fmt) for k, x in value.items()}
+    raise TypeError(f"not a Convex value: {type(value).__name__}")
+
+
+def dumps(value: Any, fmt: str) -> str:
+    """One-line JSON text of `value` in `fmt` (floats keep `.0` in export_json via Python's float repr)."""
+    return json.dumps(encode(value, fmt), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def value_size(value: Any) -> int:
+    """Convex value size (§6.9)."""
+    if value is None or isinstance(value, bool):
+        return 1
+    if isinstance(value, (int, float)):
+        return 9
+    if isinstance(value, str):
+        return 2 + len(value.encode("utf-8", "surrogatepass"))
+    if isinstance(value, bytes):
+        return 2 + len(value)
+    if isinstance(value, list):
+        return 2 + sum(value_size(x) for x in value)
+    return 2 + sum(len(k.encode("utf-8", "surrogatepass")) + 1 + value_size(x) for k, x in value.items())
+
+
+def _check_field_name(name: str, top_level: bool) -> None:
+    if top_level:
+        if name.startswith("_") and name not in SYSTEM_FIELDS:
+            raise InvalidValue(
+                f"Field '{name}' starts with an underscore, which is only allowed for system fields like '_id'"
+            )
+    if name == "":
+        raise InvalidValue("Empty field names are not allowed")
+    if name.startswith("$"):
+        raise InvalidValue(f"Field name {name} starts with a '$', which is reserved.")
+    if len(name) > MAX_FIELD_NAME_LENGTH:
+        raise InvalidValue(f"Field name {name[:40]}… is longer than {MAX_FIELD_NAME_LENGTH} characters")
+    if any(not (" " <= c <= "~") for c in name):
+        raise InvalidValue(f"Field name {name!r} has invalid character(s): only printable ASCII is allowed")
+
+
+def check_shape(value: Any, depth: int = 1, top_level: bool = True) -> None:
+    """Raise `InvalidValue` for field names, nesting, array/object limits or invalid strings (§6.8, §6.9)."""
+    if isinstance(value, str):
+        _check_string(value)
+    elif isinstance(value, float):
+        return
+    elif isinstance(value, list):
+        if depth > MAX_NESTING:
+            raise InvalidValue(f"Value is too nested (nested {depth} levels deep, limit {MAX_NESTING})")
+        if len(value) > MAX_ARRAY_LENGTH:
+            raise InvalidValue(f"Array length is too long ({len(value)} > maximum length {MAX_ARRAY_LENGTH})")
+        for item in value:
+            check_shape(item, depth + 1, False)
+    elif isinstance(value, dict):
+        if depth > MAX_NESTING:
+            raise InvalidValue(f"Value is too nested (nested {depth} levels deep, limit {MAX_NESTING})")
+        if len(value) > MAX_OBJECT_FIELDS:
+            raise InvalidValue(f"Object has too many fields ({len(value)} > maximum number {MAX_OBJECT_FIELDS})")
+        for name, item in value.items():
+            _check_field_name(name, top_level)
+            check_shape(item, depth + 1, False)
+
+
+def _check_string(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidValue("String contains an unpaired surrogate (not valid Unicode)") from exc
+
+
+def check_document(doc: Any) -> None:
+    """Shape checks plus the 1 MiB document size limit, for a top-level document."""
+    if not isinstance(doc, dict):
+        raise InvalidValue(f"expected object, got {type_name(doc)}")
+    check_shape(doc)
+    size = value_size(doc)
+    if size > MAX_DOCUMENT_SIZE:
+        raise InvalidValue(f"Document is too large ({size} bytes > maximum size {MAX_DOCUMENT_SIZE} bytes)")
+
+
+def type_name(value: Any) -> str:
+    """Convex type name of a Python value, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "bigint"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bytes):
+        return "bytes"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def display(value: Any, limit: int = 200) -> str:
+    """Short JS-like text of a value for error messages (`{a: "x", n: 1}`)."""
+    text = _display(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _display(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value}n"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        return str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bytes):
+        return f"ArrayBuffer({len(value)})"
+    if isinstance(value, list):
+        return "[" + ", ".join(_display(x) for x in value) + "]"
+    return "{" + ", ".join(f"{k}: {_display(x)}" for k, x in value.items()) + "}"
