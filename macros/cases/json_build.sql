@@ -1,0 +1,54 @@
+{#- Case-side JSON helpers: raw JSON items with their compact text, and JSON text of raw rows.
+    Output is identical on DuckDB and Postgres: compact, keys in source order. -#}
+
+{#- Lateral FROM-clause item: one row per element of a JSON array held as text (one extra decode of a
+    double-encoded string): `<alias>.item_index` (0-based), `<alias>.item` (parsed JSON, for the
+    json_* accessors) and `<alias>.item_text` (compact JSON text, keys in source order).
+    Non-arrays and invalid JSON give no rows. -#}
+{% macro cases_json_array_raw_items(text_expr, alias) -%}
+  {{ return(adapter.dispatch('cases_json_array_raw_items', 'perm_migration')(text_expr, alias)) }}
+{%- endmacro %}
+
+{% macro default__cases_json_array_raw_items(text_expr, alias) -%}
+lateral (
+  select cast(each_item.key as integer) as item_index, each_item.value as item,
+         cast(each_item.value as varchar) as item_text
+  from json_each(case when json_type({{ json_parse(text_expr) }}) = 'ARRAY' then {{ json_parse(text_expr) }} else json('[]') end) as each_item
+) as {{ alias }}
+{%- endmacro %}
+
+{% macro postgres__cases_json_array_raw_items(text_expr, alias) -%}
+{%- set parsed = json_parse(text_expr) -%}
+{%- set as_json -%}
+(case when jsonb_typeof({{ parsed }}) = 'array'
+      then (case when jsonb_typeof({{ target.schema }}.perm_try_jsonb(cast({{ text_expr }} as text))) = 'string'
+                 then cast(cast(cast({{ text_expr }} as text) as json) #>> '{}' as json)
+                 else cast(cast({{ text_expr }} as text) as json) end)
+      else cast('[]' as json) end)
+{%- endset -%}
+lateral (
+  select cast(each_item.ord - 1 as integer) as item_index, cast(each_item.value as jsonb) as item,
+         regexp_replace(cast(each_item.value as text), '("(?:[^"\\]|\\.)*")|[[:space:]]+', '\1', 'g') as item_text
+  from json_array_elements({{ as_json }}) with ordinality as each_item(value, ord)
+) as {{ alias }}
+{%- endmacro %}
+
+{#- JSON string literal of any value's text, control characters (§3.1) removed; JSON null for NULL. -#}
+{% macro cases_json_text(expr) -%}
+coalesce({{ json_string("regexp_replace(cast(" ~ expr ~ " as varchar), " ~ control_chars_regex() ~ ", '', 'g')") }}, 'null')
+{%- endmacro %}
+
+{#- JSON object text of a raw source row: every column of `relation` in contract order, values as
+    JSON strings of their text (NULL → null). Used for the `source_row` of rejects. -#}
+{% macro cases_row_json(relation, alias) -%}
+{%- if execute -%}
+  {%- set columns = adapter.get_columns_in_relation(relation) -%}
+'{' ||
+{%- for column in columns %}
+  '{{ '"' ~ column.name ~ '":' }}' || {{ cases_json_text(alias ~ '.' ~ adapter.quote(column.name)) }}{{ " || ',' ||" if not loop.last }}
+{%- endfor %}
+|| '}'
+{%- else -%}
+''
+{%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,44 @@
+{#- One row per v1 case (public.cases), soft-deleted rows included. Rename, cast and clean only. -#}
+{%- set text_columns = [
+    'case_number', 'internal_case_number', 'employer_name', 'employer_fein', 'beneficiary_identifier',
+    'position_title', 'job_title', 'soc_code', 'soc_title', 'job_order_state', 'case_status',
+    'progress_status', 'priority_level', 'pwd_case_number', 'pwd_wage_level', 'sunday_ad_newspaper',
+    'recruitment_notes', 'recruitment_summary_custom', 'eta9089_case_number', 'rfi_notes', 'rfe_notes',
+    'i140_receipt_number', 'i140_category', 'i140_service_center'] -%}
+{%- set date_columns = [
+    'pwd_filing_date', 'pwd_determination_date', 'pwd_expiration_date', 'job_order_start_date',
+    'job_order_end_date', 'sunday_ad_first_date', 'sunday_ad_second_date', 'notice_of_filing_start_date',
+    'notice_of_filing_end_date', 'additional_recruitment_start_date', 'additional_recruitment_end_date',
+    'eta9089_filing_date', 'eta9089_audit_date', 'eta9089_certification_date', 'eta9089_expiration_date',
+    'rfi_received_date', 'rfi_response_due_date', 'rfi_response_submitted_date', 'rfe_received_date',
+    'rfe_response_due_date', 'rfe_response_submitted_date', 'i140_filing_date', 'i140_receipt_date',
+    'i140_approval_date', 'i140_denial_date'] -%}
+{%- set raw_text_columns = [
+    'additional_recruitment_methods', 'rfi_list', 'rfe_list', 'rfi_documents', 'rfe_documents', 'notes',
+    'tags', 'documents', 'calendar_event_ids'] -%}
+
+select
+    lower(trim(cast(id as varchar))) as case_id,
+    lower(trim(cast(user_id as varchar))) as user_ref,
+    {%- for column in text_columns %}
+    {{ clean_text(column) }} as {{ column }},
+    {%- endfor %}
+    {%- for column in date_columns %}
+    {{ parse_date(column) }} as {{ column }},
+    nullif(cast({{ column }} as varchar), '') as {{ column }}_raw,
+    {%- endfor %}
+    {%- for column in raw_text_columns %}
+    cast({{ column }} as varchar) as {{ column }}_raw,
+    {%- endfor %}
+    cast(pwd_wage_amount as varchar) as pwd_wage_amount_raw,
+    cast(recruitment_applicants_count as varchar) as recruitment_applicants_count_raw,
+    progress_status_override,
+    is_favorite,
+    is_professional_occupation,
+    calendar_sync_enabled,
+    i140_premium_processing,
+    {{ epoch_ms('created_at') }} as created_at_ms,
+    {{ epoch_ms('updated_at') }} as updated_at_ms,
+    {{ epoch_ms('deleted_at') }} as deleted_at_ms,
+    {{ cases_row_json(source('supabase', 'cases'), 'source_row') }} as source_row
+from {{ source('supabase', 'cases') }} as source_row
