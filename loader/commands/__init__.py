@@ -8,6 +8,8 @@ import click
 
 # Module name -> attribute holding the click command (or group). Pipeline order.
 COMMANDS: list[tuple[str, str]] = [
+    ("transform", "command"),
+    ("export", "command"),
 ]
 
 

@@ -1,0 +1,23 @@
+"""`perm-migrate export`: Convex marts → validated `export/<table>.jsonl` (+ `export/rejects.jsonl`)."""
+
+from __future__ import annotations
+
+import click
+from tqdm import tqdm
+
+from loader.export import export
+from loader.run_folder import RunFolder
+
+
+@click.command("export")
+@click.option("--run-id", required=True, help="Run folder (id under PERM_RUNS_DIR, or a path).")
+def command(run_id: str) -> None:
+    """Stream every Convex mart to JSONL, validating each document against the v2 contract."""
+    folder = RunFolder.open(run_id)
+    with tqdm(desc="export", unit="doc", disable=None) as bar:
+        result = export(folder, progress=lambda _table: bar.update())
+    for table, info in result["tables"].items():
+        click.echo(f"export: {table}: {info['documents']} document(s), {info['rejected']} rejected")
+    if result["rejected_documents"]:
+        click.echo(f"export: {result['rejected_documents']} invalid document(s) listed in "
+                   f"{folder.export_dir / 'rejects.jsonl'}")

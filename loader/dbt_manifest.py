@@ -1,0 +1,145 @@
+"""The Convex marts declared in dbt's `manifest.json` (`meta.convex`, docs/INTERFACES.md §5).
+
+The loader holds no PERM-specific knowledge: which mart goes to which Convex table, in which
+order, keyed how and referencing what, is read from here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loader.errors import ConfigError
+
+RESOLVE_PREFIX = "resolve_"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A top-level id field filled from a resolution-key column."""
+
+    field: str
+    key_column: str
+    table: str
+    match_field: str
+
+
+@dataclass(frozen=True)
+class NestedReference:
+    """An id member of array items (`path` = `<array>[].<member>`) filled from `key_member`."""
+
+    path: str
+    key_member: str
+    table: str
+    match_field: str
+
+    @property
+    def array_field(self) -> str:
+        return self.path.split("[]", 1)[0]
+
+    @property
+    def id_member(self) -> str:
+        return self.path.split("[].", 1)[1]
+
+
+@dataclass(frozen=True)
+class ConvexMart:
+    """One mart → one Convex table."""
+
+    model: str
+    relation: str
+    table: str
+    import_order: int
+    identity_key: str
+    order_by: tuple[str, ...]
+    columns: tuple[str, ...]
+    resolution_keys: tuple[str, ...] = ()
+    references: tuple[Reference, ...] = ()
+    nested_references: tuple[NestedReference, ...] = ()
+    secondary_match_column: str | None = None
+    mapping_rows_column: str | None = None
+    mapping_email_column: str | None = None
+    write_function: str | None = None
+    write_batch_size: int = 100
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def via_mutation(self) -> bool:
+        return self.write_function is not None
+
+
+def _require(meta: dict[str, Any], key: str, model: str) -> Any:
+    if key not in meta or meta[key] in (None, "", []):
+        raise ConfigError(f"dbt model {model}: meta.convex.{key} is missing")
+    return meta[key]
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _mart_from_node(node: dict[str, Any]) -> ConvexMart:
+    model = node["name"]
+    meta = (node.get("config", {}).get("meta") or node.get("meta") or {})["convex"]
+    columns = tuple(node.get("columns", {}))
+    if not columns:
+        raise ConfigError(f"dbt model {model}: no documented columns (the Convex marts need a contract)")
+    resolution_keys = _as_tuple(meta.get("resolution_keys"))
+    stray = [c for c in columns if c.startswith(RESOLVE_PREFIX) and c not in resolution_keys]
+    if stray:
+        raise ConfigError(f"dbt model {model}: columns {stray} are not listed in meta.convex.resolution_keys")
+    references = tuple(Reference(**ref) for ref in meta.get("references") or ())
+    nested = tuple(NestedReference(**ref) for ref in meta.get("nested_references") or ())
+    for ref in references:
+        if ref.key_column not in columns:
+            raise ConfigError(f"dbt model {model}: reference key column {ref.key_column} is not a column")
+    for ref in nested:
+        if "[]." not in ref.path:
+            raise ConfigError(f"dbt model {model}: nested reference path {ref.path!r} is not `<array>[].<member>`")
+    mapping = meta.get("mapping") or {}
+    write = meta.get("write") or {}
+    if write and write.get("via") != "mutation":
+        raise ConfigError(f"dbt model {model}: meta.convex.write.via must be `mutation`")
+    return ConvexMart(
+        model=model,
+        relation=node["relation_name"],
+        table=_require(meta, "table", model),
+        import_order=int(_require(meta, "import_order", model)),
+        identity_key=_require(meta, "identity_key", model),
+        order_by=_as_tuple(_require(meta, "order_by", model)),
+        columns=columns,
+        resolution_keys=resolution_keys,
+        references=references,
+        nested_references=nested,
+        secondary_match_column=(meta.get("secondary_match") or {}).get("key_column"),
+        mapping_rows_column=mapping.get("rows_column"),
+        mapping_email_column=mapping.get("email_column"),
+        write_function=write.get("function"),
+        write_batch_size=int(write.get("batch_size", 100)),
+        meta=meta,
+    )
+
+
+def load_convex_marts(manifest_path: Path) -> list[ConvexMart]:
+    """Every model with `meta.convex`, in import order."""
+    if not manifest_path.is_file():
+        raise ConfigError(f"dbt manifest {manifest_path} not found; run `perm-migrate transform` first")
+    manifest = json.loads(manifest_path.read_text())
+    marts = []
+    for node in manifest.get("nodes", {}).values():
+        if node.get("resource_type") != "model":
+            continue
+        meta = node.get("config", {}).get("meta") or node.get("meta") or {}
+        if "convex" in meta:
+            marts.append(_mart_from_node(node))
+    if not marts:
+        raise ConfigError(f"dbt manifest {manifest_path} declares no Convex marts (meta.convex)")
+    marts.sort(key=lambda m: (m.import_order, m.table))
+    tables = [m.table for m in marts]
+    if len(set(tables)) != len(tables):
+        raise ConfigError(f"dbt manifest {manifest_path}: several marts target the same Convex table: {tables}")
+    return marts

@@ -1,0 +1,360 @@
+"""Stream each Convex mart to `export/<table>.jsonl`, validated against the v2 contract.
+
+One line per document, in the mart's `order_by`: Convex JSON (NULL → key omitted, JSON text
+columns parsed, numbers float64-safe, no NaN/Inf), keys in contract field order at every level the
+contract declares an object, then any other keys (resolution keys, nested `key_member`s) sorted.
+The exported lines still carry the resolution keys; `loader/resolve.py` swaps them for real ids
+at import. Each document is validated as it will be sent — resolution keys stripped, references
+as placeholder ids of the right table — and an invalid one goes to `export/rejects.jsonl`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import decimal
+import hashlib
+import json
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from loader.convex.ids import encode_id, table_number_of
+from loader.convex.schema import Schema
+from loader.convex.validator import INVALID_VALUE, DocumentValidator, Issue
+from loader.dbt_manifest import ConvexMart, load_convex_marts
+from loader.errors import ConfigError, MigrationError
+from loader.run_folder import RunFolder
+
+MAX_EXPORT_DOCUMENT_BYTES = 921_600  # DQ-27: 900 KiB of compact UTF-8 JSON
+MAX_SAFE_INTEGER = 2**53
+FETCH_ROWS = 1000
+REJECTS_FILE = "rejects.jsonl"
+NESTED_TYPES = {"array", "object", "record", "any"}
+
+
+class ExportError(MigrationError):
+    """A mart value cannot be expressed as a Convex value (the message names table, row, column)."""
+
+
+def dumps(value: Any) -> str:
+    """Compact, deterministic-by-construction JSON (key order is decided by the caller)."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+# --------------------------------------------------------------------------- contract helpers
+
+
+def _unwrap(validator: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The object/array validator inside a union (if exactly one member is one), else itself."""
+    if validator and validator["type"] == "union":
+        members = [m for m in validator["value"] if m["type"] in ("object", "array")]
+        return members[0] if len(members) == 1 else None
+    return validator
+
+
+def ordered(value: Any, validator: dict[str, Any] | None) -> Any:
+    """Keys in contract order where the contract declares an object, the rest sorted."""
+    validator = _unwrap(validator)
+    if isinstance(value, list):
+        item = validator["value"] if validator and validator["type"] == "array" else None
+        return [ordered(x, item) for x in value]
+    if isinstance(value, dict):
+        fields = validator["value"] if validator and validator["type"] == "object" else {}
+        keys = [k for k in fields if k in value] + sorted(k for k in value if k not in fields)
+        return {k: ordered(value[k], fields[k]["fieldType"] if k in fields else None) for k in keys}
+    return value
+
+
+def as_convex(value: Any) -> Any:
+    """Numbers as float64 (the Convex model the validator checks)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, list):
+        return [as_convex(x) for x in value]
+    return {k: as_convex(x) for k, x in value.items()}
+
+
+def as_wire(value: Any) -> Any:
+    """Integral floats written as integers (`5`, not `5.0`): identical text from every warehouse."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < MAX_SAFE_INTEGER:
+        return int(value)
+    if isinstance(value, list):
+        return [as_wire(x) for x in value]
+    if isinstance(value, dict):
+        return {k: as_wire(x) for k, x in value.items()}
+    return value
+
+
+def placeholder_ids(schema: Schema) -> dict[str, str]:
+    """One well-formed id per table, numbered as a fresh deployment would (export-time only)."""
+    return {name: encode_id(10001 + i, bytes(16)) for i, name in enumerate(schema.sorted_table_names())}
+
+
+# --------------------------------------------------------------------------- rows → documents
+
+
+@dataclass
+class MartExporter:
+    """Turns mart rows into exported lines and validation issues, for one mart."""
+
+    mart: ConvexMart
+    schema: Schema
+    validator: DocumentValidator
+    placeholders: dict[str, str]
+
+    def __post_init__(self) -> None:
+        table = self.schema.table(self.mart.table)
+        if table is None or table.document_type.get("type") != "object":
+            raise ConfigError(f"mart {self.mart.model}: Convex table {self.mart.table} is not an object table "
+                              "of the contract")
+        self.fields = table.document_type["value"]
+        unknown = [c for c in self.mart.columns if c not in self.fields and c not in self.mart.resolution_keys]
+        if unknown:
+            raise ConfigError(f"mart {self.mart.model}: columns {unknown} are neither v2 fields of "
+                              f"{self.mart.table} nor resolution keys")
+        self.nested_columns = {c for c in self.mart.columns if self._is_nested(c)}
+        self.document_type = table.document_type
+
+    def _is_nested(self, column: str) -> bool:
+        if column in self.fields:
+            validator = self.fields[column]["fieldType"]
+            members = validator["value"] if validator["type"] == "union" else [validator]
+            return any(m["type"] in NESTED_TYPES for m in members)
+        return column == self.mart.mapping_rows_column
+
+    def legacy_id(self, row: dict[str, Any]) -> str | None:
+        """The document's legacy key for messages: identity key, else its first v1 row."""
+        value = row.get(self.mart.identity_key)
+        if value is not None:
+            return str(value)
+        rows = row.get(self.mart.mapping_rows_column or "") or []
+        return rows[0].get("v1_uuid") if rows and isinstance(rows[0], dict) else None
+
+    def convert(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Warehouse values → JSON values; NULL columns omitted."""
+        row: dict[str, Any] = {}
+        for column, value in raw.items():
+            if value is None:
+                continue
+            row[column] = self._value(column, value, raw)
+        return row
+
+    def _value(self, column: str, value: Any, raw: dict[str, Any]) -> Any:
+        if column in self.nested_columns and isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise self._error(raw, column, f"JSON text does not parse ({exc.msg})") from None
+        return self._plain(column, value, raw)
+
+    def _plain(self, column: str, value: Any, raw: dict[str, Any]) -> Any:
+        if isinstance(value, (bool, str)) or value is None:
+            return value
+        if isinstance(value, decimal.Decimal):
+            value = int(value) if value == value.to_integral_value() else float(value)
+        if isinstance(value, int):
+            if abs(value) > MAX_SAFE_INTEGER:
+                raise self._error(raw, column, f"integer {value} is beyond float64 precision (2^53)")
+            return value
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise self._error(raw, column, f"{value} is not a finite number")
+            return value
+        if isinstance(value, list):
+            return [self._plain(column, x, raw) for x in value]
+        if isinstance(value, dict):
+            return {str(k): self._plain(column, x, raw) for k, x in value.items()}
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        raise self._error(raw, column, f"unsupported warehouse value of type {type(value).__name__}")
+
+    def _error(self, raw: dict[str, Any], column: str, problem: str) -> ExportError:
+        key = raw.get(self.mart.identity_key) or raw.get(self.mart.mapping_rows_column or "")
+        return ExportError(f"{self.mart.model} ({self.mart.table}) {self.mart.identity_key}={key}: "
+                           f"column {column}: {problem}")
+
+    def as_sent(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The document as it will be sent, with placeholder ids where references go."""
+        doc = {k: v for k, v in row.items() if k not in self.mart.resolution_keys}
+        for ref in self.mart.references:
+            if row.get(ref.key_column) is not None:
+                doc[ref.field] = self.placeholders[ref.table]
+        for ref in self.mart.nested_references:
+            items = doc.get(ref.array_field)
+            if isinstance(items, list):
+                doc[ref.array_field] = [self._placeholder_item(item, ref) for item in items]
+        return doc
+
+    def _placeholder_item(self, item: Any, ref: Any) -> Any:
+        if not isinstance(item, dict) or ref.key_member not in item:
+            return item
+        swapped = {k: v for k, v in item.items() if k != ref.key_member}
+        swapped[ref.id_member] = self.placeholders[ref.table]
+        return swapped
+
+    def document(self, raw: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+        """(exported line, reject records) for one mart row."""
+        row = self.convert(raw)
+        line = dumps(as_wire(ordered(row, self.document_type)))
+        sent = as_convex(self.as_sent(row))
+        issues = self.validator.errors(sent, self.mart.table)
+        rejects = [self._reject(row, issue) for issue in issues]
+        size = len(dumps(as_wire(sent)).encode("utf-8"))
+        if size > MAX_EXPORT_DOCUMENT_BYTES:
+            rejects.append(self._limit_reject(row, "", f"≤ {MAX_EXPORT_DOCUMENT_BYTES} bytes",
+                                              f"{size} bytes", "document larger than 900 KiB"))
+        return line, rejects
+
+    def _reject(self, row: dict[str, Any], issue: Issue) -> dict[str, Any]:
+        limit = issue.kind == INVALID_VALUE  # size, array length, nesting, field names (DQ-27)
+        return {"table": self.mart.table, "legacy_id": self.legacy_id(row),
+                "dq_id": "DQ-27" if limit else "CONTRACT", "field": issue.path,
+                "expected": issue.expected, "got": issue.got, "message": issue.one_line()}
+
+    def _limit_reject(self, row: dict[str, Any], field: str, expected: str, got: str, what: str) -> dict[str, Any]:
+        return {"table": self.mart.table, "legacy_id": self.legacy_id(row), "dq_id": "DQ-27", "field": field,
+                "expected": expected, "got": got, "message": f"{what}: quarantined"}
+
+
+# --------------------------------------------------------------------------- warehouses
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def select_sql(mart: ConvexMart, warehouse: str) -> str:
+    """Every mart column, ordered by `order_by` (text columns; byte order on both warehouses)."""
+    collate = ' COLLATE "C"' if warehouse == "postgres" else ""
+    columns = ", ".join(quote(c) for c in mart.columns)
+    keys = list(mart.order_by) + ([mart.identity_key] if mart.identity_key in mart.columns
+                                  and mart.identity_key not in mart.order_by else [])
+    order = ", ".join(f"{quote(k)}{collate}" for k in keys)
+    return f"select {columns} from {mart.relation} order by {order}"
+
+
+@contextlib.contextmanager
+def warehouse_rows(folder: RunFolder, warehouse: str, sql: str) -> Iterator[Iterator[dict[str, Any]]]:
+    """Rows of `sql` as dicts, fetched in batches (constant memory)."""
+    if warehouse == "duckdb":
+        import duckdb
+
+        if not folder.warehouse_path.is_file():
+            raise ConfigError(f"warehouse {folder.warehouse_path} not found; run stage and transform first")
+        connection = duckdb.connect(str(folder.warehouse_path), read_only=True)
+        try:
+            cursor = connection.execute(sql)
+            yield _batched(cursor, [d[0] for d in cursor.description])
+        finally:
+            connection.close()
+    else:
+        import psycopg
+
+        with psycopg.connect("", autocommit=False) as connection:
+            with connection.cursor(name="perm_export") as cursor:
+                cursor.itersize = FETCH_ROWS
+                cursor.execute(sql)
+                yield _batched(cursor, None)
+
+
+def _batched(cursor: Any, names: list[str] | None) -> Iterator[dict[str, Any]]:
+    while True:
+        batch = cursor.fetchmany(FETCH_ROWS)
+        if not batch:
+            return
+        columns = names or [d.name for d in cursor.description]
+        for values in batch:
+            yield dict(zip(columns, values))
+
+
+# --------------------------------------------------------------------------- files
+
+
+class JsonlWriter:
+    """Writes lines to `<path>` atomically (temp file, then rename), mode 0600, with a sha256."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.tmp")
+        self.sha = hashlib.sha256()
+        self.lines = 0
+        self.bytes = 0
+        fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        self.handle = os.fdopen(fd, "wb")
+
+    def write(self, line: str) -> None:
+        data = (line + "\n").encode("utf-8")
+        self.handle.write(data)
+        self.sha.update(data)
+        self.lines += 1
+        self.bytes += len(data)
+
+    def commit(self) -> dict[str, Any]:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        os.replace(self.tmp, self.path)
+        return {"file": self.path.name, "lines": self.lines, "bytes": self.bytes, "sha256": self.sha.hexdigest()}
+
+    def abort(self) -> None:
+        self.handle.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def manifest_path(folder: RunFolder) -> Path:
+    return folder.path("target", "manifest.json")
+
+
+def export_marts(folder: RunFolder, marts: list[ConvexMart], warehouse: str, schema: Schema,
+                 progress: Any = None) -> dict[str, Any]:
+    """Export every mart; return per-table counts (documents, rejected, sha256)."""
+    placeholders = placeholder_ids(schema)
+    validator = DocumentValidator(schema, {table_number_of(i): n for n, i in placeholders.items()})
+    folder.export_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    rejects = JsonlWriter(folder.export_dir / REJECTS_FILE)
+    tables: dict[str, Any] = {}
+    try:
+        for mart in marts:
+            exporter = MartExporter(mart, schema, validator, placeholders)
+            out = JsonlWriter(folder.export_dir / f"{mart.table}.jsonl")
+            rejected = 0
+            try:
+                with warehouse_rows(folder, warehouse, select_sql(mart, warehouse)) as rows:
+                    for raw in rows:
+                        line, problems = exporter.document(raw)
+                        if problems:
+                            rejected += 1
+                            for problem in problems:
+                                rejects.write(dumps({"run_id": folder.run_id, **problem}))
+                        else:
+                            out.write(line)
+                        if progress is not None:
+                            progress(mart.table)
+            except BaseException:
+                out.abort()
+                raise
+            written = out.commit()
+            tables[mart.table] = {"model": mart.model, "documents": written["lines"], "rejected": rejected,
+                                  "bytes": written["bytes"], "sha256": written["sha256"]}
+    except BaseException:
+        rejects.abort()
+        raise
+    rejects_info = rejects.commit()
+    return {"warehouse": warehouse, "tables": tables, "reject_lines": rejects_info["lines"],
+            "rejected_documents": sum(t["rejected"] for t in tables.values())}
+
+
+def export(folder: RunFolder, schema_path: Path | None = None, progress: Any = None) -> dict[str, Any]:
+    """Export the run's Convex marts (warehouse and manifest from the run) and record the step."""
+    manifest = folder.read_manifest()
+    warehouse = manifest.get("config", {}).get("warehouse", "duckdb")
+    marts = load_convex_marts(manifest_path(folder))
+    schema = Schema.from_file(schema_path) if schema_path else Schema.from_file()
+    result = export_marts(folder, marts, warehouse, schema, progress)
+    folder.record_step("export", result)
+    return result

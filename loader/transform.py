@@ -1,0 +1,172 @@
+"""Run `dbt build` in-process against the run's warehouse, with every MAPPING_SPEC §0.3 variable."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+from loader.errors import ConfigError, MigrationError
+from loader.run_folder import RunFolder
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+WAREHOUSES = ("duckdb", "postgres")
+
+# MAPPING_SPEC §0.3 (migration_as_of has no default: it is fixed once per run).
+DBT_VAR_DEFAULTS: dict[str, Any] = {
+    "v1_user_table": "users",
+    "merge_duplicate_emails": True,
+    "include_soft_deleted_users": False,
+    "include_banned_users": False,
+    "include_soft_deleted_cases": False,
+    "recompute_pwd_expiration": False,
+    "carry_calendar_event_ids": False,
+    "carry_documents": False,
+    "overwrite_existing_profiles": False,
+    "v1_text_date_format": None,
+    "require_beneficiary_identifier": False,
+}
+FAILED_STATUSES = {"error", "fail", "runtime error"}
+
+
+class TransformFailed(MigrationError):
+    """dbt build reported failing models, tests or contracts."""
+
+
+def project_dir() -> Path:
+    """The dbt project (repo root), found relative to this package, whatever the cwd."""
+    if not (PROJECT_DIR / "dbt_project.yml").is_file():
+        raise ConfigError(f"dbt project not found at {PROJECT_DIR} (no dbt_project.yml)")
+    return PROJECT_DIR
+
+
+def normalise_as_of(value: str) -> str:
+    """An ISO-8601 timestamp → `YYYY-MM-DDTHH:MM:SSZ` in UTC (naive input is read as UTC)."""
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"migration_as_of {value!r} is not an ISO-8601 timestamp") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    parsed = parsed.astimezone(dt.timezone.utc)
+    fraction = f".{parsed.microsecond:06d}" if parsed.microsecond else ""
+    return f"{parsed:%Y-%m-%dT%H:%M:%S}{fraction}Z"
+
+
+def run_settings(folder: RunFolder, as_of: str | None = None, overrides: dict[str, Any] | None = None,
+                 warehouse: str | None = None) -> dict[str, Any]:
+    """Fix `migration_as_of`, the dbt vars and the warehouse once per run, in the run manifest.
+
+    The first call records them; later calls reuse them (a different explicit value is an error,
+    so that every step of a run sees the same configuration).
+    """
+    manifest = folder.read_manifest()
+    config = manifest.setdefault("config", {})
+    recorded_as_of = manifest.get("migration_as_of")
+    if as_of is not None:
+        as_of = normalise_as_of(as_of)
+        if recorded_as_of and recorded_as_of != as_of:
+            raise ConfigError(f"run {folder.run_id} already uses migration_as_of {recorded_as_of}; got {as_of}")
+    manifest["migration_as_of"] = recorded_as_of or as_of or normalise_as_of(
+        dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat())
+    recorded_vars = config.get("dbt_vars")
+    unknown = sorted(set(overrides or {}) - set(DBT_VAR_DEFAULTS))
+    if unknown:
+        raise ConfigError(f"unknown dbt variable(s) {unknown}; known: {sorted(DBT_VAR_DEFAULTS)}")
+    wanted = {**DBT_VAR_DEFAULTS, **(recorded_vars or {}), **(overrides or {})}
+    if recorded_vars is not None and overrides and wanted != {**DBT_VAR_DEFAULTS, **recorded_vars}:
+        raise ConfigError(f"run {folder.run_id} already fixed its dbt variables; start a new run to change them")
+    config["dbt_vars"] = wanted
+    recorded_warehouse = config.get("warehouse")
+    if warehouse and recorded_warehouse and warehouse != recorded_warehouse:
+        raise ConfigError(f"run {folder.run_id} uses the {recorded_warehouse} warehouse, not {warehouse}")
+    config["warehouse"] = recorded_warehouse or warehouse or "duckdb"
+    if config["warehouse"] not in WAREHOUSES:
+        raise ConfigError(f"unknown warehouse {config['warehouse']!r}; use one of {WAREHOUSES}")
+    folder.write_manifest(manifest)
+    return {"migration_as_of": manifest["migration_as_of"], "vars": wanted, "warehouse": config["warehouse"]}
+
+
+def dbt_vars(settings: dict[str, Any]) -> dict[str, Any]:
+    return {"migration_as_of": settings["migration_as_of"], **settings["vars"]}
+
+
+def target_dir(folder: RunFolder) -> Path:
+    return folder.path("target")
+
+
+@contextlib.contextmanager
+def warehouse_env(folder: RunFolder) -> Iterator[None]:
+    """Point the shipped profile's DuckDB path at the run's warehouse for the duration."""
+    previous = os.environ.get("PERM_DUCKDB_PATH")
+    os.environ["PERM_DUCKDB_PATH"] = str(folder.warehouse_path.resolve())
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("PERM_DUCKDB_PATH", None)
+        else:
+            os.environ["PERM_DUCKDB_PATH"] = previous
+
+
+def dbt_args(command: str, folder: RunFolder, settings: dict[str, Any]) -> list[str]:
+    project = str(project_dir())
+    return [
+        command,
+        "--project-dir", project,
+        "--profiles-dir", project,
+        "--target", settings["warehouse"],
+        "--target-path", str(target_dir(folder).resolve()),
+        "--log-path", str(folder.path("logs").resolve()),
+        "--vars", json.dumps(dbt_vars(settings), sort_keys=True),
+        "--log-level", "none",
+        "--log-level-file", "info",
+    ]
+
+
+def _failures(result: Any) -> list[str]:
+    """`<node> (<status>): <first message line>` for every failing node."""
+    lines = []
+    for node_result in getattr(result, "results", None) or []:
+        status = str(getattr(node_result.status, "value", node_result.status))
+        if status in FAILED_STATUSES:
+            message = (node_result.message or "").strip().splitlines()
+            lines.append(f"{node_result.node.unique_id} ({status})" + (f": {message[0]}" if message else ""))
+    return sorted(lines)
+
+
+def run_dbt(folder: RunFolder, settings: dict[str, Any], command: str = "build") -> dict[str, Any]:
+    """Invoke dbt in-process; raise TransformFailed naming the failing nodes."""
+    from dbt.cli.main import dbtRunner  # imported lazily: dbt takes ~2 s to import
+
+    folder.path("logs").mkdir(exist_ok=True)
+    with warehouse_env(folder), contextlib.redirect_stdout(io.StringIO()) as captured:
+        outcome = dbtRunner().invoke(dbt_args(command, folder, settings))
+    (folder.path("logs") / "dbt_stdout.log").write_text(captured.getvalue())
+    failures = _failures(outcome.result)
+    log_hint = f"see {folder.path('logs', 'dbt.log')}"
+    if failures:
+        shown = "; ".join(failures[:10]) + (f"; … {len(failures) - 10} more" if len(failures) > 10 else "")
+        raise TransformFailed(f"dbt {command} failed on {len(failures)} node(s): {shown} ({log_hint})")
+    if not outcome.success:
+        detail = str(outcome.exception).strip().splitlines()[0] if outcome.exception else "unknown error"
+        raise TransformFailed(f"dbt {command} failed: {detail} ({log_hint})")
+    counts: dict[str, int] = {}
+    for node_result in getattr(outcome.result, "results", None) or []:
+        status = str(getattr(node_result.status, "value", node_result.status))
+        counts[status] = counts.get(status, 0) + 1
+    return {"command": command, "warehouse": settings["warehouse"],
+            "migration_as_of": settings["migration_as_of"], "node_statuses": dict(sorted(counts.items()))}
+
+
+def transform(folder: RunFolder, as_of: str | None = None, overrides: dict[str, Any] | None = None,
+              warehouse: str | None = None) -> dict[str, Any]:
+    """Fix the run settings, run `dbt build`, record the step."""
+    settings = run_settings(folder, as_of, overrides, warehouse)
+    result = run_dbt(folder, settings)
+    folder.record_step("transform", result)
+    return result

@@ -1,0 +1,142 @@
+"""Export: Convex JSON rules, contract validation with rejects, DQ-27, determinism, DuckDB = Postgres."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from convex_marts_fixture import build_duckdb_run, build_marts, sample_rows, uuid, write_manifest
+from loader.convex.schema import Schema
+from loader.dbt_manifest import ConvexMart, load_convex_marts
+from loader.export import export, export_marts, manifest_path, select_sql
+from loader.run_folder import RunFolder
+
+
+@pytest.fixture(scope="module")
+def schema() -> Schema:
+    return Schema.from_file()
+
+
+@pytest.fixture
+def run(tmp_path, schema):
+    folder = RunFolder.create(tmp_path / "runs", "r1")
+    build_duckdb_run(folder, schema)
+    return folder
+
+
+def read_lines(path):
+    data = path.read_bytes()
+    assert not data.startswith(b"\xef\xbb\xbf")
+    assert data == b"" or data.endswith(b"\n")
+    assert b"\n\n" not in data
+    return [json.loads(line) for line in data.decode("utf-8").splitlines()]
+
+
+def test_documents_follow_convex_json_rules(run, schema):
+    result = export(run)
+    users = read_lines(run.export_dir / "users.jsonl")
+    assert [u["email"] for u in users] == ["ann@example.com", "bob@example.com", "cy@example.com"]
+    ann, bob, _ = users
+    assert "phone" not in ann and "name" not in bob  # NULL → omitted, never null
+    assert ann["name"] == "Ann Ä"
+    assert ann["resolve_v1_rows"][0] == {"v1_table": "app_users", "v1_uuid": uuid(1), "merged": False}
+    assert bob["resolve_secondary_email"] == "bob.old@example.com"
+    user_fields = schema.table("users").field_names()
+    for doc in users:  # contract order first, then resolution keys sorted
+        v2 = [k for k in doc if k in user_fields]
+        assert v2 == [f for f in user_fields if f in doc]
+        assert list(doc)[len(v2):] == sorted(k for k in doc if k not in user_fields)
+
+    cases = read_lines(run.export_dir / "cases.jsonl")
+    assert [c["legacyId"] for c in cases] == [uuid(11), uuid(12), uuid(14), uuid(16)]
+    first = cases[0]
+    assert first["tags"] == ["b", "a"] and first["documents"] == []  # JSON text parsed, array order kept
+    assert list(first["notes"][0]) == ["id", "content", "createdAt", "status"]  # nested contract order
+    assert first["pwdWageAmount"] == 8500000 and first["updatedAt"] == 1650000000000.5
+    assert "userId" not in first and first["resolve_owner_email"] == "ann@example.com"
+    raw_line = (run.export_dir / "cases.jsonl").read_text().splitlines()[0]
+    assert '"pwdWageAmount":8500000,' in raw_line and ": " not in raw_line
+
+    profiles = read_lines(run.export_dir / "userProfiles.jsonl")
+    assert [p["resolve_owner_email"] for p in profiles] == ["ann@example.com", "bob@example.com", "cy@example.com"]
+    assert profiles[0]["dismissedDeadlines"][0] == {"deadlineType": "pwd_expiration", "dismissedAt": 1700000000000,
+                                                    "caseLegacyId": uuid(11)}
+    assert result["tables"]["cases"] == {**result["tables"]["cases"], "documents": 4, "rejected": 2}
+    assert run.read_manifest()["steps"]["export"]["tables"]["users"]["documents"] == 3
+
+
+def test_invalid_and_oversized_documents_go_to_rejects(run):
+    export(run)
+    rejects = read_lines(run.export_dir / "rejects.jsonl")
+    by_id = {r["legacy_id"]: r for r in rejects}
+    assert set(by_id) == {uuid(13), uuid(15)}
+    bogus = by_id[uuid(13)]
+    assert bogus["table"] == "cases" and bogus["field"] == ".caseStatus" and bogus["dq_id"] == "CONTRACT"
+    assert bogus["got"] == '"bogus"' and 'v.literal("pwd")' in bogus["expected"]
+    assert bogus["run_id"] == "r1"
+    big = by_id[uuid(15)]
+    assert big["dq_id"] == "DQ-27" and big["expected"] == "≤ 921600 bytes" and int(big["got"].split()[0]) > 921600
+
+
+def test_null_inside_nested_json_is_rejected_not_exported(tmp_path, schema):
+    folder = RunFolder.create(tmp_path / "runs", "r2")
+    rows = sample_rows(schema)
+    rows["convex_cases"][1]["tags"] = ["ok", None]
+    build_duckdb_run(folder, schema, rows)
+    export(folder)
+    rejects = read_lines(folder.export_dir / "rejects.jsonl")
+    assert {(r["legacy_id"], r["field"]) for r in rejects if r["dq_id"] == "CONTRACT"} >= {(uuid(12), ".tags[1]")}
+    assert uuid(12) not in (folder.export_dir / "cases.jsonl").read_text()
+
+
+def test_unparseable_json_text_names_table_row_and_column(tmp_path, schema):
+    folder = RunFolder.create(tmp_path / "runs", "r3")
+    rows = sample_rows(schema)
+    rows["convex_cases"][0]["tags"] = "[not json"
+    build_duckdb_run(folder, schema, rows)
+    with pytest.raises(Exception) as caught:
+        export(folder)
+    message = str(caught.value)
+    assert "convex_cases" in message and uuid(11) in message and "column tags" in message
+    assert not (folder.export_dir / "cases.jsonl").exists()
+
+
+def test_export_is_byte_identical_across_builds(tmp_path, schema):
+    outputs = []
+    for name in ("a", "b"):
+        folder = RunFolder.create(tmp_path / name, "same")
+        build_duckdb_run(folder, schema)
+        export(folder)
+        outputs.append({p.name: p.read_bytes() for p in sorted(folder.export_dir.iterdir())})
+    assert outputs[0] == outputs[1]
+    assert set(outputs[0]) == {"users.jsonl", "cases.jsonl", "userProfiles.jsonl", "rejects.jsonl"}
+
+
+def test_duckdb_and_postgres_exports_are_identical(tmp_path, schema, pg_server, fresh_database, monkeypatch):
+    import psycopg
+
+    duck = RunFolder.create(tmp_path / "duck", "same")
+    build_duckdb_run(duck, schema)
+    export(duck)
+
+    dsn = fresh_database("export")
+    dbname = dsn.rsplit("/", 1)[1]
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        columns = build_marts(connection, sample_rows(schema), "%s")
+    pg = RunFolder.create(tmp_path / "pg", "same")
+    write_manifest(manifest_path(pg), columns)
+    for name, value in pg_server.env(dbname).items():
+        monkeypatch.setenv(name, value)
+    result = export_marts(pg, load_convex_marts(manifest_path(pg)), "postgres", schema)
+    assert result["tables"]["cases"]["documents"] == 4
+    for name in ("users.jsonl", "cases.jsonl", "userProfiles.jsonl", "rejects.jsonl"):
+        assert (pg.export_dir / name).read_bytes() == (duck.export_dir / name).read_bytes(), name
+
+
+def test_postgres_order_is_byte_order():
+    mart = ConvexMart(
+        model="m", relation="s.m", table="cases", import_order=1, identity_key="legacyId",
+        order_by=("legacyId",), columns=("legacyId",))
+    assert select_sql(mart, "postgres").endswith('order by "legacyId" COLLATE "C"')
+    assert select_sql(mart, "duckdb").endswith('order by "legacyId"')
