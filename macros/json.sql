@@ -155,3 +155,11 @@ lateral (
        with ordinality as each_item(value, ord)
 ) as {{ alias }}
 {%- endmacro %}
+
+{#- JSON object text of a row's columns, every value as a JSON string (or null), keys in the
+    given order; identical text on every warehouse. Used for `source_row` in rejects. -#}
+{% macro row_json_text(relation_alias, column_names) -%}
+('{' || {% for column_name in column_names -%}
+'{{ "," if not loop.first }}"{{ column_name }}":' || coalesce({{ json_string(relation_alias ~ '.' ~ column_name) }}, 'null'){{ " || " if not loop.last }}
+{%- endfor %} || '}')
+{%- endmacro %}

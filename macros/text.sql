@@ -53,3 +53,35 @@ coalesce(cast({{ expr }} as text) ~ '^[^@\s]+@[^@\s]+\.[^@\s]+$', false)
 {% macro json_string(expr) -%}
 ('"' || replace(replace(replace(replace(replace(cast({{ expr }} as varchar), '\', '\\'), '"', '\"'), chr(10), '\n'), chr(13), '\r'), chr(9), '\t') || '"')
 {%- endmacro %}
+
+{#- Capture group `n` of the first match of `pattern` (a SQL string literal) in text; NULL when
+    there is no match or the group is empty. -#}
+{% macro regex_group(expr, pattern, n) -%}
+  {{ return(adapter.dispatch('regex_group', 'perm_migration')(expr, pattern, n)) }}
+{%- endmacro %}
+
+{% macro default__regex_group(expr, pattern, n) -%}
+nullif(regexp_extract(cast({{ expr }} as varchar), {{ pattern }}, {{ n }}), '')
+{%- endmacro %}
+
+{% macro postgres__regex_group(expr, pattern, n) -%}
+nullif((regexp_match(cast({{ expr }} as text), {{ pattern }}))[{{ n }}], '')
+{%- endmacro %}
+
+{#- Text in byte order for ORDER BY, identical on every warehouse (Postgres: collation "C"). -#}
+{% macro text_sort_key(expr) -%}
+  {{ return(adapter.dispatch('text_sort_key', 'perm_migration')(expr)) }}
+{%- endmacro %}
+
+{% macro default__text_sort_key(expr) -%}
+{{ expr }}
+{%- endmacro %}
+
+{% macro postgres__text_sort_key(expr) -%}
+({{ expr }} collate "C")
+{%- endmacro %}
+
+{#- Boolean: a Supabase Storage URL (§3.1): host ends in `.supabase.co`, path begins with `/storage/`. -#}
+{% macro is_supabase_storage_url(expr) -%}
+coalesce({{ regex_match('lower(' ~ expr ~ ')', '^[a-z][a-z0-9+.-]*://([^/?#@]*@)?[^/?#@:]*\.supabase\.co(:[0-9]+)?/storage/') }}, false)
+{%- endmacro %}

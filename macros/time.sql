@@ -77,3 +77,8 @@ end)
     - {{ offset_text_to_ms("(regexp_match(cast(" ~ text_expr ~ " as text), " ~ iso_text_pattern() ~ "))[5]") }}
 end)
 {%- endmacro %}
+
+{#- migration_as_of as a UTC timestamp literal (for comparisons with timestamp columns). -#}
+{% macro as_of_timestamp() -%}
+cast('{{ as_of_datetime().strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}
