@@ -1,0 +1,392 @@
+"""The sign-off report: `report/report.md` and ONE self-contained `report/report.html`.
+
+Content: counts per step and table, timings and throughput, verification, reconciliation, rejects
+by DQ id with examples, warnings by DQ id, the separate lists of MAPPING_SPEC §4.5 (DQ-01 merges,
+DQ-08 users to notify, DQ-12 placeholders, DQ-17 v2-validation failures with rule ids, DQ-21
+wages, the known v2 cents issue), documents needing re-upload. Personal data is masked: emails as
+`j***@example.com`, names as initials; raw source rows are never shown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from loader.errors import ConfigError
+from loader.export import REJECTS_FILE, manifest_path, warehouse_rows
+from loader.run_folder import RunFolder, write_private
+from loader.run_state import STATE_FILE, STEPS
+from loader.verify import VERIFY_FILE
+
+REPORT_DIR = "report"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+EXAMPLES_PER_DQ = 5
+LIST_LIMIT = 200
+
+DQ_TITLES: dict[str, str] = {
+    "DQ-01": "Duplicate accounts (email differs only by case/whitespace) merged",
+    "DQ-02": "Auth user without app profile: default profile created",
+    "DQ-03": "Soft-deleted, banned or anonymous users excluded",
+    "DQ-04": "Soft-deleted cases excluded",
+    "DQ-05": "App user without auth user: loaded, no verification time",
+    "DQ-06": "Unresolvable reference (owner, case, firm)",
+    "DQ-07": "App email differs from auth email: auth email used",
+    "DQ-08": "Google email differs: notify the user before cut-over",
+    "DQ-09": "Missing or malformed email: identity quarantined",
+    "DQ-10": "Ambiguous or missing app user table (run stopped)",
+    "DQ-11": "Several settings/preferences rows: latest kept",
+    "DQ-12": "Blank required text: [NEEDS ENTRY] placeholder",
+    "DQ-13": "Unknown user type: individual",
+    "DQ-14": "Unknown preferred notification email: signup",
+    "DQ-15": "Unknown enumerated value: fallback applied",
+    "DQ-16": "Unparseable or ambiguous date omitted",
+    "DQ-17": "Case fails a v2 validation rule (blocks its next edit)",
+    "DQ-18": "RFI due date recomputed to received + 30",
+    "DQ-19": "RFI/RFE entry incomplete, several active, or received too early",
+    "DQ-20": "Expiration date differs from the formula",
+    "DQ-21": "Wage or applicant count anomaly",
+    "DQ-22": "Malformed JSON normalised",
+    "DQ-23": "Additional recruitment methods anomaly",
+    "DQ-24": "Dismissed deadline dropped or kept raw",
+    "DQ-25": "Possible duplicate cases",
+    "DQ-26": "Profile setting out of range: normalised",
+    "DQ-27": "Control characters stripped; oversized document quarantined",
+    "DQ-28": "Inconsistent or missing timestamps fixed",
+    "DQ-29": "Supabase Storage URL removed (re-upload needed)",
+    "DQ-30": "Target already held the user or profile: linked, not overwritten",
+    "DQ-31": "Terminal case with active deadlines",
+    "DQ-32": "Future date",
+    "CONTRACT": "Document does not satisfy the v2 contract",
+}
+CENTS_NOTE = (
+    "Known v2 issue (MAPPING_SPEC §2.5): pwdWageAmount is stored in cents as the v2 schema says. "
+    "The v2 detail view divides by 100 and shows it correctly, but the v2 edit form shows and saves "
+    "the stored value unchanged (a migrated $85,000.00 shows as 8500000 there). The migration does "
+    "not compensate; fix the edit form in v2."
+)
+
+# --- masking ---------------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"([^\s@\"'<>,;:]+)@([^\s@\"'<>,;:]+\.[^\s@\"'<>,;:]+)")
+_NAME_FIELDS = re.compile(r"(^|_)(full_?name|name|first_?name|last_?name|beneficiary\w*)$|fullName|Name$", re.I)
+
+
+def mask_email(text: str) -> str:
+    """`jane.doe@example.com` → `j***@example.com` (every email inside the text)."""
+    return _EMAIL.sub(lambda m: f"{m.group(1)[0]}***@{m.group(2)}", text)
+
+
+def initials(text: str) -> str:
+    """`Jane Q. Doe` → `J. Q. D.`"""
+    words = [w for w in re.split(r"\s+", text.strip()) if w and w[0].isalnum()]
+    return " ".join(f"{w[0].upper()}." for w in words) or "—"
+
+
+def mask_value(column: str, value: Any) -> Any:
+    """Mask personal data in one report cell."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, (dict, list)):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    else:
+        text = str(value)
+    if _NAME_FIELDS.search(column) and "email" not in column.lower():
+        return initials(text)
+    return mask_email(text)
+
+
+def mask_row(row: dict[str, Any], columns: list[str]) -> dict[str, str]:
+    return {c: mask_value(c, row.get(c)) for c in columns}
+
+
+# --- data ------------------------------------------------------------------------------------
+
+@dataclass
+class Table:
+    """A titled table of masked cells."""
+
+    title: str
+    columns: list[str]
+    rows: list[dict[str, str]]
+    total: int
+    note: str = ""
+
+
+@dataclass
+class ReportData:
+    run_id: str
+    generated_at: str
+    migration_as_of: str
+    verify_passed: bool | None
+    steps: list[dict[str, Any]]
+    extract_counts: list[dict[str, Any]]
+    load_counts: list[dict[str, Any]]
+    reconciliation: list[dict[str, Any]]
+    rejects_by_dq: list[dict[str, Any]]
+    reject_examples: list[Table]
+    loader_rejects: Table
+    warnings_by_dq: list[dict[str, Any]]
+    lists: list[Table]
+    verify_failures: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+def _relation(folder: RunFolder, model: str) -> str | None:
+    """The warehouse relation of a dbt model, from the run's dbt manifest (None if absent)."""
+    path = manifest_path(folder)
+    if not path.is_file():
+        return None
+    for node in json.loads(path.read_text()).get("nodes", {}).values():
+        if node.get("resource_type") == "model" and node.get("name") == model:
+            return node.get("relation_name")
+    return None
+
+
+def warehouse_query(folder: RunFolder, model: str, sql_template: str) -> list[dict[str, Any]] | None:
+    """Rows of `sql_template` with `{rel}` = the model's relation; None when the model is absent."""
+    relation = _relation(folder, model)
+    if relation is None:
+        return None
+    warehouse = folder.read_manifest().get("config", {}).get("warehouse", "duckdb")
+    with warehouse_rows(folder, warehouse, sql_template.format(rel=relation)) as rows:
+        return list(rows)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    if path.is_file():
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    yield json.loads(line)
+
+
+def _step_rows(state: dict[str, Any] | None, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for name in STEPS:
+        entry = (state or {}).get("steps", {}).get(name, {})
+        result = entry.get("result") or manifest.get("steps", {}).get(name) or {}
+        documents = _documents_of(name, result)
+        seconds = entry.get("seconds")
+        rows.append({
+            "step": name,
+            "status": entry.get("status", "done" if name in manifest.get("steps", {}) else "—"),
+            "seconds": f"{seconds:.1f}" if isinstance(seconds, (int, float)) else "",
+            "rows": documents if documents is not None else "",
+            "throughput": f"{documents / seconds:,.0f}/s" if documents and seconds else "",
+            "error": entry.get("error", ""),
+        })
+    return rows
+
+
+def _documents_of(step: str, result: dict[str, Any]) -> int | None:
+    """Rows/documents a step handled, from its recorded result (for throughput)."""
+    tables = result.get("tables")
+    if isinstance(tables, dict):
+        total = 0
+        for info in tables.values():
+            if isinstance(info, dict):
+                total += int(info.get("rows", info.get("documents", info.get("written", 0))) or 0)
+            elif isinstance(info, int):
+                total += info
+        return total
+    for key in ("documents", "rows", "verified"):
+        if isinstance(result.get(key), int):
+            return result[key]
+    return None
+
+
+def _extract_counts(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    tables = manifest.get("steps", {}).get("extract", {}).get("tables", {})
+    return [{"table": t, "rows": info.get("rows", "")} for t, info in sorted(tables.items())]
+
+
+def _load_counts(manifest: dict[str, Any], verify: dict[str, Any] | None) -> list[dict[str, Any]]:
+    exported = manifest.get("steps", {}).get("export", {}).get("tables", {})
+    rows = []
+    for table, info in exported.items():
+        checked = (verify or {}).get("tables", {}).get(table, {})
+        rows.append({
+            "table": table,
+            "exported": info.get("documents", ""),
+            "rejected_at_export": info.get("rejected", ""),
+            "created": checked.get("created", ""),
+            "pre_existing": checked.get("pre_existing", ""),
+            "verified": checked.get("verified", ""),
+            "in_target": (verify or {}).get("target_counts", {}).get(table, ""),
+        })
+    return rows
+
+
+def _table(title: str, rows: list[dict[str, Any]], total: int, columns: list[str] | None = None,
+           note: str = "") -> Table:
+    columns = columns or (list(rows[0]) if rows else [])
+    shown = [mask_row(r, columns) for r in rows[:LIST_LIMIT]]
+    if total > len(shown):
+        note = (note + " " if note else "") + f"Showing {len(shown)} of {total}; the full list is in the warehouse."
+    return Table(title, columns, shown, total, note)
+
+
+def _warning_list(folder: RunFolder, dq_id: str, title: str) -> Table | None:
+    rows = warehouse_query(
+        folder, "dq_warnings",
+        "select * from {rel} where dq_id = '" + dq_id + "' order by source_table, v1_id, target_field")
+    if rows is None:
+        return None
+    columns = [c for c in ("source_table", "v1_id", "case_legacy_id", "owner_email", "target_field",
+                           "original_value", "resulting_value", "message") if not rows or c in rows[0]]
+    return _table(f"{dq_id} — {title}", rows, len(rows), columns)
+
+
+def _model_list(folder: RunFolder, model: str, title: str, order: str) -> Table | None:
+    rows = warehouse_query(folder, model, f"select * from {{rel}} order by {order}")
+    if rows is None:
+        return None
+    return _table(title, rows, len(rows), [c for c in (rows[0] if rows else []) if c != "source_row"])
+
+
+def collect(folder: RunFolder) -> ReportData:
+    """Gather everything the report shows from the run folder and the warehouse."""
+    manifest = folder.read_manifest()
+    state = _read_json(folder.path(STATE_FILE))
+    verify = _read_json(folder.path(VERIFY_FILE))
+    notes: list[str] = []
+
+    rejects_by_dq = warehouse_query(
+        folder, "dq_rejects",
+        "select dq_id, source_table, count(*) as rows from {rel} group by dq_id, source_table "
+        "order by dq_id, source_table") or []
+    reject_examples = []
+    for dq_id in sorted({r["dq_id"] for r in rejects_by_dq}):
+        rows = warehouse_query(
+            folder, "dq_rejects",
+            "select source_table, v1_id, dq_id, field, value, message from {rel} where dq_id = '"
+            + dq_id + f"' order by source_table, v1_id limit {EXAMPLES_PER_DQ}") or []
+        total = sum(r["rows"] for r in rejects_by_dq if r["dq_id"] == dq_id)
+        reject_examples.append(Table(f"{dq_id} — {DQ_TITLES.get(dq_id, '')}",
+                                     ["source_table", "v1_id", "field", "value", "message"],
+                                     [mask_row(r, ["source_table", "v1_id", "field", "value", "message"])
+                                      for r in rows], total))
+    loader_rejects = list(_iter_jsonl(folder.export_dir / REJECTS_FILE))
+    warnings_by_dq = warehouse_query(
+        folder, "dq_warnings",
+        "select dq_id, level, count(*) as findings from {rel} group by dq_id, level order by dq_id, level")
+    if warnings_by_dq is None:
+        notes.append("The data-quality marts are not in this run's warehouse (transform did not run).")
+        warnings_by_dq = []
+
+    lists = [
+        _model_list(folder, "dq_merges", "DQ-01 — accounts merged", "1"),
+        _warning_list(folder, "DQ-08", "users to notify (Google email differs)"),
+        _warning_list(folder, "DQ-12", "cases with [NEEDS ENTRY] placeholders"),
+        _model_list(folder, "dq_v2_validation_failures",
+                    "DQ-17 — cases that fail v2 validation rules (every save through the case edit "
+                    "form fails until fixed)", "1"),
+        _warning_list(folder, "DQ-21", "wage and applicant-count anomalies"),
+        _model_list(folder, "dq_document_reupload", "Documents that need re-upload", "1"),
+    ]
+    verify_failures = []
+    for name, check in (verify or {}).get("checks", {}).items():
+        verify_failures.extend(f"{name}: {example}" for example in check["examples"][:10])
+    return ReportData(
+        run_id=folder.run_id,
+        generated_at=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        migration_as_of=manifest.get("migration_as_of", ""),
+        verify_passed=None if verify is None else bool(verify["passed"]),
+        steps=_step_rows(state, manifest),
+        extract_counts=_extract_counts(manifest),
+        load_counts=_load_counts(manifest, verify),
+        reconciliation=(verify or {}).get("conservation") or warehouse_query(
+            folder, "dq_reconciliation", "select * from {rel} order by source_table") or [],
+        rejects_by_dq=rejects_by_dq,
+        reject_examples=reject_examples,
+        loader_rejects=_table("Rejected by the loader (contract, limits, load-time)", loader_rejects,
+                              len(loader_rejects),
+                              ["table", "legacy_id", "dq_id", "field", "expected", "got", "message"]),
+        warnings_by_dq=warnings_by_dq,
+        lists=[t for t in lists if t is not None],
+        verify_failures=verify_failures,
+        notes=notes,
+    )
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.globals.update(dq_titles=DQ_TITLES, cents_note=CENTS_NOTE)
+    return env
+
+
+def _md_cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(columns: list[str], rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return ["(none)", ""]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_md_cell(r.get(c, "")) for c in columns) + " |" for r in rows]
+    return lines + [""]
+
+
+def render_markdown(data: ReportData) -> str:
+    verdict = {True: "PASSED", False: "FAILED", None: "not run"}[data.verify_passed]
+    out = [f"# Migration report — run {data.run_id}", "",
+           f"- Verification: **{verdict}**", f"- migration_as_of: {data.migration_as_of}",
+           f"- Generated: {data.generated_at}", ""]
+    out += [f"> {note}" for note in data.notes] + ([""] if data.notes else [])
+    out += ["## Steps and throughput", ""] + _md_table(["step", "status", "seconds", "rows", "throughput", "error"], data.steps)
+    out += ["## Extracted rows per source table", ""] + _md_table(["table", "rows"], data.extract_counts)
+    out += ["## Documents per Convex table", ""] + _md_table(
+        ["table", "exported", "rejected_at_export", "created", "pre_existing", "verified", "in_target"], data.load_counts)
+    out += ["## Reconciliation (extracted = loaded + rejected + excluded)", ""] + _md_table(
+        ["source_table", "extracted", "loaded", "rejected", "excluded", "balanced"], data.reconciliation)
+    if data.verify_failures:
+        out += ["## Verification mismatches (first)", ""] + [f"- {line}" for line in data.verify_failures] + [""]
+    out += ["## Rejects by DQ id", ""] + _md_table(["dq_id", "source_table", "rows"], data.rejects_by_dq)
+    for table in [*data.reject_examples, data.loader_rejects]:
+        out += _md_section(table, level=3)
+    out += ["## Warnings and notes by DQ id", ""]
+    out += _md_table(["dq_id", "level", "findings", "meaning"],
+                     [{**r, "meaning": DQ_TITLES.get(r["dq_id"], "")} for r in data.warnings_by_dq])
+    out += ["## Lists for follow-up", ""]
+    for table in data.lists:
+        out += _md_section(table, level=3)
+    out += ["### Known v2 cents issue", "", CENTS_NOTE, ""]
+    return "\n".join(out)
+
+
+def _md_section(table: Table, level: int) -> list[str]:
+    lines = [f"{'#' * level} {table.title} ({table.total})", ""]
+    if table.note:
+        lines += [table.note, ""]
+    return lines + _md_table(table.columns, table.rows)
+
+
+def render_html(data: ReportData) -> str:
+    return _environment().get_template("report.html.j2").render(data=data)
+
+
+def write_report(folder: RunFolder) -> dict[str, Any]:
+    """Write `report/report.md` and `report/report.html` (mode 0600); return their paths."""
+    if not folder.path("manifest.json").is_file():
+        raise ConfigError(f"run {folder.run_id}: no manifest.json")
+    data = collect(folder)
+    md_path, html_path = folder.path(REPORT_DIR, "report.md"), folder.path(REPORT_DIR, "report.html")
+    write_private(md_path, render_markdown(data).encode("utf-8"))
+    write_private(html_path, render_html(data).encode("utf-8"))
+    return {"markdown": str(md_path), "html": str(html_path), "verify_passed": data.verify_passed}

@@ -1,0 +1,459 @@
+"""Verify a run at 100%: every document it wrote, every reference, conservation, pre-run data.
+
+Checks (MAPPING_SPEC §4.1, §4.5, §5):
+- documents: each exported document is in the target exactly once (found by its identity key,
+  and the mapping table agrees on its `_id`), equal field by field to the exported document after
+  id resolution (`_id`/`_creationTime` ignored). Documents that existed before the run (backup)
+  must be unchanged, except the legacy fields a mutation-written table may add where absent
+  (all exported fields with `overwrite_existing_profiles`);
+- references: every `v.id(...)` value of the contract in a verified document points at an
+  existing document of the right table;
+- legacy user groups: each case's `legacyUserId` resolves (§5.2, `int_user_references`) to the
+  same user group (email) as its `userId`;
+- conservation: per source table `extracted = loaded + rejected + excluded`, loader rejects
+  moved from loaded to rejected, and `extracted` equal to the extract manifest;
+- pre-existing: every backed-up document still exists.
+
+The target is indexed in a temporary SQLite file in the run folder (constant memory).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loader.backup import iter_backup_documents, load_backup
+from loader.dbt_manifest import ConvexMart
+from loader.errors import VerificationFailed
+from loader.run_folder import RunFolder, write_private
+from loader.run_state import get_logger
+
+VERIFY_FILE = "verify.json"
+MAX_REPORTED = 50
+SYSTEM_FIELDS = ("_id", "_creationTime")
+
+log = get_logger("verify")
+
+# (v1_table, v1_uuid, convex_table) -> convex_id | None
+MappingLookup = Callable[[str, str, str], "str | None"]
+
+
+@dataclass
+class Findings:
+    """Mismatches of one check: a total count and the first few, readable."""
+
+    count: int = 0
+    examples: list[str] = field(default_factory=list)
+
+    def add(self, message: str) -> None:
+        self.count += 1
+        if len(self.examples) < MAX_REPORTED:
+            self.examples.append(message)
+
+
+# --- comparison ------------------------------------------------------------------------------
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def diff_values(expected: Any, actual: Any, path: str = "") -> Iterator[str]:
+    """Readable differences `path: expected X, got Y` (numbers compare as float64)."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        for key in list(expected) + [k for k in actual if k not in expected]:
+            sub = f"{path}.{key}" if path else key
+            if key not in actual:
+                yield f"{sub}: expected {_short(expected[key])}, missing"
+            elif key not in expected:
+                yield f"{sub}: unexpected {_short(actual[key])}"
+            else:
+                yield from diff_values(expected[key], actual[key], sub)
+    elif isinstance(expected, list) and isinstance(actual, list):
+        if len(expected) != len(actual):
+            yield f"{path}: expected {len(expected)} items, got {len(actual)}"
+        for index, (exp, act) in enumerate(zip(expected, actual)):
+            yield from diff_values(exp, act, f"{path}[{index}]")
+    elif isinstance(expected, bool) or isinstance(actual, bool):
+        if expected is not actual:
+            yield f"{path}: expected {_short(expected)}, got {_short(actual)}"
+    elif isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
+        if float(expected) != float(actual):
+            yield f"{path}: expected {_short(expected)}, got {_short(actual)}"
+    elif expected != actual or type(expected) is not type(actual):
+        yield f"{path}: expected {_short(expected)}, got {_short(actual)}"
+
+
+def strip_system(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k not in SYSTEM_FIELDS}
+
+
+# --- target index ----------------------------------------------------------------------------
+
+class TargetIndex:
+    """The target's documents (and the pre-run backup) in a temporary SQLite file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.unlink(missing_ok=True)
+        self.db = sqlite3.connect(path)
+        path.chmod(0o600)
+        self.db.executescript(
+            """
+            PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
+            CREATE TABLE docs (tbl TEXT, id TEXT PRIMARY KEY, doc TEXT, seen INTEGER DEFAULT 0);
+            CREATE TABLE keys (tbl TEXT, field TEXT, value TEXT, id TEXT);
+            CREATE TABLE before (tbl TEXT, id TEXT PRIMARY KEY, doc TEXT);
+            """
+        )
+
+    def close(self) -> None:
+        self.db.close()
+        self.path.unlink(missing_ok=True)
+
+    def load_table(self, table: str, documents: Iterator[dict[str, Any]], key_fields: set[str]) -> int:
+        count = 0
+        for doc in documents:
+            self.db.execute("INSERT INTO docs (tbl, id, doc) VALUES (?, ?, ?)", (table, doc["_id"], json.dumps(doc)))
+            for name in key_fields:
+                if isinstance(doc.get(name), str):
+                    self.db.execute("INSERT INTO keys VALUES (?, ?, ?, ?)", (table, name, doc[name], doc["_id"]))
+            count += 1
+        return count
+
+    def load_before(self, table: str, documents: Iterator[dict[str, Any]]) -> int:
+        count = 0
+        for doc in documents:
+            self.db.execute("INSERT INTO before VALUES (?, ?, ?)", (table, doc["_id"], json.dumps(doc)))
+            count += 1
+        return count
+
+    def finish_loading(self) -> None:
+        self.db.execute("CREATE INDEX keys_lookup ON keys (tbl, field, value)")
+        self.db.commit()
+
+    def ids_by_key(self, table: str, name: str, value: str) -> list[str]:
+        rows = self.db.execute("SELECT id FROM keys WHERE tbl = ? AND field = ? AND value = ? ORDER BY id",
+                               (table, name, value))
+        return [row[0] for row in rows]
+
+    def get(self, doc_id: str) -> tuple[str, dict[str, Any]] | None:
+        row = self.db.execute("SELECT tbl, doc FROM docs WHERE id = ?", (doc_id,)).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    def before(self, doc_id: str) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT doc FROM before WHERE id = ?", (doc_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def mark_seen(self, doc_id: str) -> None:
+        self.db.execute("UPDATE docs SET seen = 1 WHERE id = ?", (doc_id,))
+
+    def unseen_before(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Backed-up documents not matched to any exported document."""
+        rows = self.db.execute(
+            "SELECT b.tbl, b.id, b.doc FROM before b LEFT JOIN docs d ON d.id = b.id "
+            "WHERE d.id IS NULL OR d.seen = 0 ORDER BY b.tbl, b.id")
+        for tbl, doc_id, doc in rows:
+            yield tbl, doc_id, json.loads(doc)
+
+
+# --- expected documents ----------------------------------------------------------------------
+
+def _single(ids: list[str]) -> str | None:
+    return ids[0] if len(ids) == 1 else None
+
+
+def resolve_expected(doc: dict[str, Any], mart: ConvexMart, index: TargetIndex) -> dict[str, Any]:
+    """The exported document as it must look in Convex: keys swapped for target ids, stripped."""
+    expected = dict(doc)
+    for ref in mart.references:
+        key = expected.get(ref.key_column)
+        target_id = _single(index.ids_by_key(ref.table, ref.match_field, key)) if isinstance(key, str) else None
+        if target_id is not None:
+            expected[ref.field] = target_id
+    for ref in mart.nested_references:
+        items = expected.get(ref.array_field)
+        if not isinstance(items, list):
+            continue
+        kept = []
+        for item in items:
+            key = item.get(ref.key_member)
+            target_id = _single(index.ids_by_key(ref.table, ref.match_field, key)) if isinstance(key, str) else None
+            if target_id is not None:
+                kept.append({**{k: v for k, v in item.items() if k != ref.key_member}, ref.id_member: target_id})
+        expected[ref.array_field] = kept
+    for key in mart.resolution_keys:
+        expected.pop(key, None)
+    return expected
+
+
+def expected_for_existing(before: dict[str, Any], exported: dict[str, Any], mart: ConvexMart,
+                          overwrite: bool) -> dict[str, Any]:
+    """A pre-existing document after the run: unchanged, or patched by the insert-or-patch mutation."""
+    expected = strip_system(before)
+    if not mart.via_mutation:
+        return expected
+    if overwrite:
+        return {**expected, **exported}
+    for key, value in exported.items():
+        if key.startswith("legacy") and key not in expected:
+            expected[key] = value
+    return expected
+
+
+def identity_value(expected: dict[str, Any], mart: ConvexMart) -> str | None:
+    value = expected.get(mart.identity_key)
+    return value if isinstance(value, str) else None
+
+
+def describe(mart: ConvexMart, expected: dict[str, Any], doc_id: str | None = None) -> str:
+    ident = next((f"{k}={expected[k]}" for k in ("legacyId", "legacyAuthId", "email") if expected.get(k)),
+                 f"{mart.identity_key}={expected.get(mart.identity_key)}")
+    return f"{mart.table} {ident}" + (f" (_id {doc_id})" if doc_id else "")
+
+
+# --- contract id fields ----------------------------------------------------------------------
+
+def id_paths(field_type: dict[str, Any], path: str = "") -> Iterator[tuple[str, str]]:
+    """(`path`, table) for every `v.id(table)` in a contract field type; arrays as `[]`."""
+    kind = field_type.get("type")
+    if kind == "id":
+        yield path, field_type["tableName"]
+    elif kind == "array":
+        yield from id_paths(field_type["value"], f"{path}[]")
+    elif kind == "object":
+        for name, member in field_type["value"].items():
+            yield from id_paths(member["fieldType"], f"{path}.{name}" if path else name)
+    elif kind == "union":
+        for option in field_type["value"]:
+            yield from id_paths(option, path)
+
+
+def values_at(doc: Any, path: str) -> Iterator[Any]:
+    """All values at a `a.b[].c` path."""
+    if not path:
+        yield doc
+        return
+    head, _, rest = path.partition(".")
+    is_array = head.endswith("[]")
+    name = head[:-2] if is_array else head
+    value = doc.get(name) if isinstance(doc, dict) and name else doc
+    if value is None:
+        return
+    if is_array:
+        for item in value if isinstance(value, list) else ():
+            yield from values_at(item, rest)
+    else:
+        yield from values_at(value, rest)
+
+
+def contract_id_paths(contract_path: Path, tables: list[str]) -> dict[str, list[tuple[str, str]]]:
+    contract = json.loads(contract_path.read_text())
+    paths: dict[str, list[tuple[str, str]]] = {}
+    for table in contract["tables"]:
+        if table["tableName"] in tables:
+            paths[table["tableName"]] = sorted(id_paths(table["documentType"]))
+    return paths
+
+
+# --- conservation ----------------------------------------------------------------------------
+
+def check_conservation(reconciliation: list[dict[str, Any]], loader_rejects: Counter,
+                       extracted_rows: dict[str, int], findings: Findings) -> list[dict[str, Any]]:
+    """Per source table: extracted = loaded + rejected + excluded, with loader rejects moved over."""
+    rows = []
+    for row in sorted(reconciliation, key=lambda r: r["source_table"]):
+        table = row["source_table"]
+        moved = loader_rejects.get(table, 0)
+        loaded, rejected = int(row["loaded"]) - moved, int(row["rejected"]) + moved
+        extracted, excluded = int(row["extracted"]), int(row["excluded"])
+        balanced = extracted == loaded + rejected + excluded and loaded >= 0
+        if not balanced:
+            findings.add(f"{table}: extracted {extracted} != loaded {loaded} + rejected {rejected} "
+                         f"+ excluded {excluded}")
+        raw_name = table.split(".", 1)[-1]
+        manifest_rows = extracted_rows.get(table, extracted_rows.get(raw_name))
+        if manifest_rows is not None and manifest_rows != extracted:
+            findings.add(f"{table}: the extract manifest has {manifest_rows} rows, reconciliation {extracted}")
+        rows.append({"source_table": table, "extracted": extracted, "loaded": loaded,
+                     "rejected": rejected, "excluded": excluded, "balanced": balanced})
+    if not reconciliation:
+        findings.add("dq_reconciliation is empty: nothing to reconcile")
+    return rows
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+@dataclass
+class VerifyInputs:
+    """Everything verify reads besides the target (kept apart so tests can point at any run)."""
+
+    folder: RunFolder
+    marts: list[ConvexMart]
+    contract_path: Path
+    mapping_lookup: MappingLookup
+    v1_rows: Callable[[dict[str, Any], ConvexMart], list[tuple[str, str]]]
+    reconciliation: list[dict[str, Any]]
+    user_groups: dict[str, str]            # v1 user reference -> group email_norm
+    loader_rejects: list[dict[str, Any]]   # documents the loader did not write (export/import)
+    extracted_rows: dict[str, int]
+    overwrite_existing_profiles: bool = False
+
+
+def _export_lines(path: Path) -> Iterator[dict[str, Any]]:
+    if not path.is_file():
+        return
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+def verify_run(inputs: VerifyInputs, gateway: Any, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Run every check; write `verify.json`; return it (`passed` false on any mismatch)."""
+    folder, marts = inputs.folder, inputs.marts
+    tables = [m.table for m in marts]
+    key_fields: dict[str, set[str]] = {m.table: {m.identity_key} for m in marts}
+    for mart in marts:
+        for ref in (*mart.references, *mart.nested_references):
+            key_fields.setdefault(ref.table, set()).add(ref.match_field)
+    backup = load_backup(folder)
+    index = TargetIndex(folder.path(".verify_index.sqlite"))
+    checks = {name: Findings() for name in ("documents", "references", "legacy_user_groups",
+                                            "conservation", "pre_existing", "mapping")}
+    per_table: dict[str, dict[str, int]] = {}
+    try:
+        target_counts = {t: index.load_table(t, gateway.iter_documents(t), key_fields.get(t, set()))
+                         for t in sorted(set(tables) | set(key_fields))}
+        before_counts = {t: index.load_before(t, iter_backup_documents(folder, t)) for t in backup["tables"]}
+        index.finish_loading()
+        id_fields = contract_id_paths(inputs.contract_path, tables)
+        rejected_keys = {(r.get("table"), r.get("legacy_id")) for r in inputs.loader_rejects}
+        for mart in marts:
+            per_table[mart.table] = _verify_table(mart, inputs, index, checks, id_fields.get(mart.table, []),
+                                                  rejected_keys, progress)
+        for tbl, doc_id, before in index.unseen_before():
+            current = index.get(doc_id)
+            if current is None:
+                checks["pre_existing"].add(f"{tbl} _id {doc_id}: existed before the run and is gone")
+                continue
+            for line in diff_values(strip_system(before), strip_system(current[1])):
+                checks["pre_existing"].add(f"{tbl} _id {doc_id} (pre-existing): {line}")
+        conservation = check_conservation(inputs.reconciliation, _rejects_by_source(inputs.loader_rejects),
+                                          inputs.extracted_rows, checks["conservation"])
+    finally:
+        index.close()
+    passed = all(f.count == 0 for f in checks.values())
+    result = {
+        "run_id": folder.run_id,
+        "passed": passed,
+        "target_counts": target_counts,
+        "backup_counts": before_counts,
+        "tables": per_table,
+        "conservation": conservation,
+        "checks": {name: {"mismatches": f.count, "examples": f.examples} for name, f in checks.items()},
+    }
+    write_private(folder.path(VERIFY_FILE), (json.dumps(result, indent=2, ensure_ascii=False) + "\n").encode())
+    return result
+
+
+def _rejects_by_source(rejects: list[dict[str, Any]]) -> Counter:
+    return Counter(r["source_table"] for r in rejects if r.get("source_table"))
+
+
+def _verify_table(mart: ConvexMart, inputs: VerifyInputs, index: TargetIndex, checks: dict[str, Findings],
+                  id_fields: list[tuple[str, str]], rejected_keys: set, progress) -> dict[str, int]:
+    counts = Counter()
+    for exported in _export_lines(inputs.folder.export_dir / f"{mart.table}.jsonl"):
+        counts["exported"] += 1
+        expected = resolve_expected(exported, mart, index)
+        label = describe(mart, expected)
+        identity = identity_value(expected, mart)
+        ids = index.ids_by_key(mart.table, mart.identity_key, identity) if identity else []
+        if not ids:
+            ids = _ids_from_mapping(exported, mart, inputs, index)
+        if not ids:
+            if (mart.table, expected.get("legacyId") or expected.get("email")) in rejected_keys:
+                counts["rejected_at_load"] += 1
+            else:
+                checks["documents"].add(f"{label}: not found in the target")
+            continue
+        if len(ids) > 1:
+            checks["documents"].add(f"{label}: {len(ids)} documents in the target (duplicates {', '.join(ids)})")
+        doc_id = ids[0]
+        _check_mapping(exported, mart, inputs, doc_id, label, checks["mapping"])
+        _, actual = index.get(doc_id)
+        index.mark_seen(doc_id)
+        before = index.before(doc_id)
+        if before is not None:
+            counts["pre_existing"] += 1
+            expected = expected_for_existing(before, expected, mart, inputs.overwrite_existing_profiles)
+        else:
+            counts["created"] += 1
+        for line in diff_values(expected, strip_system(actual)):
+            checks["documents"].add(f"{describe(mart, expected, doc_id)}: {line}")
+        for path, table in id_fields:
+            for value in values_at(actual, path):
+                found = index.get(value) if isinstance(value, str) else None
+                if found is None or found[0] != table:
+                    checks["references"].add(
+                        f"{describe(mart, expected, doc_id)}: {path} = {value} is not a document of {table}")
+        _check_legacy_user(actual, inputs.user_groups, index, describe(mart, expected, doc_id),
+                           checks["legacy_user_groups"])
+        counts["verified"] += 1
+        if progress is not None:
+            progress(1)
+    return dict(counts)
+
+
+def _ids_from_mapping(exported: dict[str, Any], mart: ConvexMart, inputs: VerifyInputs,
+                      index: TargetIndex) -> list[str]:
+    """A document matched another way (e.g. a secondary email, §5.5): the id the mapping table holds."""
+    mapped = {inputs.mapping_lookup(v1_table, v1_uuid, mart.table) for v1_table, v1_uuid in inputs.v1_rows(exported, mart)}
+    mapped.discard(None)
+    return sorted(i for i in mapped if index.get(i) is not None and index.before(i) is not None)
+
+
+def _check_mapping(exported: dict[str, Any], mart: ConvexMart, inputs: VerifyInputs, doc_id: str,
+                   label: str, findings: Findings) -> None:
+    """Every v1 row the document stands for maps to this document in the durable mapping table."""
+    for v1_table, v1_uuid in inputs.v1_rows(exported, mart):
+        mapped = inputs.mapping_lookup(v1_table, v1_uuid, mart.table)
+        if mapped != doc_id:
+            findings.add(f"{label}: mapping table has {v1_table} {v1_uuid} -> {mapped}, target has {doc_id}")
+
+
+def _check_legacy_user(actual: dict[str, Any], user_groups: dict[str, str], index: TargetIndex,
+                       label: str, findings: Findings) -> None:
+    """§4.5: the case's legacyUserId and its userId belong to the same user group."""
+    legacy_user = actual.get("legacyUserId")
+    if not isinstance(legacy_user, str):
+        return
+    group = user_groups.get(legacy_user.lower())
+    owner = index.get(actual.get("userId", ""))
+    owner_email = owner[1].get("email") if owner else None
+    if group is None:
+        findings.add(f"{label}: legacyUserId {legacy_user} does not resolve to a user group")
+    elif group != owner_email:
+        findings.add(f"{label}: legacyUserId {legacy_user} resolves to group {group}, userId is {owner_email}")
+
+
+def failure_summary(result: dict[str, Any], limit: int = 20) -> list[str]:
+    """The first mismatches of every failing check, for the terminal."""
+    lines = []
+    for name, check in result["checks"].items():
+        if check["mismatches"]:
+            lines.append(f"{name}: {check['mismatches']} mismatch(es)")
+            lines.extend(f"  - {example}" for example in check["examples"][:limit])
+    return lines
+
+
+def raise_if_failed(result: dict[str, Any]) -> None:
+    if not result["passed"]:
+        failing = ", ".join(f"{n} {c['mismatches']}" for n, c in result["checks"].items() if c["mismatches"])
+        raise VerificationFailed(f"verification failed ({failing}); details in {VERIFY_FILE}")
