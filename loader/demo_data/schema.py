@@ -21,3 +21,14 @@ def reference_ddl(app_table: str = DEFAULT_APP_TABLE) -> tuple[str, str]:
         text = re.sub(r"\busers_(?=\w)", f"{app_table}_", text)
     tables, _, constraints = text.partition(CONSTRAINTS_MARKER)
     return tables, constraints
+
+
+def reference_columns(app_table: str = DEFAULT_APP_TABLE) -> dict[str, tuple[str, ...]]:
+    """`schema.table` -> column names declared by the reference DDL."""
+    tables, _ = reference_ddl(app_table)
+    columns: dict[str, tuple[str, ...]] = {}
+    for name, body in re.findall(r"CREATE TABLE (\w+\.\w+) \((.*?)\n\);", tables, flags=re.S):
+        columns[name] = tuple(
+            m.group(1) for m in re.finditer(r"^\s{4}(\w+)\s", body, flags=re.M) if m.group(1) != "CONSTRAINT"
+        )
+    return columns

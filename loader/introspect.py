@@ -1,0 +1,166 @@
+"""Compare the live v1 source with the source contract and plan what the extract selects.
+
+Rules (MAPPING_SPEC §1.1, ARCHITECTURE §2.1): a missing table or core column is an error naming
+it; a missing optional column is read as NULL (note); an extra column is a note; an absent
+optional table gives an empty raw table (note); an alias is read under the canonical name
+(`coalesce(canonical, alias)` when both exist); a column whose type family differs from the
+reference is staged as text (note). DQ-10: the configured app user table must exist, and
+`public.users` and `public.perm_users` must not both hold rows unless `v1_user_table` was set
+explicitly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+
+from loader.demo_data.schema import reference_columns
+from loader.errors import SourceError
+from loader.source_config import one_line
+from loader.source_contract import ContractColumn, ContractTable, load_contract, raw_type_of, type_family
+
+APP_TABLE_NAMES = ("users", "perm_users")
+
+_COLUMNS_QUERY = """
+SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
+FROM pg_catalog.pg_attribute a
+JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname IN ('auth', 'public') AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY n.nspname, c.relname, a.attnum
+"""
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """How one contract column is read: from which source columns (canonical first, then aliases)."""
+
+    contract: ContractColumn
+    source_columns: tuple[str, ...]
+    source_types: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.contract.name
+
+    @property
+    def raw_type(self) -> str:
+        """The contract's raw type, or varchar when a source column has another type family."""
+        if all(raw_type_of(t) == self.contract.raw_type for t in self.source_types):
+            return self.contract.raw_type
+        return "varchar"
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    contract: ContractTable
+    v1_qualified: str
+    present: bool
+    columns: tuple[ColumnPlan, ...]
+
+    @property
+    def name(self) -> str:
+        return self.contract.name
+
+
+@dataclass
+class SourceReport:
+    app_table: str
+    tables: tuple[TablePlan, ...] = ()
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _source_columns(conn: psycopg.Connection) -> dict[str, dict[str, str]]:
+    columns: dict[str, dict[str, str]] = {}
+    try:
+        for schema, table, column, pg_type in conn.execute(_COLUMNS_QUERY):
+            columns.setdefault(f"{schema}.{table}", {})[column] = pg_type
+    except psycopg.Error as exc:
+        raise SourceError(f"cannot introspect the source catalog: {one_line(exc)}") from None
+    return columns
+
+
+def _has_rows(conn: psycopg.Connection, qualified: str) -> bool:
+    schema, table = qualified.split(".")
+    query = sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(schema, table))
+    return bool(conn.execute(query).fetchone()[0])
+
+
+def _check_app_table(conn, source: dict, report: SourceReport, explicit: bool) -> None:
+    configured = f"public.{report.app_table}"
+    if configured not in source:
+        others = [f"public.{n}" for n in APP_TABLE_NAMES if n != report.app_table and f"public.{n}" in source]
+        hint = f" ({others[0]} exists: set v1_user_table={others[0].split('.')[1]})" if others else ""
+        report.errors.append(f"DQ-10: the app user table {configured} (v1_user_table) does not exist{hint}")
+        return
+    both = [f"public.{n}" for n in APP_TABLE_NAMES]
+    if not explicit and all(t in source for t in both) and all(_has_rows(conn, t) for t in both):
+        report.errors.append(
+            "DQ-10: public.users and public.perm_users both exist and hold rows; "
+            "set v1_user_table explicitly to choose the app user table"
+        )
+
+
+def _plan_table(table: ContractTable, source: dict, report: SourceReport) -> TablePlan:
+    qualified = table.v1_qualified(report.app_table)
+    live = source.get(qualified)
+    if live is None:
+        if table.v1_table_var:
+            pass  # reported by the DQ-10 check
+        elif table.optional:
+            report.notes.append(f"optional table {qualified} is absent: extracted as an empty table")
+        else:
+            report.errors.append(f"source table {qualified} is missing")
+        empty = tuple(ColumnPlan(c, (), ()) for c in table.columns)
+        return TablePlan(table, qualified, False, empty)
+    plans = []
+    for column in table.columns:
+        found = tuple(n for n in (column.name, *column.aliases) if n in live)
+        plan = ColumnPlan(column, found, tuple(live[n] for n in found))
+        plans.append(plan)
+        if not found:
+            if column.core:
+                report.errors.append(f"table {qualified}: core column {column.name} is missing")
+            else:
+                report.notes.append(f"table {qualified}: optional column {column.name} is absent; read as NULL")
+            continue
+        if found[0] != column.name:
+            report.notes.append(f"table {qualified}: column {found[0]} read as {column.name}")
+        elif len(found) > 1:
+            report.notes.append(
+                f"table {qualified}: {column.name} and alias {', '.join(found[1:])} both exist; "
+                f"read as coalesce({', '.join(found)})"
+            )
+        for name, pg_type in zip(found, plan.source_types):
+            if type_family(pg_type) != type_family(column.v1_type):
+                report.notes.append(
+                    f"table {qualified}: column {name} is {pg_type} (reference {column.v1_type}); "
+                    f"staged as {plan.raw_type}"
+                )
+    known = set(reference_columns(report.app_table).get(qualified, ()))
+    known.update(n for c in table.columns for n in (c.name, *c.aliases))
+    for extra in (n for n in live if n not in known):
+        report.notes.append(f"table {qualified}: extra column {extra} is not read")
+    return TablePlan(table, qualified, True, tuple(plans))
+
+
+def introspect(conn: psycopg.Connection, app_table: str = "users", app_table_explicit: bool = False) -> SourceReport:
+    """Check the live source against the contract; the report lists errors, notes and read plans."""
+    report = SourceReport(app_table=app_table)
+    source = _source_columns(conn)
+    _check_app_table(conn, source, report, app_table_explicit)
+    report.tables = tuple(_plan_table(t, source, report) for t in load_contract())
+    return report
+
+
+def raise_on_errors(report: SourceReport, echo) -> None:
+    """Print every error but the last through `echo`; raise the last (one line per problem)."""
+    if not report.errors:
+        return
+    for message in report.errors[:-1]:
+        echo(f"error: {message}")
+    raise SourceError(report.errors[-1])
