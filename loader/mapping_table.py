@@ -1,0 +1,136 @@
+"""The durable v1 → Convex id mapping table (MAPPING_SPEC §5.7), a SQLite file that outlives runs.
+
+Default location `<runs dir>/mapping.sqlite` (outside every run folder); `PERM_MAPPING_DB` or an
+explicit path overrides it. Unique on (v1_table, v1_uuid, convex_table). A re-run that confirms
+a mapping leaves the row untouched; a row whose Convex id changes is replaced and the change is
+kept in `id_mapping_changes`.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from loader.errors import ConfigError
+from loader.run_folder import default_runs_dir
+
+MATCH_RULES = frozenset({
+    "created", "existing_email", "existing_secondary_email", "merged_email", "existing_profile",
+    "existing_legacy_id", "mapping_table",
+})
+
+_DDL = """
+create table if not exists id_mapping (
+    v1_table     text not null,
+    v1_uuid      text not null,
+    email_norm   text,
+    convex_table text not null,
+    convex_id    text not null,
+    run_id       text not null,
+    match_rule   text not null,
+    primary key (v1_table, v1_uuid, convex_table)
+);
+create index if not exists id_mapping_by_email on id_mapping (convex_table, email_norm);
+create table if not exists id_mapping_changes (
+    v1_table      text not null,
+    v1_uuid       text not null,
+    convex_table  text not null,
+    old_convex_id text not null,
+    new_convex_id text not null,
+    run_id        text not null,
+    match_rule    text not null
+);
+"""
+
+
+@dataclass(frozen=True)
+class MappingRow:
+    v1_table: str
+    v1_uuid: str
+    email_norm: str | None
+    convex_table: str
+    convex_id: str
+    match_rule: str
+
+
+def default_path() -> Path:
+    return Path(os.environ.get("PERM_MAPPING_DB") or default_runs_dir() / "mapping.sqlite")
+
+
+class MappingTable:
+    """Open (creating if needed) the mapping database. Use as a context manager."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path or default_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(self.path)
+            self.db.executescript(_DDL)
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"mapping table {self.path} cannot be opened: {exc}") from None
+        os.chmod(self.path, 0o600)
+
+    def __enter__(self) -> "MappingTable":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def convex_id_for_email(self, convex_table: str, email_norm: str) -> str | None:
+        """The Convex document a user group was mapped to (deterministic if several: smallest id)."""
+        row = self.db.execute(
+            "select min(convex_id) from id_mapping where convex_table = ? and email_norm = ?",
+            (convex_table, email_norm)).fetchone()
+        return row[0]
+
+    def lookup(self, v1_table: str, v1_uuid: str, convex_table: str) -> MappingRow | None:
+        row = self.db.execute(
+            "select v1_table, v1_uuid, email_norm, convex_table, convex_id, match_rule from id_mapping "
+            "where v1_table = ? and v1_uuid = ? and convex_table = ?",
+            (v1_table, v1_uuid.lower(), convex_table)).fetchone()
+        return MappingRow(*row) if row else None
+
+    def record(self, rows: Iterable[MappingRow], run_id: str) -> dict[str, int]:
+        """Insert new rows, keep confirmed ones unchanged, replace (and log) changed ids. One transaction."""
+        counts = {"inserted": 0, "unchanged": 0, "replaced": 0}
+        with self.db:
+            for row in rows:
+                if row.match_rule not in MATCH_RULES:
+                    raise ValueError(f"unknown match rule {row.match_rule!r}")
+                v1_uuid = row.v1_uuid.lower()
+                existing = self.lookup(row.v1_table, v1_uuid, row.convex_table)
+                if existing is not None and existing.convex_id == row.convex_id:
+                    counts["unchanged"] += 1
+                    continue
+                if existing is not None:
+                    self.db.execute(
+                        "insert into id_mapping_changes values (?, ?, ?, ?, ?, ?, ?)",
+                        (row.v1_table, v1_uuid, row.convex_table, existing.convex_id, row.convex_id, run_id,
+                         row.match_rule))
+                    counts["replaced"] += 1
+                else:
+                    counts["inserted"] += 1
+                self.db.execute(
+                    "insert or replace into id_mapping values (?, ?, ?, ?, ?, ?, ?)",
+                    (row.v1_table, v1_uuid, row.email_norm, row.convex_table, row.convex_id, run_id,
+                     row.match_rule))
+        return counts
+
+    def rows(self, convex_table: str | None = None) -> Iterator[MappingRow]:
+        """Every row (optionally of one Convex table), in key order."""
+        sql = "select v1_table, v1_uuid, email_norm, convex_table, convex_id, match_rule from id_mapping"
+        params: tuple[str, ...] = ()
+        if convex_table is not None:
+            sql += " where convex_table = ?"
+            params = (convex_table,)
+        for values in self.db.execute(sql + " order by v1_table, v1_uuid, convex_table", params):
+            yield MappingRow(*values)
+
+    def changes(self) -> list[tuple[str, ...]]:
+        return list(self.db.execute("select * from id_mapping_changes order by rowid"))
