@@ -1,0 +1,73 @@
+{#- §3.3 / §5.2 / DQ-11: resolve the owner of each user_settings or user_preferences row and decide its
+    outcome. Columns: every staging column, resolution_rule, identity_id, group_email, outcome, reason,
+    dq_id, message, is_chosen (the one row a winner's profile reads). -#}
+{% macro users_owned_rows(staging_model, row_id_column, v1_table) -%}
+with
+
+owned as (
+    select * from {{ ref(staging_model) }}
+),
+
+user_references as (
+    select * from {{ ref('int_user_references') }}
+),
+
+resolved as (
+    select
+        owned.*,
+        user_references.resolution_rule,
+        user_references.identity_id,
+        user_references.group_email,
+        user_references.identity_outcome,
+        user_references.identity_reason,
+        user_references.is_merged_loser
+    from owned
+    left join user_references on user_references.user_ref = owned.user_ref
+),
+
+ranked as (
+    select
+        resolved.*,
+        case when resolved.identity_outcome = 'loaded' and not resolved.is_merged_loser then
+            row_number() over (
+                partition by resolved.identity_id, resolved.identity_outcome, resolved.is_merged_loser
+                order by resolved.updated_at desc nulls last, resolved.created_at desc nulls last,
+                         {{ text_sort_key('resolved.' ~ row_id_column) }} desc
+            )
+        end as owner_rank
+    from resolved
+),
+
+final as (
+    select
+        ranked.*,
+        case
+            when ranked.identity_id is null then 'rejected'
+            when ranked.identity_outcome = 'rejected' then 'rejected'
+            when ranked.identity_outcome = 'excluded' then 'excluded'
+            when ranked.is_merged_loser then 'excluded'
+            when ranked.owner_rank > 1 then 'excluded'
+            else 'loaded'
+        end as outcome,
+        case
+            when ranked.identity_id is null or ranked.identity_outcome = 'rejected' then null
+            when ranked.identity_outcome = 'excluded' then 'owner_excluded'
+            when ranked.is_merged_loser then 'merged'
+            when ranked.owner_rank > 1 then 'superseded'
+        end as reason,
+        case
+            when ranked.identity_id is null then 'DQ-06'
+            when ranked.identity_outcome = 'rejected' then ranked.identity_reason
+        end as dq_id,
+        case
+            when ranked.identity_id is null then
+                '{{ v1_table }}.user_id matches no user (§5.2)'
+            when ranked.identity_outcome = 'rejected' then
+                'owner identity ' || ranked.identity_id || ' is rejected (' || ranked.identity_reason || ')'
+        end as message,
+        coalesce(ranked.owner_rank = 1, false) as is_chosen
+    from ranked
+)
+
+select * from final
+{%- endmacro %}

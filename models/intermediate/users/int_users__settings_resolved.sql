@@ -1,0 +1,1 @@
+{{ users_owned_rows('stg_supabase__user_settings', 'user_settings_id', 'user_settings') }}
