@@ -20,10 +20,10 @@ from typing import Any
 import jinja2
 
 from loader.errors import ConfigError
-from loader.export import REJECTS_FILE, manifest_path, warehouse_rows
+from loader.export import REJECTS_FILE
 from loader.run_folder import RunFolder, write_private
 from loader.run_state import STATE_FILE, STEPS
-from loader.verify import VERIFY_FILE
+from loader.verify import VERIFY_FILE, warehouse_query
 
 REPORT_DIR = "report"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -138,27 +138,6 @@ class ReportData:
     lists: list[Table]
     verify_failures: list[str]
     notes: list[str] = field(default_factory=list)
-
-
-def _relation(folder: RunFolder, model: str) -> str | None:
-    """The warehouse relation of a dbt model, from the run's dbt manifest (None if absent)."""
-    path = manifest_path(folder)
-    if not path.is_file():
-        return None
-    for node in json.loads(path.read_text()).get("nodes", {}).values():
-        if node.get("resource_type") == "model" and node.get("name") == model:
-            return node.get("relation_name")
-    return None
-
-
-def warehouse_query(folder: RunFolder, model: str, sql_template: str) -> list[dict[str, Any]] | None:
-    """Rows of `sql_template` with `{rel}` = the model's relation; None when the model is absent."""
-    relation = _relation(folder, model)
-    if relation is None:
-        return None
-    warehouse = folder.read_manifest().get("config", {}).get("warehouse", "duckdb")
-    with warehouse_rows(folder, warehouse, sql_template.format(rel=relation)) as rows:
-        return list(rows)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

@@ -28,8 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from loader.backup import iter_backup_documents, load_backup
-from loader.dbt_manifest import ConvexMart
-from loader.errors import VerificationFailed
+from loader.dbt_manifest import ConvexMart, load_convex_marts
+from loader.errors import ConfigError, VerificationFailed
+from loader.export import REJECTS_FILE, manifest_path, quote, warehouse_rows
+from loader.mapping_table import MappingTable
 from loader.run_folder import RunFolder, write_private
 from loader.run_state import get_logger
 
@@ -109,6 +111,7 @@ class TargetIndex:
             CREATE TABLE docs (tbl TEXT, id TEXT PRIMARY KEY, doc TEXT, seen INTEGER DEFAULT 0);
             CREATE TABLE keys (tbl TEXT, field TEXT, value TEXT, id TEXT);
             CREATE TABLE before (tbl TEXT, id TEXT PRIMARY KEY, doc TEXT);
+            CREATE TABLE user_groups (user_ref TEXT PRIMARY KEY, group_email TEXT);
             """
         )
 
@@ -132,6 +135,14 @@ class TargetIndex:
             self.db.execute("INSERT INTO before VALUES (?, ?, ?)", (table, doc["_id"], json.dumps(doc)))
             count += 1
         return count
+
+    def load_user_groups(self, pairs: Iterator[tuple[str, str | None]]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO user_groups VALUES (?, ?)",
+                            ((ref.lower(), email) for ref, email in pairs))
+
+    def user_group(self, user_ref: str) -> str | None:
+        row = self.db.execute("SELECT group_email FROM user_groups WHERE user_ref = ?", (user_ref.lower(),)).fetchone()
+        return row[0] if row else None
 
     def finish_loading(self) -> None:
         self.db.execute("CREATE INDEX keys_lookup ON keys (tbl, field, value)")
@@ -299,8 +310,9 @@ class VerifyInputs:
     mapping_lookup: MappingLookup
     v1_rows: Callable[[dict[str, Any], ConvexMart], list[tuple[str, str]]]
     reconciliation: list[dict[str, Any]]
-    user_groups: dict[str, str]            # v1 user reference -> group email_norm
-    loader_rejects: list[dict[str, Any]]   # documents the loader did not write (export/import)
+    user_groups: Callable[[], Iterator[tuple[str, str | None]]]  # v1 user reference -> group email_norm
+    rejected_documents: set[tuple[str, str]]  # (convex table, legacy id) the loader did not write
+    loader_rejects_by_source: Counter         # source rows behind those documents, per source table
     extracted_rows: dict[str, int]
     overwrite_existing_profiles: bool = False
 
@@ -331,12 +343,12 @@ def verify_run(inputs: VerifyInputs, gateway: Any, progress: Callable[[int], Non
         target_counts = {t: index.load_table(t, gateway.iter_documents(t), key_fields.get(t, set()))
                          for t in sorted(set(tables) | set(key_fields))}
         before_counts = {t: index.load_before(t, iter_backup_documents(folder, t)) for t in backup["tables"]}
+        index.load_user_groups(inputs.user_groups())
         index.finish_loading()
         id_fields = contract_id_paths(inputs.contract_path, tables)
-        rejected_keys = {(r.get("table"), r.get("legacy_id")) for r in inputs.loader_rejects}
         for mart in marts:
             per_table[mart.table] = _verify_table(mart, inputs, index, checks, id_fields.get(mart.table, []),
-                                                  rejected_keys, progress)
+                                                  progress)
         for tbl, doc_id, before in index.unseen_before():
             current = index.get(doc_id)
             if current is None:
@@ -344,7 +356,7 @@ def verify_run(inputs: VerifyInputs, gateway: Any, progress: Callable[[int], Non
                 continue
             for line in diff_values(strip_system(before), strip_system(current[1])):
                 checks["pre_existing"].add(f"{tbl} _id {doc_id} (pre-existing): {line}")
-        conservation = check_conservation(inputs.reconciliation, _rejects_by_source(inputs.loader_rejects),
+        conservation = check_conservation(inputs.reconciliation, inputs.loader_rejects_by_source,
                                           inputs.extracted_rows, checks["conservation"])
     finally:
         index.close()
@@ -362,12 +374,8 @@ def verify_run(inputs: VerifyInputs, gateway: Any, progress: Callable[[int], Non
     return result
 
 
-def _rejects_by_source(rejects: list[dict[str, Any]]) -> Counter:
-    return Counter(r["source_table"] for r in rejects if r.get("source_table"))
-
-
 def _verify_table(mart: ConvexMart, inputs: VerifyInputs, index: TargetIndex, checks: dict[str, Findings],
-                  id_fields: list[tuple[str, str]], rejected_keys: set, progress) -> dict[str, int]:
+                  id_fields: list[tuple[str, str]], progress) -> dict[str, int]:
     counts = Counter()
     for exported in _export_lines(inputs.folder.export_dir / f"{mart.table}.jsonl"):
         counts["exported"] += 1
@@ -378,7 +386,7 @@ def _verify_table(mart: ConvexMart, inputs: VerifyInputs, index: TargetIndex, ch
         if not ids:
             ids = _ids_from_mapping(exported, mart, inputs, index)
         if not ids:
-            if (mart.table, expected.get("legacyId") or expected.get("email")) in rejected_keys:
+            if _legacy_key(exported, mart) in inputs.rejected_documents:
                 counts["rejected_at_load"] += 1
             else:
                 checks["documents"].add(f"{label}: not found in the target")
@@ -403,7 +411,7 @@ def _verify_table(mart: ConvexMart, inputs: VerifyInputs, index: TargetIndex, ch
                 if found is None or found[0] != table:
                     checks["references"].add(
                         f"{describe(mart, expected, doc_id)}: {path} = {value} is not a document of {table}")
-        _check_legacy_user(actual, inputs.user_groups, index, describe(mart, expected, doc_id),
+        _check_legacy_user(actual, index, describe(mart, expected, doc_id),
                            checks["legacy_user_groups"])
         counts["verified"] += 1
         if progress is not None:
@@ -428,13 +436,12 @@ def _check_mapping(exported: dict[str, Any], mart: ConvexMart, inputs: VerifyInp
             findings.add(f"{label}: mapping table has {v1_table} {v1_uuid} -> {mapped}, target has {doc_id}")
 
 
-def _check_legacy_user(actual: dict[str, Any], user_groups: dict[str, str], index: TargetIndex,
-                       label: str, findings: Findings) -> None:
+def _check_legacy_user(actual: dict[str, Any], index: TargetIndex, label: str, findings: Findings) -> None:
     """§4.5: the case's legacyUserId and its userId belong to the same user group."""
     legacy_user = actual.get("legacyUserId")
     if not isinstance(legacy_user, str):
         return
-    group = user_groups.get(legacy_user.lower())
+    group = index.user_group(legacy_user)
     owner = index.get(actual.get("userId", ""))
     owner_email = owner[1].get("email") if owner else None
     if group is None:
@@ -457,3 +464,115 @@ def raise_if_failed(result: dict[str, Any]) -> None:
     if not result["passed"]:
         failing = ", ".join(f"{n} {c['mismatches']}" for n, c in result["checks"].items() if c["mismatches"])
         raise VerificationFailed(f"verification failed ({failing}); details in {VERIFY_FILE}")
+
+
+# --- inputs from the run folder ----------------------------------------------------------------
+
+CONTRACT_PATH = Path(__file__).resolve().parent.parent / "contract" / "v2_schema.json"
+
+
+def _relation(folder: RunFolder, model: str) -> str | None:
+    """The warehouse relation of a dbt model, from the run's dbt manifest (None if absent)."""
+    path = manifest_path(folder)
+    if not path.is_file():
+        return None
+    for node in json.loads(path.read_text()).get("nodes", {}).values():
+        if node.get("resource_type") == "model" and node.get("name") == model:
+            return node.get("relation_name")
+    return None
+
+
+def warehouse_query(folder: RunFolder, model: str, sql_template: str) -> list[dict[str, Any]] | None:
+    """Rows of `sql_template` with `{rel}` = the model's relation; None when the model is absent."""
+    relation = _relation(folder, model)
+    if relation is None:
+        return None
+    warehouse = folder.read_manifest().get("config", {}).get("warehouse", "duckdb")
+    with warehouse_rows(folder, warehouse, sql_template.format(rel=relation)) as rows:
+        return list(rows)
+
+
+def _iter_model(folder: RunFolder, model: str, sql_template: str) -> Iterator[dict[str, Any]]:
+    relation = _relation(folder, model)
+    if relation is None:
+        raise ConfigError(f"run {folder.run_id}: dbt model {model} is missing; run transform first")
+    warehouse = folder.read_manifest().get("config", {}).get("warehouse", "duckdb")
+    with warehouse_rows(folder, warehouse, sql_template.format(rel=relation)) as rows:
+        yield from rows
+
+
+def v1_rows_of(doc: dict[str, Any], mart: ConvexMart) -> list[tuple[str, str]]:
+    """(v1_table, v1_uuid) of every non-merged v1 row an exported document stands for."""
+    rows = doc.get(mart.mapping_rows_column or "") or []
+    return [(r["v1_table"], r["v1_uuid"].lower()) for r in rows if isinstance(r, dict) and not r.get("merged")]
+
+
+def _legacy_key(doc: dict[str, Any], mart: ConvexMart) -> tuple[str, str | None]:
+    """(table, legacy id) as the export's reject records name a document."""
+    value = doc.get(mart.identity_key)
+    if value is None:
+        rows = doc.get(mart.mapping_rows_column or "") or []
+        value = rows[0].get("v1_uuid") if rows and isinstance(rows[0], dict) else None
+    return mart.table, None if value is None else str(value)
+
+
+def source_table_name(v1_table: str, v1_user_table: str) -> str:
+    """Mapping-table v1 names → the reconciliation's schema-qualified names."""
+    if "." in v1_table:
+        return v1_table
+    return f"public.{v1_user_table}" if v1_table == "app_users" else f"public.{v1_table}"
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _loader_rejects(folder: RunFolder, marts: list[ConvexMart], v1_user_table: str) -> tuple[set, Counter]:
+    """Documents the loader did not write, and the source rows behind them per source table."""
+    documents: set[tuple[str, str]] = set()
+    for record in _export_lines(folder.export_dir / REJECTS_FILE):
+        documents.add((record["table"], str(record.get("legacy_id"))))
+    by_source: Counter = Counter()
+    for mart in marts:
+        keys = sorted(k for t, k in documents if t == mart.table)
+        if not keys or not mart.mapping_rows_column:
+            continue
+        column = quote(mart.mapping_rows_column)
+        if mart.identity_key in mart.columns:
+            where = f"{quote(mart.identity_key)} in ({', '.join(_sql_text(k) for k in keys)})"
+        else:
+            where = " or ".join(f"{column} like {_sql_text('%' + k + '%')}" for k in keys)
+        for row in _iter_model(folder, mart.model, f"select {column} as rows from {{rel}} where {where}"):
+            items = row["rows"] if isinstance(row["rows"], list) else json.loads(row["rows"] or "[]")
+            for item in items:
+                if not item.get("merged"):
+                    by_source[source_table_name(item["v1_table"], v1_user_table)] += 1
+    return documents, by_source
+
+
+def build_inputs(folder: RunFolder, mapping: MappingTable, contract_path: Path = CONTRACT_PATH) -> VerifyInputs:
+    """Collect the verify inputs of a run from its folder, warehouse and the mapping table."""
+    manifest = folder.read_manifest()
+    marts = load_convex_marts(manifest_path(folder))
+    dbt_vars = manifest.get("config", {}).get("dbt_vars", {})
+    reconciliation = warehouse_query(folder, "dq_reconciliation", "select * from {rel} order by source_table")
+    if reconciliation is None:
+        raise ConfigError(f"run {folder.run_id}: dq_reconciliation is missing; run transform first")
+    rejected, by_source = _loader_rejects(folder, marts, dbt_vars.get("v1_user_table", "users"))
+    extract = manifest.get("steps", {}).get("extract", {}).get("tables", {})
+
+    def lookup(v1_table: str, v1_uuid: str, convex_table: str) -> str | None:
+        row = mapping.lookup(v1_table, v1_uuid, convex_table)
+        return row.convex_id if row else None
+
+    def user_groups() -> Iterator[tuple[str, str | None]]:
+        for row in _iter_model(folder, "int_user_references", "select user_ref, group_email from {rel}"):
+            yield row["user_ref"], row["group_email"]
+
+    return VerifyInputs(
+        folder=folder, marts=marts, contract_path=contract_path, mapping_lookup=lookup, v1_rows=v1_rows_of,
+        reconciliation=reconciliation, user_groups=user_groups, rejected_documents=rejected,
+        loader_rejects_by_source=by_source,
+        extracted_rows={name: int(info["rows"]) for name, info in extract.items() if "rows" in info},
+        overwrite_existing_profiles=bool(dbt_vars.get("overwrite_existing_profiles", False)),
+    )

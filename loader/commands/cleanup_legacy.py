@@ -1,0 +1,70 @@
+"""`perm-migrate cleanup-legacy`: after sign-off, clear the legacy fields in batches of 100."""
+
+from __future__ import annotations
+
+import click
+
+from loader.commands.rollback import confirm_or_refuse
+from loader.convex.gateway import ConvexGateway, resolve_target
+from loader.errors import MigrationError
+
+CLEAR_FUNCTION = "migration:clearLegacyFields"
+COUNT_FUNCTION = "migration:countLegacyFields"
+LEGACY_TABLES = ("cases", "userProfiles")
+BATCH = 100
+
+
+def _pages(gateway: ConvexGateway, function: str, table: str, mutation: bool):
+    """Call a companion page function from `cursor: null` until `isDone`."""
+    cursor = None
+    while True:
+        args = {"table": table, "cursor": cursor, "numItems": BATCH}
+        page = (gateway.mutation(function, args, idempotent=True) if mutation
+                else gateway.query(function, args))
+        yield page
+        if page["isDone"]:
+            return
+        cursor = page["continueCursor"]
+
+
+def clear_legacy_fields(gateway: ConvexGateway, table: str, on_page=None) -> int:
+    """Clear one table page by page; a re-run (or a retried page) clears nothing twice."""
+    cleared = 0
+    for page in _pages(gateway, CLEAR_FUNCTION, table, mutation=True):
+        cleared += page["cleared"]
+        if on_page is not None:
+            on_page(page)
+    return cleared
+
+
+def remaining_legacy_fields(gateway: ConvexGateway, table: str) -> int:
+    return sum(page["remaining"] for page in _pages(gateway, COUNT_FUNCTION, table, mutation=False))
+
+
+@click.command("cleanup-legacy")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (required without a terminal).")
+@click.option("--url", default=None, help="Convex deployment URL (default: CONVEX_SELF_HOSTED_URL or CONVEX_URL).")
+@click.option("--admin-key", default=None,
+              help="Convex admin/deploy key (default: CONVEX_SELF_HOSTED_ADMIN_KEY or CONVEX_DEPLOY_KEY).")
+def command(yes: bool, url: str | None, admin_key: str | None) -> None:
+    """Remove legacyId/legacyUserId/legacyAuthId from cases and userProfiles (after sign-off).
+
+    \b
+    Runs the companion module's internal mutation `migration:clearLegacyFields` page by page
+    (100 documents per transaction) until done. Safe to re-run. The local mapping table keeps
+    every v1 -> Convex id mapping, so nothing is lost.
+    """
+    target = resolve_target(url, admin_key)
+    confirm_or_refuse(f"Clear the legacy fields of {', '.join(LEGACY_TABLES)} on {target.url}?", yes)
+    with ConvexGateway(target) as gateway:
+        for table in LEGACY_TABLES:
+            total = gateway.table_size(table)
+            with click.progressbar(length=total, label=f"cleanup {table}", file=click.get_text_stream("stderr"),
+                                   show_pos=True, show_eta=True) as bar:
+                cleared = clear_legacy_fields(gateway, table,
+                                              on_page=lambda _page: bar.update(min(BATCH, total - bar.pos)))
+            remaining = remaining_legacy_fields(gateway, table)
+            click.echo(f"{table}: cleared legacy fields on {cleared} of {total} documents; {remaining} remaining")
+            if remaining:
+                raise MigrationError(f"{table}: {remaining} documents still carry legacy fields "
+                                     "(written during the cleanup?); run cleanup-legacy again")
