@@ -10,6 +10,7 @@ import click
 COMMANDS: list[tuple[str, str]] = [
     ("transform", "command"),
     ("export", "command"),
+    ("import_", "command"),
     ("verify", "command"), ("report", "command"), ("rollback", "command"), ("cleanup_legacy", "command"), ("run", "status_command"), ("run", "run_command"),
 ]
 

@@ -1,0 +1,394 @@
+"""Import the exported documents with id resolution (MAPPING_SPEC §5.3–5.6), resumably.
+
+For each Convex mart, in `import_order` (all behaviour comes from `meta.convex` and the contract):
+
+1. read the target table (identity key → `_id`) and the tables the mart references;
+2. per exported document: reuse it if the durable mapping table maps one of its v1 rows to a
+   document that still exists (`mapping_table`), or if the target holds its identity key
+   (`existing_<key>`), or — users — its secondary email (`existing_secondary_email`); otherwise
+   resolve its references (`loader/resolve.py`) and validate it with the target's table numbers;
+3. write the new documents: snapshot import (`requireEmpty` into an empty table, else `append`)
+   with the import id recorded in `import/state.json` before it is confirmed, or, for a mart with
+   `write.via: mutation`, the companion module's idempotent insert-or-patch mutation in batches;
+4. read the table back, check every written document is there, record the mapping rows.
+
+Every step recomputes "what is missing" from the target, so a resumed or repeated run writes
+only what is not there yet. Memory: the id maps (key → `_id`) of the tables involved; documents
+are streamed from the export files.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from loader.convex.gateway import ConvexGateway, ConvexImportError
+from loader.convex.ids import encode_id
+from loader.convex.schema import Schema
+from loader.convex.validator import DocumentValidator
+from loader.dbt_manifest import ConvexMart, load_convex_marts
+from loader.errors import MigrationError
+from loader.export import JsonlWriter, as_convex, dumps, manifest_path
+from loader.mapping_table import MappingRow, MappingTable
+from loader.resolve import Resolver
+from loader.run_folder import RunFolder, write_private
+
+STATE_FILE = "state.json"
+READ_PAGE = 1000
+
+
+class ImportFailed(MigrationError):
+    """The target does not hold what was written, or a write was refused."""
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+@dataclass
+class TargetIndex:
+    """`field value → _id` maps of the target tables, and each table's set of ids."""
+
+    by_field: dict[tuple[str, str], dict[Any, str]] = field(default_factory=dict)
+    ids: dict[str, set[str]] = field(default_factory=dict)
+    case_variants: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+
+    def lookup(self, table: str, match_field: str, key: Any) -> str | None:
+        return self.by_field.get((table, match_field), {}).get(key)
+
+    def add(self, table: str, fields: set[str], doc: dict[str, Any]) -> None:
+        self.ids.setdefault(table, set()).add(doc["_id"])
+        for name in fields:
+            value = doc.get(name)
+            if value is not None:
+                self.by_field.setdefault((table, name), {}).setdefault(value, doc["_id"])
+                if isinstance(value, str):
+                    self.case_variants.setdefault(f"{table}.{name}", {}).setdefault(value.lower(), []).append(value)
+
+
+class ImportState:
+    """`import/state.json`: per table, the pending import (id, mode, checksum) and the outcome."""
+
+    def __init__(self, folder: RunFolder):
+        self.path = folder.path("import", STATE_FILE)
+        self.data: dict[str, Any] = json.loads(self.path.read_text()) if self.path.is_file() else {"tables": {}}
+
+    def table(self, name: str) -> dict[str, Any]:
+        return self.data["tables"].setdefault(name, {})
+
+    def save(self) -> None:
+        write_private(self.path, (json.dumps(self.data, indent=2, sort_keys=True) + "\n").encode())
+
+
+def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open("r", encoding="utf-8") as handle:
+        for line in handle:
+            yield json.loads(line)
+
+
+class Importer:
+    """One run's import into one Convex deployment."""
+
+    def __init__(self, folder: RunFolder, gateway: ConvexGateway, mapping: MappingTable, *,
+                 schema: Schema | None = None, dry_run: bool = False, show_progress: bool | None = None):
+        self.folder = folder
+        self.gateway = gateway
+        self.mapping = mapping
+        self.schema = schema or Schema.from_file()
+        self.dry_run = dry_run
+        self.show_progress = show_progress
+        self.marts = load_convex_marts(manifest_path(folder))
+        config = folder.read_manifest().get("config", {})
+        self.overwrite_profiles = bool(config.get("dbt_vars", {}).get("overwrite_existing_profiles", False))
+        self.state = ImportState(folder)
+        self.index = TargetIndex()
+        self.import_dir = folder.path("import")
+
+    # ------------------------------------------------------------------ target reads
+
+    def _indexed_fields(self, table: str) -> set[str]:
+        """Fields of `table` other marts match against, plus its own identity key."""
+        wanted = set()
+        for mart in self.marts:
+            if mart.table == table and mart.identity_key in self.schema.table(table).field_names():
+                wanted.add(mart.identity_key)
+            for ref in (*mart.references, *mart.nested_references):
+                if ref.table == table:
+                    wanted.add(ref.match_field)
+        return wanted
+
+    def read_target(self, table: str) -> None:
+        """(Re)read every document of `table` into the index (`_system/cli/tableData`)."""
+        fields = self._indexed_fields(table)
+        for key in [k for k in self.index.by_field if k[0] == table]:
+            del self.index.by_field[key]
+        self.index.ids[table] = set()
+        self.index.case_variants = {k: v for k, v in self.index.case_variants.items() if not k.startswith(f"{table}.")}
+        for doc in self.gateway.iter_documents(table, page_size=READ_PAGE):
+            self.index.add(table, fields, doc)
+
+    # ------------------------------------------------------------------ per document
+
+    def _mapped_id(self, mart: ConvexMart, exported: dict[str, Any]) -> str | None:
+        """A still-existing document the mapping table maps one of the v1 rows to."""
+        for row in self._v1_rows(mart, exported):
+            known = self.mapping.lookup(row["v1_table"], row["v1_uuid"], mart.table)
+            if known is not None and known.convex_id in self.index.ids.get(mart.table, set()):
+                return known.convex_id
+        return None
+
+    @staticmethod
+    def _v1_rows(mart: ConvexMart, exported: dict[str, Any]) -> list[dict[str, Any]]:
+        return exported.get(mart.mapping_rows_column or "") or []
+
+    def _existing(self, mart: ConvexMart, exported: dict[str, Any]) -> tuple[str, str] | None:
+        """(match rule, _id) when the target already holds this document (§5.5 steps 1–3, §5.6).
+
+        A mart written by mutation checks existence itself at write time; here it is only
+        skipped when the mapping table already maps it to a document that still exists.
+        """
+        mapped = self._mapped_id(mart, exported)
+        if mapped is not None:
+            return "mapping_table", mapped
+        if mart.via_mutation:
+            return None
+        key = exported.get(mart.identity_key)
+        found = None if key is None else self.index.lookup(mart.table, mart.identity_key, key)
+        if found is not None:
+            return f"existing_{snake(mart.identity_key)}", found
+        secondary = exported.get(mart.secondary_match_column or "")
+        found = None if secondary is None else self.index.lookup(mart.table, mart.identity_key, secondary)
+        if found is not None:
+            return "existing_secondary_email", found
+        return None
+
+    def _case_variant_finding(self, mart: ConvexMart, exported: dict[str, Any]) -> dict[str, Any] | None:
+        """DQ-30: target documents whose identity key equals this one only case-insensitively."""
+        key = exported.get(mart.identity_key)
+        if not isinstance(key, str):
+            return None
+        variants = [v for v in self.index.case_variants.get(f"{mart.table}.{mart.identity_key}", {}).get(key.lower(), [])
+                    if v != key]
+        if not variants:
+            return None
+        return {"table": mart.table, "legacy_id": key, "dq_id": "DQ-30", "field": mart.identity_key,
+                "message": f"target {mart.table} with {mart.identity_key} {sorted(variants)} differ only by case "
+                           f"from {key!r}: not matched (v2 sign-in linking is case-sensitive)"}
+
+    @staticmethod
+    def _mapping_rows(mart: ConvexMart, v1_rows: list[dict[str, Any]], email: str | None, convex_id: str,
+                      rule: str) -> list[MappingRow]:
+        """One mapping row per v1 row of the document (`merged_email` for merged losers)."""
+        return [MappingRow(row["v1_table"], row["v1_uuid"], email, mart.table, convex_id,
+                           "merged_email" if row.get("merged") else rule) for row in v1_rows]
+
+    # ------------------------------------------------------------------ per table
+
+    def _progress(self, mart: ConvexMart, total: int | None = None) -> tqdm:
+        disable = None if self.show_progress is None else not self.show_progress
+        return tqdm(desc=f"import {mart.table}", unit="doc", total=total, disable=disable)
+
+    def _validator(self) -> DocumentValidator:
+        numbers = self.gateway.table_numbers()
+        return DocumentValidator(self.schema, {number: name for name, number in numbers.items()})
+
+    def _files(self, mart: ConvexMart) -> dict[str, Path]:
+        return {kind: self.import_dir / f"{mart.table}.{kind}.jsonl"
+                for kind in ("send", "pending", "rejects", "findings")}
+
+    def plan_table(self, mart: ConvexMart, validator: DocumentValidator) -> dict[str, Any]:
+        """Split the export into reuse / write / reject.
+
+        Writes `import/<table>.send.jsonl` (the resolved documents to write), `.pending.jsonl`
+        (their identity and v1 rows, line for line), `.rejects.jsonl` and `.findings.jsonl`.
+        """
+        export_file = self.folder.export_dir / f"{mart.table}.jsonl"
+        if not export_file.is_file():
+            raise ImportFailed(f"{export_file} not found; run `perm-migrate export` first")
+        files = self._files(mart)
+        resolver = Resolver(mart, self.schema, self.index.lookup)
+        writers = {kind: JsonlWriter(path) for kind, path in files.items()}
+        counts: dict[str, int] = {}
+        reused: list[MappingRow] = []
+        with self._progress(mart) as bar:
+            for exported in iter_jsonl(export_file):
+                bar.update()
+                existing = self._existing(mart, exported)
+                if existing is not None:
+                    rule, convex_id = existing
+                    counts[rule] = counts.get(rule, 0) + 1
+                    reused.extend(self._mapping_rows(mart, self._v1_rows(mart, exported),
+                                                     exported.get(mart.mapping_email_column or ""), convex_id, rule))
+                    if rule == "existing_secondary_email":
+                        writers["findings"].write(dumps({
+                            "table": mart.table, "legacy_id": exported.get(mart.identity_key), "dq_id": "DQ-30",
+                            "field": mart.identity_key, "message": "reused the target document holding the "
+                            f"secondary key {exported.get(mart.secondary_match_column)!r}"}))
+                    continue
+                resolved = resolver.resolve(exported)
+                variant = self._case_variant_finding(mart, exported)
+                for finding in resolved.findings + ([variant] if variant else []):
+                    writers["findings"].write(dumps(finding))
+                problems = resolved.rejects or [
+                    {"table": mart.table, "legacy_id": resolver.legacy_id(exported), "dq_id": "CONTRACT",
+                     "field": issue.path, "expected": issue.expected, "got": issue.got, "message": issue.one_line()}
+                    for issue in validator.errors(as_convex(resolved.document), mart.table)]
+                if problems:
+                    counts["rejected"] = counts.get("rejected", 0) + 1
+                    for problem in problems:
+                        writers["rejects"].write(dumps({"run_id": self.folder.run_id, **problem}))
+                    continue
+                writers["send"].write(dumps(resolved.document))
+                writers["pending"].write(dumps({
+                    "identity": exported.get(mart.identity_key), "legacy_id": resolver.legacy_id(exported),
+                    "v1_rows": self._v1_rows(mart, exported), "email": exported.get(mart.mapping_email_column or "")}))
+        info = {kind: writer.commit() for kind, writer in writers.items()}
+        return {"counts": counts, "reused": reused, "send": info["send"], "findings": info["findings"]["lines"]}
+
+    def finish_pending(self, mart: ConvexMart) -> bool:
+        """A resumed run first waits for the import it had started; True if there was one."""
+        entry = self.state.table(mart.table)
+        if entry.get("status") != "importing":
+            return False
+        try:
+            self.gateway.finish_import(entry["import_id"], expected_rows=entry.get("lines"))
+        except ConvexImportError as exc:
+            entry["previous_failure"] = exc.message  # what is missing is recomputed and sent again
+        entry["status"] = "reconcile"
+        self.state.save()
+        return True
+
+    def write_snapshot(self, mart: ConvexMart, plan: dict[str, Any]) -> tuple[dict[str, Any], list[MappingRow]]:
+        """Snapshot-import the send file (import id recorded before it is confirmed), then check it landed."""
+        entry = self.state.table(mart.table)
+        files = self._files(mart)
+        lines = plan["send"]["lines"]
+        mode = "requireEmpty" if not self.index.ids.get(mart.table) else "append"
+
+        def remember(import_id: str) -> None:
+            entry.update(import_id=import_id, mode=mode, checksum=plan["send"]["sha256"], lines=lines,
+                         status="importing")
+            self.state.save()
+
+        with self._progress(mart, lines) as bar:
+            result = self.gateway.import_file(files["send"], table=mart.table, mode=mode, expected_rows=lines,
+                                              on_created=remember,
+                                              progress=lambda state: bar.set_postfix_str(state.get("state", "")))
+            bar.update(lines)
+        self.read_target(mart.table)
+        rows, missing = [], []
+        for pending in iter_jsonl(files["pending"]):
+            convex_id = self.index.lookup(mart.table, mart.identity_key, pending["identity"])
+            if convex_id is None:
+                missing.append(str(pending["legacy_id"]))
+            else:
+                rows.extend(self._mapping_rows(mart, pending["v1_rows"], pending["email"], convex_id, "created"))
+        if missing:
+            raise ImportFailed(f"{mart.table}: {len(missing)} imported document(s) not found in the target "
+                               f"(first: {missing[0]}); resume the run to send the missing ones")
+        return {"import_id": result.import_id, "mode": mode, "written": result.num_rows_written}, rows
+
+    def write_mutation(self, mart: ConvexMart, plan: dict[str, Any]) -> tuple[dict[str, int], list[MappingRow]]:
+        """Insert-or-patch through the companion mutation, in idempotent batches."""
+        files = self._files(mart)
+        counts: dict[str, int] = {}
+        rows: list[MappingRow] = []
+        conflicts = JsonlWriter(self.import_dir / f"{mart.table}.conflicts.jsonl")
+        batch: list[tuple[dict[str, Any], dict[str, Any]]] = []
+
+        def flush() -> None:
+            results = self.gateway.mutation(mart.write_function, {
+                "profiles": [document for document, _ in batch],
+                "overwriteExistingProfiles": self.overwrite_profiles}, idempotent=True)
+            for (_, pending), outcome in zip(batch, results, strict=True):
+                rule = outcome["outcome"]
+                counts[rule] = counts.get(rule, 0) + 1
+                rows.extend(self._mapping_rows(mart, pending["v1_rows"], pending["email"], outcome["profileId"], rule))
+                for conflict in outcome.get("conflicts") or []:
+                    conflicts.write(dumps({
+                        "table": mart.table, "legacy_id": pending["legacy_id"], "dq_id": "DQ-30",
+                        "field": conflict["field"], "message": f"existing value {conflict['existingValue']!r} kept; "
+                        f"migrated value {conflict['incomingValue']!r} not written"}))
+            bar.update(len(batch))
+            batch.clear()
+
+        with self._progress(mart, plan["send"]["lines"]) as bar:
+            for item in zip(iter_jsonl(files["send"]), iter_jsonl(files["pending"]), strict=True):
+                batch.append(item)
+                if len(batch) >= mart.write_batch_size:
+                    flush()
+            if batch:
+                flush()
+        conflicts.commit()
+        return counts, rows
+
+    def import_table(self, mart: ConvexMart) -> dict[str, Any]:
+        if not self.dry_run and self.finish_pending(mart):
+            self.read_target(mart.table)
+        plan = self.plan_table(mart, self._validator())
+        counts = plan["counts"]
+        to_write = plan["send"]["lines"]
+        result: dict[str, Any] = {"counts": counts, "findings": plan["findings"]}
+        if self.dry_run:
+            counts["to_write"] = to_write
+            self._pretend_written(mart)
+            return result
+        self.mapping.record(plan["reused"], self.folder.run_id)
+        rows: list[MappingRow] = []
+        if to_write and mart.via_mutation:
+            written, rows = self.write_mutation(mart, plan)
+            for rule, n in written.items():
+                counts[rule] = counts.get(rule, 0) + n
+            self.read_target(mart.table)
+        elif to_write:
+            result["import"], rows = self.write_snapshot(mart, plan)
+            counts["created"] = to_write
+        result["mapping"] = self.mapping.record(rows, self.folder.run_id)
+        entry = self.state.table(mart.table)
+        entry.pop("import_id", None)
+        entry.update(status="done", counts=counts)
+        self.state.save()
+        return result
+
+    def _pretend_written(self, mart: ConvexMart) -> None:
+        """Dry run: documents that would be created resolve to a placeholder id of their table."""
+        numbers = self.gateway.table_numbers()
+        placeholder = encode_id(numbers.get(mart.table, max(numbers.values(), default=10000) + 1), bytes(16))
+        fields = self._indexed_fields(mart.table)
+        for document in iter_jsonl(self._files(mart)["send"]):
+            self.index.add(mart.table, fields, {**document, "_id": placeholder})
+
+    def run(self) -> dict[str, Any]:
+        """Pre-flight read of every table involved, then each mart in import order."""
+        self.import_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        involved = {m.table for m in self.marts} | {r.table for m in self.marts
+                                                    for r in (*m.references, *m.nested_references)}
+        for table in sorted(involved):
+            self.read_target(table)
+        tables = {mart.table: self.import_table(mart) for mart in self.marts}
+        return {"dry_run": self.dry_run, "tables": tables,
+                "rejected": sum(t["counts"].get("rejected", 0) for t in tables.values())}
+
+
+def import_tables(folder: RunFolder, gateway: ConvexGateway, *, resume: bool = True, dry_run: bool = False,
+                  mapping_path: Path | None = None, schema: Schema | None = None,
+                  show_progress: bool | None = None) -> dict[str, Any]:
+    """Import the run's export into the target; safe to call again at any point (resume).
+
+    `resume=False` forgets a pending import recorded by an earlier attempt (it is not polled).
+    `dry_run` reads the target and plans, writes nothing to Convex nor to the mapping table.
+    """
+    if not resume and not dry_run:
+        ImportState(folder).path.unlink(missing_ok=True)
+    with MappingTable(mapping_path) as mapping:
+        result = Importer(folder, gateway, mapping, schema=schema, dry_run=dry_run,
+                          show_progress=show_progress).run()
+    if not dry_run:
+        folder.record_step("import", result)
+    return result
