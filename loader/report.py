@@ -75,7 +75,8 @@ CENTS_NOTE = (
 # --- masking ---------------------------------------------------------------------------------
 
 _EMAIL = re.compile(r"([^\s@\"'<>,;:]+)@([^\s@\"'<>,;:]+\.[^\s@\"'<>,;:]+)")
-_NAME_FIELDS = re.compile(r"(^|_)(full_?name|name|first_?name|last_?name|beneficiary\w*)$|fullName|Name$", re.I)
+_PERSON_NAME_COLUMNS = frozenset({"name", "full_name", "fullname", "first_name", "last_name", "display_name",
+                                   "beneficiary_name", "beneficiary_identifier", "beneficiaryidentifier"})
 
 
 def mask_email(text: str) -> str:
@@ -99,7 +100,7 @@ def mask_value(column: str, value: Any) -> Any:
         text = json.dumps(value, ensure_ascii=False, default=str)
     else:
         text = str(value)
-    if _NAME_FIELDS.search(column) and "email" not in column.lower():
+    if column.lower() in _PERSON_NAME_COLUMNS:
         return initials(text)
     return mask_email(text)
 
