@@ -52,3 +52,23 @@ coalesce({{ json_string("regexp_replace(cast(" ~ expr ~ " as varchar), " ~ contr
 ''
 {%- endif -%}
 {%- endmacro %}
+
+{#- Member of a parsed JSON object named by a text expression, as text when it is a JSON string. -#}
+{% macro cases_json_member_text_dynamic(j, key_expr) -%}
+  {{ return(adapter.dispatch('cases_json_member_text_dynamic', 'perm_migration')(j, key_expr)) }}
+{%- endmacro %}
+
+{% macro default__cases_json_member_text_dynamic(j, key_expr) -%}
+(case when json_type(json_extract({{ j }}, '$."' || {{ key_expr }} || '"')) = 'VARCHAR'
+      then json_extract_string({{ j }}, '$."' || {{ key_expr }} || '"') end)
+{%- endmacro %}
+
+{% macro postgres__cases_json_member_text_dynamic(j, key_expr) -%}
+(case when jsonb_typeof({{ j }} -> {{ key_expr }}) = 'string' then {{ j }} ->> {{ key_expr }} end)
+{%- endmacro %}
+
+{#- JSON number text of a numeric value: integral values without a decimal point. -#}
+{% macro json_number(expr) -%}
+(case when {{ expr }} = floor({{ expr }}) then cast(cast({{ expr }} as bigint) as varchar)
+      else cast({{ expr }} as varchar) end)
+{%- endmacro %}

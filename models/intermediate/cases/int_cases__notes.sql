@@ -1,0 +1,152 @@
+{#- One row per loaded case: notes as a JSON array (§3.8.1): structured JSON notes or one plain-text
+    note, then the unattached RFI / RFE legacy notes; with counts for DQ-22. -#}
+{%- set parsed = json_parse('cases.notes_raw') -%}
+
+with cases as (
+    select
+        scalars.case_id,
+        scalars.created_at,
+        coalesce(scalars.updated_at_v1, scalars.created_at_v1, scalars.created_at) as plain_created_at,
+        stg.notes_raw,
+        {{ clean_text('stg.notes_raw') }} as notes_text,
+        stg.rfi_notes,
+        stg.rfe_notes,
+        lists.rfi_legacy_entry_kept,
+        lists.rfe_legacy_entry_kept
+    from {{ ref('int_cases__scalars') }} as scalars
+    inner join {{ ref('stg_supabase__cases') }} as stg
+        on stg.case_id = scalars.case_id
+    inner join {{ ref('int_cases__rfi_rfe_lists') }} as lists
+        on lists.case_id = scalars.case_id
+),
+
+shapes as (
+    select
+        cases.*,
+        {{ parsed }} as parsed_notes,
+        {{ json_kind(parsed) }} = 'array' as is_array
+    from cases
+),
+
+array_items as (
+    select
+        shapes.case_id,
+        shapes.created_at,
+        items.item_index + 1 as item_position,
+        items.item,
+        {{ json_kind('items.item') }} as item_kind
+    from shapes
+    cross join {{ json_array_items('shapes.parsed_notes', 'items') }}
+    where shapes.is_array
+),
+
+structured_cases as (
+    select shapes.case_id
+    from shapes
+    where shapes.is_array
+        and not exists (
+            select 1 from array_items
+            where array_items.case_id = shapes.case_id and coalesce(array_items.item_kind, 'null') <> 'object'
+        )
+),
+
+structured_items as (
+    select
+        array_items.case_id,
+        array_items.item_position,
+        {{ clean_text(json_member_text('array_items.item', 'content')) }} as content,
+        {{ json_kind(json_member('array_items.item', 'content')) }} = 'string' as content_is_string,
+        case when {{ json_kind(json_member('array_items.item', 'id')) }} = 'string'
+            then nullif({{ json_member_text('array_items.item', 'id') }}, '') end as given_id,
+        coalesce(
+            {{ json_member('array_items.item', 'created_at') }},
+            {{ json_member('array_items.item', 'createdAt') }}) as created_json,
+        {{ json_member_text('array_items.item', 'status') }} as status_raw,
+        {{ json_member_text('array_items.item', 'priority') }} as priority_raw,
+        {{ json_member_text('array_items.item', 'category') }} as category_raw,
+        {{ parse_date(json_member_text('array_items.item', 'dueDate')) }} as due_date,
+        array_items.created_at as case_created_at
+    from array_items
+    inner join structured_cases
+        on structured_cases.case_id = array_items.case_id
+),
+
+structured_notes as (
+    select
+        case_id,
+        item_position as note_order,
+        '{"id":' || {{ json_string("coalesce(given_id, 'v1-note-' || case_id || '-' || cast(item_position as varchar))") }}
+        || ',"content":' || {{ json_string('content') }}
+        || ',"createdAt":' || cast(coalesce(
+            case {{ json_kind('created_json') }}
+                when 'number' then cast(floor(cast({{ json_scalar_text('created_json') }} as double precision)) as bigint)
+                when 'string' then {{ iso_text_to_ms(json_scalar_text('created_json')) }}
+            end, case_created_at) as varchar)
+        || ',"status":' || {{ json_string("case when status_raw in ('pending', 'done', 'deleted') then status_raw else 'pending' end") }}
+        || coalesce(',"priority":' || {{ json_string("case when priority_raw in ('high', 'medium', 'low') then priority_raw end") }}, '')
+        || coalesce(',"category":' || {{ json_string("case when category_raw in ('follow-up', 'document', 'client', 'internal', 'deadline', 'other') then category_raw end") }}, '')
+        || coalesce(',"dueDate":' || {{ json_string('due_date') }}, '')
+        || '}' as note_json
+    from structured_items
+    where content_is_string and content is not null
+),
+
+plain_notes as (
+    select
+        shapes.case_id,
+        0 as note_order,
+        '{"id":' || {{ json_string("'v1-note-' || shapes.case_id") }}
+        || ',"content":' || {{ json_string('shapes.notes_text') }}
+        || ',"createdAt":' || cast(shapes.plain_created_at as varchar)
+        || ',"status":"pending"}' as note_json
+    from shapes
+    where shapes.notes_text is not null
+        and shapes.case_id not in (select case_id from structured_cases)
+),
+
+{%- for kind in ['rfi', 'rfe'] %}
+{{ kind }}_notes as (
+    select
+        cases.case_id,
+        {{ loop.index }} + 1000000 as note_order,
+        '{"id":' || {{ json_string("'v1-note-' || cases.case_id || '-" ~ kind ~ "'") }}
+        || ',"content":' || {{ json_string("'" ~ kind | upper ~ " notes: ' || cases." ~ kind ~ "_notes") }}
+        || ',"createdAt":' || cast(cases.plain_created_at as varchar)
+        || ',"status":"pending"}' as note_json
+    from cases
+    where cases.{{ kind }}_notes is not null and not cases.{{ kind }}_legacy_entry_kept
+),
+{%- endfor %}
+
+all_notes as (
+    select * from structured_notes
+    union all select * from plain_notes
+    union all select * from rfi_notes
+    union all select * from rfe_notes
+),
+
+dropped_counts as (
+    select case_id, count(*) as dropped_note_count
+    from structured_items
+    where not (content_is_string and content is not null)
+    group by case_id
+),
+
+per_case as (
+    select case_id, '[' || string_agg(note_json, ',' order by note_order) || ']' as notes_json
+    from all_notes
+    group by case_id
+)
+
+select
+    cases.case_id,
+    coalesce(per_case.notes_json, '[]') as notes_json,
+    cases.notes_raw,
+    cases.rfi_notes is not null and not cases.rfi_legacy_entry_kept as rfi_notes_unattached,
+    cases.rfe_notes is not null and not cases.rfe_legacy_entry_kept as rfe_notes_unattached,
+    coalesce(dropped_counts.dropped_note_count, 0) as dropped_note_count
+from cases
+left join per_case
+    on per_case.case_id = cases.case_id
+left join dropped_counts
+    on dropped_counts.case_id = cases.case_id

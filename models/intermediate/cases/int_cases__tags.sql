@@ -1,0 +1,71 @@
+{#- One row per loaded case: tags as a JSON array (§3.8.2): JSON/text[] arrays keep their string
+    elements, other text is split on `,`; trimmed, empties dropped, exact duplicates removed keeping
+    the first position. -#}
+with cases as (
+    select
+        scalars.case_id,
+        stg.tags_raw,
+        {{ json_kind(json_parse('stg.tags_raw')) }} = 'array' as is_array
+    from {{ ref('int_cases__scalars') }} as scalars
+    inner join {{ ref('stg_supabase__cases') }} as stg
+        on stg.case_id = scalars.case_id
+    where stg.tags_raw is not null
+),
+
+array_parts as (
+    select
+        cases.case_id,
+        items.item_index + 1 as part_index,
+        case when {{ json_kind('items.item') }} = 'string' then {{ clean_text(json_scalar_text('items.item')) }} end as tag,
+        coalesce({{ json_kind('items.item') }}, 'null') <> 'string' as is_dropped_element
+    from cases
+    cross join {{ json_array_items(json_parse('cases.tags_raw'), 'items') }}
+    where cases.is_array
+),
+
+text_parts as (
+    select
+        cases.case_id,
+        parts.part_index,
+        {{ clean_text('parts.part') }} as tag,
+        false as is_dropped_element
+    from cases
+    cross join {{ cases_split_parts('cases.tags_raw', ',', 'parts') }}
+    where not coalesce(cases.is_array, false)
+),
+
+all_parts as (
+    select * from array_parts
+    union all
+    select * from text_parts
+),
+
+first_positions as (
+    select case_id, tag, min(part_index) as first_index
+    from all_parts
+    where tag is not null
+    group by case_id, tag
+),
+
+per_case as (
+    select case_id, '[' || string_agg({{ json_string('tag') }}, ',' order by first_index) || ']' as tags_json
+    from first_positions
+    group by case_id
+),
+
+dropped as (
+    select case_id, count(*) as dropped_element_count
+    from all_parts
+    where is_dropped_element
+    group by case_id
+)
+
+select
+    scalars.case_id,
+    coalesce(per_case.tags_json, '[]') as tags_json,
+    coalesce(dropped.dropped_element_count, 0) as dropped_element_count
+from {{ ref('int_cases__scalars') }} as scalars
+left join per_case
+    on per_case.case_id = scalars.case_id
+left join dropped
+    on dropped.case_id = scalars.case_id
