@@ -1,0 +1,173 @@
+"""Function API (CONVEX_HTTP §3): /api/query (GET+POST), /api/mutation, /api/action, /api/run/…, /api/function."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from typing import Any
+
+from aiohttp import web
+
+from loader.convex.values import FORMATS, InvalidValue, decode_convex_json, encode
+from loader.emulator import auth
+from loader.emulator.errors import ApiError, bad_request
+from loader.emulator.functions import ConvexError, Context, FunctionError, canonical_path, lookup
+from loader.emulator.system import SYSTEM_FUNCTIONS
+
+log = logging.getLogger("loader.emulator")
+
+_MODULE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*$")
+_EXPORT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+_KIND_NAMES = {"query": "Query", "mutation": "Mutation", "action": "Action"}
+
+
+def parse_path(path: Any) -> str:
+    """Validate and canonicalise `module/path:export` (400 BadConvexFunctionIdentifier)."""
+    if not isinstance(path, str) or path.count(":") > 1:
+        raise bad_request("BadConvexFunctionIdentifier", f"Invalid function path {path!r}")
+    module, _, export = path.partition(":")
+    if module.endswith(".js"):
+        module = module[:-3]
+    if not _MODULE.match(module) or ".." in module or (export and not _EXPORT.match(export)):
+        raise bad_request("BadConvexFunctionIdentifier", f"Invalid function path {path!r}")
+    return canonical_path(f"{module}:{export}" if export else module)
+
+
+def parse_args(raw: Any) -> dict:
+    """Named arguments from an object or the legacy one-element array; always convex_encoded_json."""
+    if raw is None:
+        return {}
+    if isinstance(raw, list):
+        if len(raw) != 1:
+            raise bad_request("BadJsonBody", "args must be an object or a one-element array")
+        raw = raw[0]
+    if not isinstance(raw, dict):
+        raise bad_request("BadJsonBody", "args must be an object")
+    try:
+        return decode_convex_json(raw)
+    except InvalidValue as exc:
+        raise bad_request("BadJsonBody", f"Invalid args: {exc}") from None
+
+
+def parse_format(raw: Any, default: str) -> str:
+    if raw is None:
+        return default
+    if raw not in FORMATS:
+        raise bad_request("BadFormat", f"Invalid format {raw!r}")
+    return raw
+
+
+def default_format(request: web.Request) -> str:
+    name = auth.client_name(request)
+    return "convex_encoded_json" if name and (name.startswith("npm") or name.startswith("python")) else "json"
+
+
+async def read_json_body(request: web.Request) -> dict:
+    body = await request.read()
+    if not body:
+        return {}
+    try:
+        obj = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise bad_request("BadJsonBody", "The request body is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise bad_request("BadJsonBody", "The request body must be a JSON object")
+    return obj
+
+
+def udf_error(message: str, error_data: Any = None, fmt: str = "json", has_data: bool = False) -> dict:
+    out: dict[str, Any] = {"status": "error", "errorMessage": message}
+    if has_data:
+        out["errorData"] = encode(error_data, fmt)
+    return out
+
+
+def run_function(state, path: str, args: dict, fmt: str, endpoint_kind: str | None, is_admin: bool) -> dict:
+    """Execute one function call (blocking); returns the UdfResponse body."""
+    system = SYSTEM_FUNCTIONS.get(path)
+    registered = None if system else lookup(path)
+    if system is not None:
+        if not is_admin:
+            return udf_error(f"Could not find public function for '{path}'.")
+        kind, impl = system
+        call = lambda: impl(state, args)  # noqa: E731
+    elif registered is not None:
+        if registered.internal and not is_admin:
+            return udf_error(f"Could not find public function for '{path}'.")
+        kind = registered.kind
+
+        def call() -> Any:
+            return registered.handler(Context(state, kind), args)
+    else:
+        return udf_error(f"Could not find public function for '{path}'.")
+    if endpoint_kind is not None and endpoint_kind != kind:
+        return udf_error(
+            f"Trying to execute {path} as {_KIND_NAMES[endpoint_kind]}, but it is defined as {_KIND_NAMES[kind]}."
+        )
+    try:
+        with state.store.transaction():
+            value = call()
+            encoded = encode(value, fmt)
+    except ConvexError as exc:
+        return udf_error(f"Uncaught ConvexError: {exc}", exc.data, fmt, has_data=True)
+    except FunctionError as exc:
+        text = str(exc)
+        return udf_error(text if text.startswith("ArgumentValidationError") else f"Uncaught Error: {text}")
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        log.warning("function %s raised %r", path, exc)
+        return udf_error(f"Uncaught Error: {exc}")
+    if kind != "query":
+        state.notify()
+    return {"status": "success", "value": encoded}
+
+
+async def _dispatch(request: web.Request, path: Any, raw_args: Any, raw_format: Any, endpoint_kind: str | None,
+                    default_fmt: str, admin_only: bool = False) -> web.Response:
+    state = request.app["state"]
+    who = auth.identity(request, state.config.admin_key)
+    if admin_only and who != auth.ADMIN:
+        raise ApiError(403, "BadDeployKey", "This endpoint requires an admin key or deploy key")
+    canonical = parse_path(path)
+    args = parse_args(raw_args)
+    fmt = parse_format(raw_format, default_fmt)
+    loop = asyncio.get_running_loop()
+    body = await loop.run_in_executor(
+        None, run_function, state, canonical, args, fmt, endpoint_kind, who == auth.ADMIN
+    )
+    return web.json_response(body, dumps=lambda o: json.dumps(o, ensure_ascii=False, allow_nan=False))
+
+
+def typed_endpoint(kind: str):
+    async def handler(request: web.Request) -> web.Response:
+        fmt = default_format(request)
+        if request.method == "GET":
+            raw_args = request.query.get("args")
+            try:
+                parsed = json.loads(raw_args) if raw_args else {}
+            except ValueError:
+                raise bad_request("BadJsonBody", "args is not valid JSON") from None
+            return await _dispatch(request, request.query.get("path"), parsed, request.query.get("format"), kind, fmt)
+        body = await read_json_body(request)
+        return await _dispatch(request, body.get("path"), body.get("args"), body.get("format"), kind, fmt)
+
+    return handler
+
+
+async def run_endpoint(request: web.Request) -> web.Response:
+    segments = request.match_info["tail"].strip("/").split("/")
+    if len(segments) < 2:
+        raise bad_request("BadConvexFunctionIdentifier", f"Invalid function path {request.match_info['tail']!r}")
+    body = await read_json_body(request)
+    path = "/".join(segments[:-1]) + ":" + segments[-1]
+    return await _dispatch(request, path, body.get("args"), body.get("format"), None, "json")
+
+
+async def function_endpoint(request: web.Request) -> web.Response:
+    body = await read_json_body(request)
+    if body.get("componentPath") not in (None, ""):
+        raise bad_request("BadComponentPath", "Only the root component exists in the emulator")
+    return await _dispatch(
+        request, body.get("path"), body.get("args"), body.get("format"), None, default_format(request), admin_only=True
+    )
