@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import nullcontext
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -376,19 +377,20 @@ class Importer:
                 "rejected": sum(t["counts"].get("rejected", 0) for t in tables.values())}
 
 
-def import_tables(folder: RunFolder, gateway: ConvexGateway, *, resume: bool = True, dry_run: bool = False,
-                  mapping_path: Path | None = None, schema: Schema | None = None,
-                  show_progress: bool | None = None) -> dict[str, Any]:
+def import_tables(folder: RunFolder, gateway: ConvexGateway, *, mapping: MappingTable | None = None,
+                  mapping_path: Path | None = None, resume: bool = True, dry_run: bool = False,
+                  schema: Schema | None = None, progress: bool | None = None) -> dict[str, Any]:
     """Import the run's export into the target; safe to call again at any point (resume).
 
+    `mapping`: an open mapping table (else `mapping_path`, else the default file).
     `resume=False` forgets a pending import recorded by an earlier attempt (it is not polled).
-    `dry_run` reads the target and plans, writes nothing to Convex nor to the mapping table.
+    `dry_run` reads the target and plans; it writes nothing to Convex nor to the mapping table.
+    `progress`: show bars (None = only on a terminal).
     """
     if not resume and not dry_run:
         ImportState(folder).path.unlink(missing_ok=True)
-    with MappingTable(mapping_path) as mapping:
-        result = Importer(folder, gateway, mapping, schema=schema, dry_run=dry_run,
-                          show_progress=show_progress).run()
+    with nullcontext(mapping) if mapping is not None else MappingTable(mapping_path) as table:
+        result = Importer(folder, gateway, table, schema=schema, dry_run=dry_run, show_progress=progress).run()
     if not dry_run:
         folder.record_step("import", result)
     return result

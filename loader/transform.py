@@ -113,12 +113,11 @@ def warehouse_env(folder: RunFolder) -> Iterator[None]:
             os.environ["PERM_DUCKDB_PATH"] = previous
 
 
-def dbt_args(command: str, folder: RunFolder, settings: dict[str, Any]) -> list[str]:
-    project = str(project_dir())
+def dbt_args(command: str, folder: RunFolder, settings: dict[str, Any], project: Path) -> list[str]:
     return [
         command,
-        "--project-dir", project,
-        "--profiles-dir", project,
+        "--project-dir", str(project),
+        "--profiles-dir", str(project),
         "--target", settings["warehouse"],
         "--target-path", str(target_dir(folder).resolve()),
         "--log-path", str(folder.path("logs").resolve()),
@@ -139,13 +138,27 @@ def _failures(result: Any) -> list[str]:
     return sorted(lines)
 
 
-def run_dbt(folder: RunFolder, settings: dict[str, Any], command: str = "build") -> dict[str, Any]:
-    """Invoke dbt in-process; raise TransformFailed naming the failing nodes."""
+def release_duckdb() -> None:
+    """Close the DuckDB instance dbt-duckdb keeps open in-process, so later steps can open the file."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
+
+
+def run_dbt(folder: RunFolder, settings: dict[str, Any], command: str = "build",
+            project: Path | None = None) -> dict[str, Any]:
+    """Invoke dbt in-process (default project: this repo); raise TransformFailed naming the failing nodes."""
     from dbt.cli.main import dbtRunner  # imported lazily: dbt takes ~2 s to import
 
     folder.path("logs").mkdir(exist_ok=True)
     with warehouse_env(folder), contextlib.redirect_stdout(io.StringIO()) as captured:
-        outcome = dbtRunner().invoke(dbt_args(command, folder, settings))
+        try:
+            outcome = dbtRunner().invoke(dbt_args(command, folder, settings, project or project_dir()))
+        finally:
+            release_duckdb()
     (folder.path("logs") / "dbt_stdout.log").write_text(captured.getvalue())
     failures = _failures(outcome.result)
     log_hint = f"see {folder.path('logs', 'dbt.log')}"
@@ -153,7 +166,7 @@ def run_dbt(folder: RunFolder, settings: dict[str, Any], command: str = "build")
         shown = "; ".join(failures[:10]) + (f"; … {len(failures) - 10} more" if len(failures) > 10 else "")
         raise TransformFailed(f"dbt {command} failed on {len(failures)} node(s): {shown} ({log_hint})")
     if not outcome.success:
-        detail = str(outcome.exception).strip().splitlines()[0] if outcome.exception else "unknown error"
+        detail = " ".join(str(outcome.exception or "unknown error").split())[:400]
         raise TransformFailed(f"dbt {command} failed: {detail} ({log_hint})")
     counts: dict[str, int] = {}
     for node_result in getattr(outcome.result, "results", None) or []:

@@ -1,0 +1,97 @@
+"""transform: run settings fixed once per run; in-process dbt with every var; failing nodes named."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from loader.errors import ConfigError, MigrationError
+from loader.run_folder import RunFolder
+from loader.transform import (DBT_VAR_DEFAULTS, TransformFailed, dbt_args, normalise_as_of, project_dir,
+                              run_dbt, run_settings)
+
+TINY_PROFILE = """
+tiny:
+  target: duckdb
+  outputs:
+    duckdb:
+      type: duckdb
+      path: "{{ env_var('PERM_DUCKDB_PATH') }}"
+      threads: 1
+"""
+
+
+@pytest.fixture
+def folder(tmp_path):
+    return RunFolder.create(tmp_path / "runs", "t1")
+
+
+def test_as_of_is_fixed_once_and_recorded(folder):
+    first = run_settings(folder)
+    assert first["migration_as_of"].endswith("Z") and first["warehouse"] == "duckdb"
+    assert run_settings(folder)["migration_as_of"] == first["migration_as_of"]
+    assert folder.read_manifest()["migration_as_of"] == first["migration_as_of"]
+    with pytest.raises(ConfigError, match="already uses migration_as_of"):
+        run_settings(folder, as_of="1999-01-01T00:00:00Z")
+
+
+def test_explicit_as_of_and_overrides(folder):
+    settings = run_settings(folder, as_of="2026-03-01 12:30:00+02:00", overrides={"merge_duplicate_emails": False},
+                            warehouse="postgres")
+    assert settings["migration_as_of"] == "2026-03-01T10:30:00Z"
+    assert settings["vars"] == {**DBT_VAR_DEFAULTS, "merge_duplicate_emails": False}
+    assert folder.read_manifest()["config"]["dbt_vars"]["merge_duplicate_emails"] is False
+    with pytest.raises(ConfigError, match="already fixed its dbt variables"):
+        run_settings(folder, overrides={"merge_duplicate_emails": True})
+    with pytest.raises(ConfigError, match="uses the postgres warehouse"):
+        run_settings(folder, warehouse="duckdb")
+    with pytest.raises(ConfigError, match="unknown dbt variable"):
+        run_settings(folder, overrides={"nope": 1})
+
+
+def test_bad_as_of_is_a_clear_error():
+    with pytest.raises(ConfigError, match="not an ISO-8601"):
+        normalise_as_of("yesterday")
+
+
+def test_every_spec_var_is_passed_and_project_is_the_repo(folder):
+    settings = run_settings(folder, as_of="2026-01-02T03:04:05Z")
+    args = dbt_args("build", folder, settings, project_dir())
+    assert (project_dir() / "dbt_project.yml").is_file()
+    import json
+    passed = json.loads(args[args.index("--vars") + 1])
+    assert set(passed) == {"migration_as_of", *DBT_VAR_DEFAULTS}
+    assert args[args.index("--target-path") + 1] == str(folder.path("target").resolve())
+
+
+@pytest.fixture
+def tiny_project(tmp_path):
+    project = tmp_path / "tiny"
+    (project / "models").mkdir(parents=True)
+    (project / "tests").mkdir()
+    (project / "dbt_project.yml").write_text(
+        "name: tiny\nversion: '1.0.0'\nconfig-version: 2\nprofile: tiny\nmodel-paths: [models]\ntest-paths: [tests]\n")
+    (project / "profiles.yml").write_text(TINY_PROFILE)
+    (project / "models" / "as_of.sql").write_text(
+        "select '{{ var(\"migration_as_of\") }}' as as_of, {{ var('merge_duplicate_emails') }} as merge_flag")
+    return project
+
+
+def test_build_runs_in_process_from_another_cwd(folder, tiny_project, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    settings = run_settings(folder, as_of="2026-01-02T03:04:05Z")
+    result = run_dbt(folder, settings, project=tiny_project)
+    assert result["node_statuses"] == {"success": 1}
+    with duckdb.connect(str(folder.warehouse_path), read_only=True) as con:
+        assert con.execute("select as_of, merge_flag from as_of").fetchall() == [("2026-01-02T03:04:05Z", True)]
+    assert capsys.readouterr().out == ""  # dbt's output goes to the run folder, not the terminal
+    assert (folder.path("logs") / "dbt.log").is_file()
+
+
+def test_failing_test_is_named(folder, tiny_project):
+    (tiny_project / "tests" / "as_of_is_old.sql").write_text("select * from {{ ref('as_of') }} where as_of > '2000'")
+    settings = run_settings(folder, as_of="2026-01-02T03:04:05Z")
+    with pytest.raises(TransformFailed) as caught:
+        run_dbt(folder, settings, project=tiny_project)
+    assert "test.tiny.as_of_is_old (fail)" in str(caught.value)
+    assert isinstance(caught.value, MigrationError) and caught.value.exit_code == 2
