@@ -20,10 +20,9 @@ from typing import Any
 import jinja2
 
 from loader.errors import ConfigError
-from loader.export import REJECTS_FILE
 from loader.run_folder import RunFolder, write_private
 from loader.run_state import STATE_FILE, STEPS
-from loader.verify import VERIFY_FILE, warehouse_query
+from loader.verify import VERIFY_FILE, iter_loader_rejects, warehouse_query
 
 REPORT_DIR = "report"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -145,14 +144,6 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def _iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    if path.is_file():
-        with path.open(encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    yield json.loads(line)
-
-
 def _step_rows(state: dict[str, Any] | None, manifest: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for name in STEPS:
@@ -259,7 +250,7 @@ def collect(folder: RunFolder) -> ReportData:
                                      ["source_table", "v1_id", "field", "value", "message"],
                                      [mask_row(r, ["source_table", "v1_id", "field", "value", "message"])
                                       for r in rows], total))
-    loader_rejects = list(_iter_jsonl(folder.export_dir / REJECTS_FILE))
+    loader_rejects = list(iter_loader_rejects(folder))
     warnings_by_dq = warehouse_query(
         folder, "dq_warnings",
         "select dq_id, level, count(*) as findings from {rel} group by dq_id, level order by dq_id, level")

@@ -527,11 +527,16 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def iter_loader_rejects(folder: RunFolder) -> Iterator[dict[str, Any]]:
+    """Reject records of the loader: export (contract, limits) then import (load-time resolution)."""
+    yield from _export_lines(folder.export_dir / REJECTS_FILE)
+    for path in sorted(folder.path("import").glob("*.rejects.jsonl")):
+        yield from _export_lines(path)
+
+
 def _loader_rejects(folder: RunFolder, marts: list[ConvexMart], v1_user_table: str) -> tuple[set, Counter]:
     """Documents the loader did not write, and the source rows behind them per source table."""
-    documents: set[tuple[str, str]] = set()
-    for record in _export_lines(folder.export_dir / REJECTS_FILE):
-        documents.add((record["table"], str(record.get("legacy_id"))))
+    documents = {(record["table"], str(record.get("legacy_id"))) for record in iter_loader_rejects(folder)}
     by_source: Counter = Counter()
     for mart in marts:
         keys = sorted(k for t, k in documents if t == mart.table)
