@@ -9,6 +9,7 @@ import click
 # Module name -> attribute holding the click command (or group). Pipeline order.
 COMMANDS: list[tuple[str, str]] = [
     ("transform", "command"),
+    ("emulator", "command"),
     ("export", "command"),
     ("import_", "command"),
     ("verify", "command"), ("report", "command"), ("rollback", "command"), ("cleanup_legacy", "command"), ("run", "status_command"), ("run", "run_command"),

@@ -325,8 +325,3 @@ class Emulator:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-
-def serve_forever(config: EmulatorConfig, host: str, port: int) -> None:
-    """Run in the foreground until interrupted (the CLI)."""
-    state = EmulatorState(config)
-    web.run_app(create_app(state), host=host, port=port, access_log=None, print=None)
