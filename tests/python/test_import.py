@@ -1,0 +1,180 @@
+"""Import with id resolution into the in-process emulator: create, reuse (DQ-30), re-run, dry run, resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from convex_marts_fixture import build_duckdb_run, uuid
+from loader.convex.gateway import ConvexGateway, ConvexTarget
+from loader.convex.ids import table_number_of
+from loader.convex.schema import Schema
+from loader.emulator import Emulator, EmulatorConfig
+from loader.export import export
+from loader.importer import ImportState, import_tables
+from loader.mapping_table import MappingTable
+from loader.run_folder import RunFolder
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return Schema.from_file()
+
+
+@pytest.fixture
+def emulator(tmp_path):
+    with Emulator(EmulatorConfig(state_dir=tmp_path / "emulator")) as running:
+        yield running
+
+
+@pytest.fixture
+def gateway(emulator):
+    with ConvexGateway(ConvexTarget(emulator.url, emulator.admin_key), poll_interval=0.01,
+                       max_poll_interval=0.05) as gw:
+        yield gw
+
+
+@pytest.fixture
+def run(tmp_path, schema):
+    folder = RunFolder.create(tmp_path / "runs", "imp1")
+    build_duckdb_run(folder, schema)
+    export(folder)
+    return folder
+
+
+def docs(gateway, table):
+    return list(gateway.iter_documents(table))
+
+
+def by(field, documents):
+    return {d[field]: d for d in documents if field in d}
+
+
+def run_import(folder, gateway, tmp_path, **kwargs):
+    return import_tables(folder, gateway, mapping_path=tmp_path / "mapping.sqlite", progress=False, **kwargs)
+
+
+def test_import_into_empty_target_resolves_every_reference(run, gateway, tmp_path):
+    result = run_import(run, gateway, tmp_path)
+    users, cases, profiles = docs(gateway, "users"), docs(gateway, "cases"), docs(gateway, "userProfiles")
+    exported = {t: [json.loads(x) for x in (run.export_dir / f"{t}.jsonl").read_text().splitlines()]
+                for t in ("users", "cases", "userProfiles")}
+    assert (len(users), len(cases), len(profiles)) == tuple(len(exported[t]) for t in ("users", "cases", "userProfiles"))
+    user_ids = {u["_id"]: u["email"] for u in users}
+    case_ids = {c["_id"] for c in cases}
+    for case, source in zip(sorted(cases, key=lambda c: c["legacyId"]), exported["cases"], strict=True):
+        assert user_ids[case["userId"]] == source["resolve_owner_email"]
+        assert not any(k.startswith("resolve_") for k in case)
+    profiles_by_user = {user_ids[p["userId"]]: p for p in profiles}
+    ann = profiles_by_user["ann@example.com"]
+    assert user_ids[ann["firmId"]] == "cy@example.com"
+    assert [d["caseId"] in case_ids for d in ann["dismissedDeadlines"]] == [True]  # uuid(99) dropped (DQ-24)
+    assert by("legacyId", cases)[uuid(11)]["_id"] == ann["dismissedDeadlines"][0]["caseId"]
+    assert "firmId" not in profiles_by_user["bob@example.com"]  # unresolved optional ref omitted
+    for doc in profiles:
+        for hidden in doc.get("calendarHiddenCases", []):
+            assert hidden in case_ids
+    assert result["tables"]["users"]["counts"] == {"created": 3}
+    assert result["tables"]["cases"]["counts"] == {"created": 4}
+    assert result["tables"]["userProfiles"]["counts"] == {"created": 3}
+    findings = [json.loads(x) for x in (run.path("import") / "userProfiles.findings.jsonl").read_text().splitlines()]
+    assert sorted((f["dq_id"], f["field"]) for f in findings) == [("DQ-06", "firmId"),
+                                                                  ("DQ-24", "dismissedDeadlines[1].caseId")]
+    with MappingTable(tmp_path / "mapping.sqlite") as mapping:
+        cy_rows = [r for r in mapping.rows("users") if r.email_norm == "cy@example.com"]
+        assert {(r.v1_table, r.match_rule) for r in cy_rows} == {("auth.users", "created"), ("app_users", "merged_email")}
+        assert mapping.lookup("cases", uuid(14), "cases").convex_id == by("legacyId", cases)[uuid(14)]["_id"]
+        assert mapping.lookup("app_users", uuid(1), "userProfiles").convex_id == ann["_id"]
+    assert run.read_manifest()["steps"]["import"]["tables"]["cases"]["counts"] == {"created": 4}
+
+
+def test_second_run_writes_nothing_new(run, gateway, tmp_path):
+    run_import(run, gateway, tmp_path)
+    before = {t: docs(gateway, t) for t in ("users", "cases", "userProfiles")}
+    imports_before = len(gateway.list_imports())
+    again = run_import(run, gateway, tmp_path)
+    assert {t: docs(gateway, t) for t in before} == before  # same documents, same ids, no patch
+    assert len(gateway.list_imports()) == imports_before
+    assert again["tables"]["users"]["counts"] == {"mapping_table": 3}
+    assert again["tables"]["cases"]["counts"] == {"mapping_table": 4}
+    assert again["tables"]["userProfiles"]["counts"] == {"mapping_table": 3}
+
+
+def test_without_mapping_table_existing_documents_are_matched_by_key(run, gateway, tmp_path):
+    run_import(run, gateway, tmp_path)
+    (tmp_path / "mapping.sqlite").unlink()
+    again = run_import(run, gateway, tmp_path)
+    assert again["tables"]["users"]["counts"] == {"existing_email": 3}
+    assert again["tables"]["cases"]["counts"] == {"existing_legacy_id": 4}
+    assert again["tables"]["userProfiles"]["counts"] == {"existing_profile": 3}
+    assert len(docs(gateway, "userProfiles")) == 3
+
+
+def seed(gateway, tmp_path, table, documents):
+    path = tmp_path / f"seed-{table}.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in documents))
+    gateway.import_file(path, table=table, mode="append")
+
+
+def test_existing_v2_user_is_reused_and_profile_patched_not_overwritten(run, gateway, tmp_path, schema):
+    from convex_marts_fixture import required_fields
+
+    seed(gateway, tmp_path, "users", [{"email": "bob@example.com", "name": "Bob in v2"},
+                                      {"email": "Ann@Example.com"}])
+    bob_id = by("email", docs(gateway, "users"))["bob@example.com"]["_id"]
+    seed(gateway, tmp_path, "userProfiles", [{**required_fields(schema, "userProfiles"), "userId": bob_id,
+                                              "timezone": "Asia/Tokyo"}])
+    result = run_import(run, gateway, tmp_path)
+    users = by("email", docs(gateway, "users"))
+    assert set(users) == {"bob@example.com", "Ann@Example.com", "ann@example.com", "cy@example.com"}
+    assert users["bob@example.com"]["_id"] == bob_id and users["bob@example.com"]["name"] == "Bob in v2"
+    assert result["tables"]["users"]["counts"] == {"existing_email": 1, "created": 2}
+    assert result["tables"]["users"]["import"]["mode"] == "append"
+    [bob_profile] = [p for p in docs(gateway, "userProfiles") if p["userId"] == bob_id]
+    assert bob_profile["timezone"] == "Asia/Tokyo"  # the user's v2 setting is kept
+    assert bob_profile["legacyId"] == uuid(3)  # legacy id patched on
+    assert result["tables"]["userProfiles"]["counts"] == {"existing_profile": 1, "created": 2}
+    ann_cases = [c for c in docs(gateway, "cases") if c["legacyId"] in {uuid(11), uuid(12)}]
+    assert {c["userId"] for c in ann_cases} == {users["ann@example.com"]["_id"]}  # not the case variant
+    findings = [json.loads(x) for x in (run.path("import") / "users.findings.jsonl").read_text().splitlines()]
+    assert [(f["dq_id"], f["legacy_id"]) for f in findings] == [("DQ-30", "ann@example.com")]
+    with MappingTable(tmp_path / "mapping.sqlite") as mapping:
+        assert mapping.lookup("app_users", uuid(3), "users").match_rule == "existing_email"
+        assert mapping.lookup("app_users", uuid(3), "userProfiles").match_rule == "existing_profile"
+
+
+def test_dry_run_writes_nothing_and_counts_what_would_be_written(run, gateway, tmp_path):
+    seed(gateway, tmp_path, "users", [{"email": "bob@example.com"}])
+    result = run_import(run, gateway, tmp_path, dry_run=True)
+    assert [u["email"] for u in docs(gateway, "users")] == ["bob@example.com"]
+    assert docs(gateway, "cases") == [] and docs(gateway, "userProfiles") == []
+    assert result["tables"]["users"]["counts"] == {"existing_email": 1, "to_write": 2}
+    assert result["tables"]["cases"]["counts"] == {"to_write": 4}
+    assert result["tables"]["userProfiles"]["counts"] == {"to_write": 3}
+    assert "import" not in run.read_manifest()["steps"]
+    with MappingTable(tmp_path / "mapping.sqlite") as mapping:
+        assert list(mapping.rows()) == []
+
+
+class CrashAfterImportCreated(ConvexGateway):
+    """A real gateway whose process 'dies' right after the import id was recorded."""
+
+    def finish_import(self, import_id, **kwargs):
+        raise KeyboardInterrupt
+
+
+def test_resume_polls_the_recorded_import_instead_of_starting_a_new_one(run, emulator, gateway, tmp_path):
+    with CrashAfterImportCreated(ConvexTarget(emulator.url, emulator.admin_key), poll_interval=0.01) as crashing:
+        with pytest.raises(KeyboardInterrupt):
+            run_import(run, crashing, tmp_path)
+    pending = ImportState(run).table("users")
+    assert pending["status"] == "importing" and pending["mode"] == "requireEmpty" and pending["lines"] == 3
+    imports_before = len(gateway.list_imports())
+    result = run_import(run, gateway, tmp_path)
+    assert gateway.import_status(pending["import_id"])["state"]["state"] == "completed"
+    assert len(docs(gateway, "users")) == 3  # the recorded import landed once; nothing re-sent
+    assert result["tables"]["users"]["counts"] == {"existing_email": 3}
+    assert len(gateway.list_imports()) == imports_before + 1  # only the cases import is new
+    assert len(docs(gateway, "cases")) == 4 and len(docs(gateway, "userProfiles")) == 3
+    assert table_number_of(docs(gateway, "cases")[0]["userId"]) == table_number_of(docs(gateway, "users")[0]["_id"])
