@@ -2,6 +2,7 @@
 
 Behaviour must stay identical to the TypeScript originals: `convex/companion_vectors.json` is run
 against both (vitest + convex-test there, `tests/python/test_companion_vectors.py` here).
+Numbers returned are floats, as in JavaScript (a Python int would be encoded as an int64).
 """
 
 from __future__ import annotations
@@ -62,12 +63,12 @@ def _check_args(ctx, args_validator: dict, args: dict) -> None:
 
 def _check_batch(kind: str, size: int) -> None:
     if size > MAX_BATCH:
-        raise ConvexError({"code": "BatchTooLarge", "kind": kind, "size": size, "max": MAX_BATCH})
+        raise ConvexError({"code": "BatchTooLarge", "kind": kind, "size": float(size), "max": float(MAX_BATCH)})
 
 
 def _check_page_size(num_items: float) -> None:
     if not float(num_items).is_integer() or not 1 <= num_items <= MAX_BATCH:
-        raise ConvexError({"code": "BadPageSize", "numItems": num_items, "max": MAX_BATCH})
+        raise ConvexError({"code": "BadPageSize", "numItems": num_items, "max": float(MAX_BATCH)})
 
 
 def _same_value(a: Any, b: Any) -> bool:
@@ -144,7 +145,7 @@ def _legacy_page(ctx, args: dict) -> tuple[dict, tuple[str, ...]]:
 def clear_legacy_fields(ctx, args: dict) -> dict:
     """Remove the legacy fields from one page; re-running clears nothing twice."""
     page, fields = _legacy_page(ctx, args)
-    cleared = 0
+    cleared = 0.0
     for doc in page["page"]:
         present = [field for field in fields if field in doc]
         if present:
@@ -157,7 +158,7 @@ def clear_legacy_fields(ctx, args: dict) -> dict:
 def count_legacy_fields(ctx, args: dict) -> dict:
     """Count documents of one page that still carry legacy fields."""
     page, fields = _legacy_page(ctx, args)
-    remaining = sum(1 for doc in page["page"] if any(field in doc for field in fields))
+    remaining = float(sum(1 for doc in page["page"] if any(field in doc for field in fields)))
     return {"continueCursor": page["continueCursor"], "isDone": page["isDone"], "remaining": remaining}
 
 
@@ -173,7 +174,7 @@ def delete_by_ids(ctx, args: dict) -> dict:
         if doc_id is None:
             raise ConvexError({"code": "NotAnId", "table": table, "id": raw})
         targets.append(doc_id)
-    deleted = 0
+    deleted = 0.0
     for doc_id in targets:
         if ctx.db.get(doc_id) is None:
             continue
