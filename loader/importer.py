@@ -19,6 +19,7 @@ are streamed from the export files.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from contextlib import nullcontext
@@ -85,6 +86,14 @@ class ImportState:
 
     def save(self) -> None:
         write_private(self.path, (json.dumps(self.data, indent=2, sort_keys=True) + "\n").encode())
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
@@ -253,17 +262,37 @@ class Importer:
         return {"counts": counts, "reused": reused, "send": info["send"], "findings": info["findings"]["lines"]}
 
     def finish_pending(self, mart: ConvexMart) -> bool:
-        """A resumed run first waits for the import it had started; True if there was one."""
+        """A resumed run first waits for the import it had started, and maps what it created.
+
+        True if there was one. A failed import is not an error here: what is missing is
+        recomputed from the target and sent again.
+        """
         entry = self.state.table(mart.table)
         if entry.get("status") != "importing":
             return False
         try:
             self.gateway.finish_import(entry["import_id"], expected_rows=entry.get("lines"))
         except ConvexImportError as exc:
-            entry["previous_failure"] = exc.message  # what is missing is recomputed and sent again
+            entry["previous_failure"] = exc.message
+        self.read_target(mart.table)
+        send_file = self._files(mart)["send"]
+        if send_file.is_file() and file_sha256(send_file) == entry.get("checksum"):
+            landed, _ = self._landed(mart)
+            self.mapping.record(landed, self.folder.run_id)
         entry["status"] = "reconcile"
         self.state.save()
         return True
+
+    def _landed(self, mart: ConvexMart) -> tuple[list[MappingRow], list[str]]:
+        """Mapping rows (`created`) of the sent documents now in the target, and the missing ones."""
+        rows, missing = [], []
+        for pending in iter_jsonl(self._files(mart)["pending"]):
+            convex_id = self.index.lookup(mart.table, mart.identity_key, pending["identity"])
+            if convex_id is None:
+                missing.append(str(pending["legacy_id"]))
+            else:
+                rows.extend(self._mapping_rows(mart, pending["v1_rows"], pending["email"], convex_id, "created"))
+        return rows, missing
 
     def write_snapshot(self, mart: ConvexMart, plan: dict[str, Any]) -> tuple[dict[str, Any], list[MappingRow]]:
         """Snapshot-import the send file (import id recorded before it is confirmed), then check it landed."""
@@ -283,13 +312,7 @@ class Importer:
                                               progress=lambda state: bar.set_postfix_str(state.get("state", "")))
             bar.update(lines)
         self.read_target(mart.table)
-        rows, missing = [], []
-        for pending in iter_jsonl(files["pending"]):
-            convex_id = self.index.lookup(mart.table, mart.identity_key, pending["identity"])
-            if convex_id is None:
-                missing.append(str(pending["legacy_id"]))
-            else:
-                rows.extend(self._mapping_rows(mart, pending["v1_rows"], pending["email"], convex_id, "created"))
+        rows, missing = self._landed(mart)
         if missing:
             raise ImportFailed(f"{mart.table}: {len(missing)} imported document(s) not found in the target "
                                f"(first: {missing[0]}); resume the run to send the missing ones")

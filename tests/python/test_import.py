@@ -174,7 +174,9 @@ def test_resume_polls_the_recorded_import_instead_of_starting_a_new_one(run, emu
     result = run_import(run, gateway, tmp_path)
     assert gateway.import_status(pending["import_id"])["state"]["state"] == "completed"
     assert len(docs(gateway, "users")) == 3  # the recorded import landed once; nothing re-sent
-    assert result["tables"]["users"]["counts"] == {"existing_email": 3}
+    assert result["tables"]["users"]["counts"] == {"mapping_table": 3}
+    with MappingTable(tmp_path / "mapping.sqlite") as mapping:  # the resumed import's documents count as created
+        assert {r.match_rule for r in mapping.rows("users")} == {"created", "merged_email"}
     assert len(gateway.list_imports()) == imports_before + 1  # only the cases import is new
     assert len(docs(gateway, "cases")) == 4 and len(docs(gateway, "userProfiles")) == 3
     assert table_number_of(docs(gateway, "cases")[0]["userId"]) == table_number_of(docs(gateway, "users")[0]["_id"])
