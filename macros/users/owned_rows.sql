@@ -61,7 +61,7 @@ final as (
         end as dq_id,
         case
             when ranked.identity_id is null then
-                '{{ v1_table }}.user_id matches no user (§5.2)'
+                'matches no app_users.id, app_users.auth_user_id or auth.users.id (DQ-06)'
             when ranked.identity_outcome = 'rejected' then
                 'owner identity ' || ranked.identity_id || ' is rejected (' || ranked.identity_reason || ')'
         end as message,

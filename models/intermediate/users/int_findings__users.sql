@@ -1,0 +1,239 @@
+{#- Warnings and info notes of the user side (§4.5): identity findings (DQ-01 merges, DQ-02, DQ-05, DQ-07,
+    DQ-08), profile findings (DQ-06 firm, DQ-13, DQ-14, DQ-22, DQ-26, DQ-28, DQ-29), superseded rows
+    (DQ-11) and dismissed-deadline items (DQ-22, DQ-24). -#}
+{%- set app_table = 'public.' ~ var('v1_user_table') -%}
+with
+
+identity_groups as (
+    select * from {{ ref('int_users__identity_groups') }}
+),
+
+profiles as (
+    select * from {{ ref('int_users__profiles') }}
+),
+
+app_users as (
+    select * from {{ ref('stg_supabase__app_users') }}
+),
+
+auth_identities as (
+    select * from {{ ref('stg_supabase__auth_identities') }}
+),
+
+settings as (
+    select * from {{ ref('int_users__settings_resolved') }}
+),
+
+preferences as (
+    select * from {{ ref('int_users__preferences_resolved') }}
+),
+
+dismissed_items as (
+    select * from {{ ref('int_users__dismissed_deadline_items') }}
+),
+
+loaded_identities as (
+    select
+        identity_groups.*,
+        case when identity_groups.app_user_id is not null then '{{ app_table }}' else 'auth.users' end as row_table,
+        coalesce(identity_groups.app_user_id, identity_groups.auth_user_id) as row_id
+    from identity_groups
+    where identity_groups.identity_outcome = 'loaded'
+),
+
+profile_rows as (
+    select
+        profiles.*,
+        case when profiles.app_user_id is not null then '{{ app_table }}' else 'auth.users' end as row_table,
+        coalesce(profiles.app_user_id, profiles.auth_user_id) as row_id
+    from profiles
+),
+
+identity_findings as (
+    select 'DQ-01' as dq_id, 'info' as level, row_table as source_table, row_id as v1_id, identity_email as owner_email,
+        'email' as target_field, identity_email as original_value, identity_email as resulting_value,
+        'duplicate email: identity ' || identity_id || ' merged into ' || winner_identity_id as message
+    from loaded_identities where is_merged_loser
+    union all
+    select 'DQ-02', 'info', 'auth.users', auth_user_id, identity_email, 'legacyId', null, null,
+        'auth.users ' || auth_user_id || ' has no app_users row: default profile'
+    from loaded_identities where app_user_id is null
+    union all
+    select 'DQ-05', 'warning', '{{ app_table }}', app_user_id, identity_email, 'emailVerificationTime', app_auth_user_id, null,
+        '{{ app_table }} ' || app_user_id || ': auth_user_id ' || coalesce(app_auth_user_id, 'NULL') || ' links to no auth.users row'
+    from loaded_identities where auth_user_id is null
+    union all
+    select 'DQ-07', 'warning', '{{ app_table }}', app_user_id, identity_email, 'email', app_email_norm, auth_email_norm,
+        '{{ app_table }} ' || app_user_id || ': email ' || app_email_norm || ' differs from auth.users email ' || auth_email_norm || ' (auth email used)'
+    from loaded_identities where secondary_email is not null
+    union all
+    select 'DQ-08', 'warning', '{{ app_table }}', loaded_identities.app_user_id, loaded_identities.identity_email,
+        'email', app_users.google_email_norm, loaded_identities.identity_email,
+        '{{ app_table }} ' || loaded_identities.app_user_id || ': google_email ' || app_users.google_email_norm
+        || ' differs from the identity email ' || loaded_identities.identity_email || ': notify before cut-over'
+    from loaded_identities
+    inner join app_users on app_users.app_user_id = loaded_identities.app_user_id
+    where app_users.google_email_norm is not null and app_users.google_email_norm <> loaded_identities.identity_email
+    union all
+    select 'DQ-08', 'warning', 'auth.identities', auth_identities.identity_id, loaded_identities.identity_email,
+        'email', auth_identities.email_norm, loaded_identities.identity_email,
+        'auth.identities ' || auth_identities.identity_id || ': google email ' || auth_identities.email_norm
+        || ' differs from the identity email ' || loaded_identities.identity_email || ': notify before cut-over'
+    from loaded_identities
+    inner join auth_identities on auth_identities.auth_user_id = loaded_identities.auth_user_id
+    where auth_identities.provider = 'google'
+      and auth_identities.email_norm is not null and auth_identities.email_norm <> loaded_identities.identity_email
+),
+
+superseded_findings as (
+    select 'DQ-11' as dq_id, 'warning' as level, 'public.user_settings' as source_table, user_settings_id as v1_id,
+        group_email as owner_email, null as target_field, null as original_value, null as resulting_value,
+        'public.user_settings ' || user_settings_id || ': superseded by a newer row of the same user' as message
+    from settings where reason = 'superseded'
+    union all
+    select 'DQ-11', 'warning', 'public.user_preferences', user_preferences_id, group_email, null, null, null,
+        'public.user_preferences ' || user_preferences_id || ': superseded by a newer row of the same user'
+    from preferences where reason = 'superseded'
+),
+
+profile_findings as (
+    select 'DQ-06' as dq_id, 'warning' as level, row_table as source_table, row_id as v1_id, group_email as owner_email,
+        'firmId' as target_field, firm_id_original as original_value, null as resulting_value,
+        row_table || ' ' || row_id || ': firm_id ' || firm_id_original || ' does not resolve to a loaded user (firmId omitted)' as message
+    from profile_rows where firm_id_original is not null and resolve_firm_email is null
+    union all
+    select 'DQ-13', 'warning', row_table, row_id, group_email, 'userType', user_type_original, user_type,
+        row_table || ' ' || row_id || ': unknown user_type ' || user_type_original
+    from profile_rows where is_user_type_unknown
+    union all
+    select 'DQ-14', 'warning', row_table, row_id, group_email, 'preferredNotificationEmail',
+        preferred_notification_email_original, preferred_notification_email,
+        row_table || ' ' || row_id || ': preferred notification address is neither the signup nor the Google email'
+    from profile_rows where is_custom_notification_email
+    union all
+    select reminder_days_dq_id, 'warning', 'public.user_settings', user_settings_id, group_email, 'reminderDaysBefore',
+        reminder_days_original, reminder_days_before,
+        'public.user_settings ' || user_settings_id || ': reminder_days_before normalised'
+    from profile_rows where reminder_days_dq_id is not null
+    union all
+    select 'DQ-26', 'warning', row_table, row_id, group_email, 'urgentDeadlineDays',
+        cast(urgent_deadline_days_original as varchar), cast(urgent_deadline_days as varchar),
+        row_table || ' ' || row_id || ': urgent_deadline_days outside 1-90'
+    from profile_rows where urgent_deadline_days_original is not null and urgent_deadline_days_original <> urgent_deadline_days
+    {%- for side in ['start', 'end'] %}
+    union all
+    select 'DQ-26', 'warning', 'public.user_settings', user_settings_id, group_email, 'quietHours{{ side | capitalize }}',
+        quiet_hours_{{ side }}_original, quiet_hours_{{ side }},
+        'public.user_settings ' || user_settings_id || ': quiet_hours_{{ side }} '
+        || case when quiet_hours_{{ side }} is null then 'invalid (omitted)' else 'has seconds (dropped)' end
+    from profile_rows
+    where quiet_hours_{{ side }}_original is not null and (quiet_hours_{{ side }} is null or quiet_hours_{{ side }}_has_seconds)
+    {%- endfor %}
+    union all
+    select 'DQ-26', 'warning', 'public.user_settings', user_settings_id, group_email, 'quietHoursEnabled', 'true', 'false',
+        'public.user_settings ' || user_settings_id || ': quiet hours enabled without a valid start and end'
+    from profile_rows where quiet_hours_enabled_original and not quiet_hours_enabled
+    union all
+    select 'DQ-26', 'warning', 'public.user_settings', user_settings_id, group_email, 'timezone', timezone_original, timezone,
+        'public.user_settings ' || user_settings_id || ': timezone is not an IANA name'
+    from profile_rows where timezone_original is not null and timezone_original <> timezone
+    union all
+    select 'DQ-26', 'warning', 'public.user_preferences', user_preferences_id, group_email, 'casesSortBy',
+        cases_sort_by_original, cases_sort_by,
+        'public.user_preferences ' || user_preferences_id || ': unknown cases_sort_by'
+    from profile_rows where is_cases_sort_by_unknown
+    union all
+    select 'DQ-26', 'warning', 'public.user_preferences', user_preferences_id, group_email, 'casesSortOrder',
+        cases_sort_order_original, cases_sort_order,
+        'public.user_preferences ' || user_preferences_id || ': unknown cases_sort_order'
+    from profile_rows where cases_sort_order_original is not null and lower(cases_sort_order_original) not in ('asc', 'desc')
+    union all
+    select 'DQ-26', 'warning', 'public.user_preferences', user_preferences_id, group_email, 'casesPerPage',
+        cast(cases_per_page_original as varchar), cast(cases_per_page as varchar),
+        'public.user_preferences ' || user_preferences_id || ': cases_per_page outside 6-50'
+    from profile_rows where cases_per_page_original is not null and cases_per_page_original <> cases_per_page
+    union all
+    select 'DQ-28', 'info', row_table, row_id, group_email, 'createdAt', null, cast(created_at as varchar),
+        row_table || ' ' || row_id || ': no created_at: createdAt = migration_as_of'
+    from profile_rows where is_created_at_defaulted
+    union all
+    select 'DQ-28', 'info', row_table, row_id, group_email, 'updatedAt', cast(updated_at_source as varchar), cast(updated_at as varchar),
+        row_table || ' ' || row_id || ': updated_at before created_at: updatedAt = createdAt'
+    from profile_rows where updated_at_source < created_at
+    union all
+    select 'DQ-29', 'warning', row_table, row_id, group_email, 'image',
+        coalesce(
+            case when {{ is_supabase_storage_url('profile_photo_url_original') }} then profile_photo_url_original end,
+            case when {{ is_supabase_storage_url('meta_avatar_url_original') }} then meta_avatar_url_original end,
+            meta_picture_original
+        ),
+        image,
+        row_table || ' ' || row_id || ': Supabase Storage image URL skipped (re-upload in v2)'
+    from profile_rows where has_supabase_image
+),
+
+dismissed_lists as (
+    select 'public.user_settings' as source_table, settings.user_settings_id as v1_id, settings.group_email, settings.dismissed_deadlines
+    from settings where settings.is_chosen
+    union all
+    select 'public.user_preferences', preferences.user_preferences_id, preferences.group_email, preferences.dismissed_deadlines
+    from preferences where preferences.is_chosen
+),
+
+dismissed_findings as (
+    select 'DQ-22' as dq_id, 'warning' as level, source_table, v1_id, group_email as owner_email,
+        'dismissedDeadlines' as target_field, dismissed_deadlines as original_value, null as resulting_value,
+        source_table || ' ' || v1_id || ': dismissed_deadlines is not valid JSON (ignored)' as message
+    from dismissed_lists where {{ json_is_invalid('dismissed_deadlines') }}
+    union all
+    select 'DQ-22', 'warning', source_table, v1_id, group_email, 'dismissedDeadlines', dismissed_deadlines, null,
+        source_table || ' ' || v1_id || ': dismissed_deadlines is not an array (ignored)'
+    from dismissed_lists
+    where {{ json_kind(json_parse('dismissed_deadlines')) }} is not null and {{ json_kind(json_parse('dismissed_deadlines')) }} <> 'array'
+    union all
+    select case when drop_reason = 'null item' then 'DQ-22' else 'DQ-24' end, 'warning', source_table, v1_id, group_email,
+        'dismissedDeadlines', item_text, null,
+        source_table || ' ' || v1_id || ': dismissed deadline item ' || cast(item_index as varchar) || ' dropped: ' || drop_reason
+    from dismissed_items where drop_reason is not null
+    union all
+    select 'DQ-24', 'warning', source_table, v1_id, group_email, 'dismissedDeadlines[].deadlineType',
+        deadline_type_original, deadline_type,
+        source_table || ' ' || v1_id || ': unknown dismissed deadline type ' || deadline_type_original || ' kept as is'
+    from dismissed_items where drop_reason is null and is_deadline_type_unknown
+    union all
+    select 'DQ-22', 'warning', source_table, v1_id, group_email, 'dismissedDeadlines[].dismissedAt',
+        dismissed_at_original, cast(dismissed_at as varchar),
+        source_table || ' ' || v1_id || ': invalid dismissed_at: profile updatedAt used'
+    from dismissed_items where drop_reason is null and is_dismissed_at_invalid
+    union all
+    select 'DQ-24', 'info', source_table, v1_id, group_email, 'dismissedDeadlines', item_text, null,
+        source_table || ' ' || v1_id || ': duplicate dismissed deadline ' || case_id || '/' || deadline_type || ' merged (earliest kept)'
+    from dismissed_items where is_duplicate
+),
+
+all_findings as (
+    select * from identity_findings
+    union all
+    select * from superseded_findings
+    union all
+    select * from profile_findings
+    union all
+    select * from dismissed_findings
+),
+
+final as (
+    select
+        dq_id,
+        level,
+        source_table,
+        v1_id,
+        cast(null as varchar) as case_legacy_id,
+        owner_email,
+        target_field,
+        original_value,
+        resulting_value,
+        message
+    from all_findings
+)
+
+select * from final
