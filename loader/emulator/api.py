@@ -10,6 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
+from loader.emulator.keys import STATE
+
 from loader.convex.values import FORMATS, InvalidValue, decode_convex_json, encode
 from loader.emulator import auth
 from loader.emulator.errors import ApiError, bad_request
@@ -125,7 +127,7 @@ def run_function(state, path: str, args: dict, fmt: str, endpoint_kind: str | No
 
 async def _dispatch(request: web.Request, path: Any, raw_args: Any, raw_format: Any, endpoint_kind: str | None,
                     default_fmt: str, admin_only: bool = False) -> web.Response:
-    state = request.app["state"]
+    state = request.app[STATE]
     who = auth.identity(request, state.config.admin_key)
     if admin_only and who != auth.ADMIN:
         raise ApiError(403, "BadDeployKey", "This endpoint requires an admin key or deploy key")

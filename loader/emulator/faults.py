@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 
 from aiohttp import web
 
+from loader.emulator.keys import FAULTS
+
 ACTIONS = ("status", "drop", "commit_then_drop", "commit_then_status", "delay")
 DEFAULT_CODES = {
     408: ("ClientDisconnect", "The client disconnected"),
@@ -134,7 +136,7 @@ def _drop(request: web.Request) -> web.StreamResponse:
 async def fault_middleware(request: web.Request, handler):
     if request.path.startswith("/_emulator/"):
         return await handler(request)
-    rule = request.app["faults"].pick(request.method, request.path)
+    rule = request.app[FAULTS].pick(request.method, request.path)
     if rule is None:
         return await handler(request)
     if rule.latency_ms:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from loader.emulator.keys import STATE, FAULTS, IMPORTS, EXPORTS, UNKNOWN_ROUTES
+
 from loader.convex.values import encode
 from loader.emulator import api, auth
 from loader.emulator.config import EmulatorConfig
@@ -37,7 +39,7 @@ async def error_middleware(request: web.Request, handler):
 
 
 def _admin(request: web.Request) -> None:
-    auth.require_admin(request, request.app["state"].config.admin_key)
+    auth.require_admin(request, request.app[STATE].config.admin_key)
 
 
 async def _stream_body_to(request: web.Request, path: Path) -> int:
@@ -54,12 +56,12 @@ async def _stream_body_to(request: web.Request, path: Path) -> int:
 
 async def start_upload(request: web.Request) -> web.Response:
     _admin(request)
-    return web.json_response({"uploadToken": request.app["imports"].start_upload()})
+    return web.json_response({"uploadToken": request.app[IMPORTS].start_upload()})
 
 
 async def upload_part(request: web.Request) -> web.Response:
     _admin(request)
-    imports: Imports = request.app["imports"]
+    imports: Imports = request.app[IMPORTS]
     upload = imports.upload_dir(request.query.get("uploadToken", ""))
     raw_number = request.query.get("partNumber", "")
     if not raw_number.isdigit() or not 1 <= int(raw_number) <= 0xFFFF:
@@ -81,28 +83,28 @@ async def finish_upload(request: web.Request) -> web.Response:
     _admin(request)
     body = await _json(request)
     loop = asyncio.get_running_loop()
-    import_id = await loop.run_in_executor(None, request.app["imports"].finish_upload, body)
+    import_id = await loop.run_in_executor(None, request.app[IMPORTS].finish_upload, body)
     return web.json_response({"importId": import_id})
 
 
 async def perform_import(request: web.Request) -> web.Response:
     _admin(request)
     body = await _json(request)
-    request.app["imports"].perform(body.get("importId"))
+    request.app[IMPORTS].perform(body.get("importId"))
     return web.Response(status=200)
 
 
 async def cancel_import(request: web.Request) -> web.Response:
     _admin(request)
     body = await _json(request)
-    request.app["imports"].cancel(body.get("importId"))
+    request.app[IMPORTS].cancel(body.get("importId"))
     return web.Response(status=200)
 
 
 async def one_shot_import(request: web.Request) -> web.Response:
     """POST /api/import?tableName&format&mode: upload, confirm by itself, wait, answer (§2.5)."""
     _admin(request)
-    imports: Imports = request.app["imports"]
+    imports: Imports = request.app[IMPORTS]
     q = request.query
     fmt, mode, table = imports.check_spec(q.get("format"), q.get("mode"), q.get("tableName"), q.get("componentPath"))
     object_path = imports.objects_dir / f"oneshot-{secrets.token_hex(12)}"
@@ -121,13 +123,13 @@ async def request_export(request: web.Request) -> web.Response:
     _admin(request)
     if request.query.get("includeStorage", "false") not in ("false", "False", "0"):
         raise bad_request("StorageExportNotSupported", "The emulator has no file storage")
-    request.app["exports"].request()
+    request.app[EXPORTS].request()
     return web.Response(status=200)
 
 
 async def download_export(request: web.Request) -> web.StreamResponse:
     _admin(request)
-    path, start_ts = request.app["exports"].find_zip(request.match_info["snapshot"])
+    path, start_ts = request.app[EXPORTS].find_zip(request.match_info["snapshot"])
     return web.FileResponse(
         path,
         headers={
@@ -151,7 +153,7 @@ async def sync(request: web.Request) -> web.StreamResponse:
 
 async def control_faults(request: web.Request) -> web.Response:
     _admin(request)
-    faults: Faults = request.app["faults"]
+    faults: Faults = request.app[FAULTS]
     if request.method == "DELETE":
         faults.clear()
     elif request.method == "POST":
@@ -165,7 +167,7 @@ async def control_faults(request: web.Request) -> web.Response:
 
 async def control_config(request: web.Request) -> web.Response:
     _admin(request)
-    config: EmulatorConfig = request.app["state"].config
+    config: EmulatorConfig = request.app[STATE].config
     if request.method == "POST":
         body = await request.json()
         unknown = set(body) - set(config.TUNABLE)
@@ -178,9 +180,9 @@ async def control_config(request: web.Request) -> web.Response:
 
 async def control_reset(request: web.Request) -> web.Response:
     _admin(request)
-    request.app["faults"].clear()
-    request.app["faults"].calls.clear()
-    await asyncio.get_running_loop().run_in_executor(None, request.app["state"].reset)
+    request.app[FAULTS].clear()
+    request.app[FAULTS].calls.clear()
+    await asyncio.get_running_loop().run_in_executor(None, request.app[STATE].reset)
     return web.json_response({"reset": True})
 
 
@@ -205,13 +207,13 @@ def _dump(state, only: str | None) -> dict:
 
 async def control_dump(request: web.Request) -> web.Response:
     _admin(request)
-    body = await asyncio.get_running_loop().run_in_executor(None, _dump, request.app["state"], request.query.get("table"))
+    body = await asyncio.get_running_loop().run_in_executor(None, _dump, request.app[STATE], request.query.get("table"))
     return web.json_response(body)
 
 
 async def unknown_route(request: web.Request) -> web.Response:
     log.warning("unknown route: %s %s", request.method, request.path_qs)
-    request.app["unknown_routes"].append(f"{request.method} {request.path}")
+    request.app[UNKNOWN_ROUTES].append(f"{request.method} {request.path}")
     return web.Response(status=404)
 
 
@@ -219,11 +221,11 @@ def create_app(state: EmulatorState, faults: Faults | None = None) -> web.Applic
     app = web.Application(
         client_max_size=state.config.max_request_body, middlewares=[fault_middleware, error_middleware]
     )
-    app["state"] = state
-    app["faults"] = faults or Faults()
-    app["imports"] = Imports(state)
-    app["exports"] = Exports(state)
-    app["unknown_routes"] = []
+    app[STATE] = state
+    app[FAULTS] = faults or Faults()
+    app[IMPORTS] = Imports(state)
+    app[EXPORTS] = Exports(state)
+    app[UNKNOWN_ROUTES] = []
     r = app.router
     r.add_post("/api/import/start_upload", start_upload)
     r.add_post("/api/import/upload_part", upload_part)
@@ -247,8 +249,8 @@ def create_app(state: EmulatorState, faults: Faults | None = None) -> web.Applic
     r.add_route("*", "/{tail:.*}", unknown_route)
 
     async def on_cleanup(app: web.Application) -> None:
-        app["imports"].close()
-        app["exports"].close()
+        app[IMPORTS].close()
+        app[EXPORTS].close()
         state.store.close()
 
     app.on_cleanup.append(on_cleanup)
