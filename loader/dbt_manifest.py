@@ -60,6 +60,8 @@ class ConvexMart:
     nested_references: tuple[NestedReference, ...] = ()
     secondary_match_column: str | None = None
     mapping_rows_column: str | None = None
+    mapping_v1_table: str | None = None
+    mapping_v1_key_column: str | None = None
     mapping_email_column: str | None = None
     write_function: str | None = None
     write_batch_size: int = 100
@@ -68,6 +70,21 @@ class ConvexMart:
     @property
     def via_mutation(self) -> bool:
         return self.write_function is not None
+
+    def v1_rows(self, doc: dict[str, Any]) -> list[dict[str, Any]]:
+        """The v1 rows an exported document stands for (`mapping.rows_column`, or table + key column)."""
+        if self.mapping_rows_column:
+            return doc.get(self.mapping_rows_column) or []
+        key = doc.get(self.mapping_v1_key_column or "")
+        return [{"v1_table": self.mapping_v1_table, "v1_uuid": key}] if key is not None else []
+
+    def legacy_id(self, doc: dict[str, Any]) -> str | None:
+        """The document's legacy key for messages: its identity key, else its first v1 row."""
+        value = doc.get(self.identity_key)
+        if value is not None:
+            return str(value)
+        rows = self.v1_rows(doc)
+        return rows[0].get("v1_uuid") if rows and isinstance(rows[0], dict) else None
 
 
 def _require(meta: dict[str, Any], key: str, model: str) -> Any:
@@ -101,6 +118,8 @@ def _mart_from_node(node: dict[str, Any]) -> ConvexMart:
         if "[]." not in ref.path:
             raise ConfigError(f"dbt model {model}: nested reference path {ref.path!r} is not `<array>[].<member>`")
     mapping = meta.get("mapping") or {}
+    if mapping.get("rows_column") is None and bool(mapping.get("v1_table")) != bool(mapping.get("v1_key_column")):
+        raise ConfigError(f"dbt model {model}: meta.convex.mapping needs rows_column, or v1_table with v1_key_column")
     write = meta.get("write") or {}
     if write and write.get("via") != "mutation":
         raise ConfigError(f"dbt model {model}: meta.convex.write.via must be `mutation`")
@@ -117,6 +136,8 @@ def _mart_from_node(node: dict[str, Any]) -> ConvexMart:
         nested_references=nested,
         secondary_match_column=(meta.get("secondary_match") or {}).get("key_column"),
         mapping_rows_column=mapping.get("rows_column"),
+        mapping_v1_table=mapping.get("v1_table"),
+        mapping_v1_key_column=mapping.get("v1_key_column"),
         mapping_email_column=mapping.get("email_column"),
         write_function=write.get("function"),
         write_batch_size=int(write.get("batch_size", 100)),

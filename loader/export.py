@@ -127,14 +127,6 @@ class MartExporter:
             return any(m["type"] in NESTED_TYPES for m in members)
         return column == self.mart.mapping_rows_column
 
-    def legacy_id(self, row: dict[str, Any]) -> str | None:
-        """The document's legacy key for messages: identity key, else its first v1 row."""
-        value = row.get(self.mart.identity_key)
-        if value is not None:
-            return str(value)
-        rows = row.get(self.mart.mapping_rows_column or "") or []
-        return rows[0].get("v1_uuid") if rows and isinstance(rows[0], dict) else None
-
     def convert(self, raw: dict[str, Any]) -> dict[str, Any]:
         """Warehouse values → JSON values; NULL columns omitted."""
         row: dict[str, Any] = {}
@@ -212,12 +204,12 @@ class MartExporter:
 
     def _reject(self, row: dict[str, Any], issue: Issue) -> dict[str, Any]:
         limit = issue.kind == INVALID_VALUE  # size, array length, nesting, field names (DQ-27)
-        return {"table": self.mart.table, "legacy_id": self.legacy_id(row),
+        return {"table": self.mart.table, "legacy_id": self.mart.legacy_id(row),
                 "dq_id": "DQ-27" if limit else "CONTRACT", "field": issue.path,
                 "expected": issue.expected, "got": issue.got, "message": issue.one_line()}
 
     def _limit_reject(self, row: dict[str, Any], field: str, expected: str, got: str, what: str) -> dict[str, Any]:
-        return {"table": self.mart.table, "legacy_id": self.legacy_id(row), "dq_id": "DQ-27", "field": field,
+        return {"table": self.mart.table, "legacy_id": self.mart.legacy_id(row), "dq_id": "DQ-27", "field": field,
                 "expected": expected, "got": got, "message": f"{what}: quarantined"}
 
 

@@ -147,15 +147,11 @@ class Importer:
 
     def _mapped_id(self, mart: ConvexMart, exported: dict[str, Any]) -> str | None:
         """A still-existing document the mapping table maps one of the v1 rows to."""
-        for row in self._v1_rows(mart, exported):
+        for row in mart.v1_rows(exported):
             known = self.mapping.lookup(row["v1_table"], row["v1_uuid"], mart.table)
             if known is not None and known.convex_id in self.index.ids.get(mart.table, set()):
                 return known.convex_id
         return None
-
-    @staticmethod
-    def _v1_rows(mart: ConvexMart, exported: dict[str, Any]) -> list[dict[str, Any]]:
-        return exported.get(mart.mapping_rows_column or "") or []
 
     def _existing(self, mart: ConvexMart, exported: dict[str, Any]) -> tuple[str, str] | None:
         """(match rule, _id) when the target already holds this document (§5.5 steps 1–3, §5.6).
@@ -233,7 +229,7 @@ class Importer:
                 if existing is not None:
                     rule, convex_id = existing
                     counts[rule] = counts.get(rule, 0) + 1
-                    reused.extend(self._mapping_rows(mart, self._v1_rows(mart, exported),
+                    reused.extend(self._mapping_rows(mart, mart.v1_rows(exported),
                                                      exported.get(mart.mapping_email_column or ""), convex_id, rule))
                     if rule == "existing_secondary_email":
                         writers["findings"].write(dumps({
@@ -246,7 +242,7 @@ class Importer:
                 for finding in resolved.findings + ([variant] if variant else []):
                     writers["findings"].write(dumps(finding))
                 problems = resolved.rejects or [
-                    {"table": mart.table, "legacy_id": resolver.legacy_id(exported), "dq_id": "CONTRACT",
+                    {"table": mart.table, "legacy_id": mart.legacy_id(exported), "dq_id": "CONTRACT",
                      "field": issue.path, "expected": issue.expected, "got": issue.got, "message": issue.one_line()}
                     for issue in validator.errors(as_convex(resolved.document), mart.table)]
                 if problems:
@@ -256,8 +252,8 @@ class Importer:
                     continue
                 writers["send"].write(dumps(resolved.document))
                 writers["pending"].write(dumps({
-                    "identity": exported.get(mart.identity_key), "legacy_id": resolver.legacy_id(exported),
-                    "v1_rows": self._v1_rows(mart, exported), "email": exported.get(mart.mapping_email_column or "")}))
+                    "identity": exported.get(mart.identity_key), "legacy_id": mart.legacy_id(exported),
+                    "v1_rows": mart.v1_rows(exported), "email": exported.get(mart.mapping_email_column or "")}))
         info = {kind: writer.commit() for kind, writer in writers.items()}
         return {"counts": counts, "reused": reused, "send": info["send"], "findings": info["findings"]["lines"]}
 

@@ -39,14 +39,6 @@ class Resolver:
         self.document_type = table.document_type
         self.fields = table.document_type["value"]
 
-    def legacy_id(self, exported: dict[str, Any]) -> str | None:
-        """Identity key, else the first v1 row of the document (for messages)."""
-        value = exported.get(self.mart.identity_key)
-        if value is not None:
-            return str(value)
-        rows = exported.get(self.mart.mapping_rows_column or "") or []
-        return rows[0].get("v1_uuid") if rows else None
-
     def resolve(self, exported: dict[str, Any]) -> Resolved:
         doc = {k: v for k, v in exported.items() if k not in self.mart.resolution_keys}
         result = Resolved(document=None)
@@ -95,7 +87,7 @@ class Resolver:
         outcome = dropped or ("document not written" if dq_id == "DQ-06" and not self.fields.get(
             target_field, {"optional": True})["optional"] else "field omitted")
         what = "no key" if key is None else f"{key_name}={key!r} matches no {table}.{match_field}"
-        return {"table": self.mart.table, "legacy_id": self.legacy_id(exported), "dq_id": dq_id,
+        return {"table": self.mart.table, "legacy_id": self.mart.legacy_id(exported), "dq_id": dq_id,
                 "field": target_field, "expected": f"an existing {table} document", "got": "absent" if key is None
-                else str(key), "message": f"{self.mart.table} {self.legacy_id(exported)}: {target_field}: {what} "
+                else str(key), "message": f"{self.mart.table} {self.mart.legacy_id(exported)}: {target_field}: {what} "
                 f"({outcome})"}

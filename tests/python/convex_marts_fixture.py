@@ -24,10 +24,10 @@ USERS_META = {
 }
 CASES_META = {
     "table": "cases", "import_order": 2, "identity_key": "legacyId", "order_by": "legacyId",
-    "resolution_keys": ["resolve_owner_email", "resolve_v1_rows"],
+    "resolution_keys": ["resolve_owner_email"],
     "references": [{"field": "userId", "key_column": "resolve_owner_email", "table": "users",
                     "match_field": "email"}],
-    "mapping": {"rows_column": "resolve_v1_rows", "email_column": "resolve_owner_email"},
+    "mapping": {"v1_table": "cases", "v1_key_column": "legacyId", "email_column": "resolve_owner_email"},
 }
 PROFILES_META = {
     "table": "userProfiles", "import_order": 3, "identity_key": "userId", "order_by": "resolve_owner_email",
@@ -84,7 +84,7 @@ def sample_rows(schema: Schema) -> dict[str, list[dict[str, Any]]]:
                "caseStatus": "pwd", "progressStatus": "working", "pwdWageAmount": None,
                "jobDescription": None, "tags": ["b", "a"], "createdAt": 1600000000000 + n,
                "updatedAt": 1650000000000.5,
-               "notes": None, "resolve_owner_email": owner, "resolve_v1_rows": v1_rows(("cases", n, False))}
+               "notes": None, "resolve_owner_email": owner}
         cases.append(row)
     cases[0]["pwdWageAmount"] = 8500000
     cases[0]["notes"] = [{"status": "pending", "createdAt": 1600000000000, "content": "call", "id": "n1"}]

@@ -32,9 +32,8 @@ def resolver(meta, columns, schema):
 
 
 def test_case_owner_is_filled_and_keys_stripped(schema):
-    r = resolver(CASES_META, ["legacyId", "employerName", "resolve_owner_email", "resolve_v1_rows"], schema)
-    out = r.resolve({"legacyId": uuid(11), "employerName": "E", "resolve_owner_email": "ann@example.com",
-                     "resolve_v1_rows": [{"v1_table": "cases", "v1_uuid": uuid(11)}]})
+    r = resolver(CASES_META, ["legacyId", "employerName", "resolve_owner_email"], schema)
+    out = r.resolve({"legacyId": uuid(11), "employerName": "E", "resolve_owner_email": "ann@example.com"})
     assert out.document == {"userId": USER_A, "legacyId": uuid(11), "employerName": "E"}
     assert list(out.document) == ["userId", "legacyId", "employerName"]  # contract order
     assert out.rejects == [] and out.findings == []
@@ -42,7 +41,7 @@ def test_case_owner_is_filled_and_keys_stripped(schema):
 
 @pytest.mark.parametrize("owner", ["nobody@example.com", None])
 def test_unresolvable_required_reference_rejects_with_dq06(schema, owner):
-    r = resolver(CASES_META, ["legacyId", "resolve_owner_email", "resolve_v1_rows"], schema)
+    r = resolver(CASES_META, ["legacyId", "resolve_owner_email"], schema)
     exported = {"legacyId": uuid(12)}
     if owner:
         exported["resolve_owner_email"] = owner
