@@ -164,7 +164,4 @@ left join {{ ref('cases_us_states') }} as states_by_code
     on states_by_code.state_code = upper(cases.job_order_state)
 left join {{ ref('cases_us_states') }} as states_by_name
     on lower(states_by_name.state_name) = {{ collapse }}
-left join {{ ref('int_cases__business_calendar') }} as notice_start
-    on notice_start.cal_date = cases.notice_of_filing_start_date
-left join {{ ref('int_cases__business_calendar') }} as notice_end
-    on notice_end.business_day_seq = notice_start.business_day_seq + 10 and notice_end.is_business_day
+{{ cases_add_business_days_join('cases.notice_of_filing_start_date', 10, 'notice_end') }}

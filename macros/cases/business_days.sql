@@ -1,0 +1,25 @@
+{#- Business-day arithmetic over int_cases__business_calendar (§3.9.6), as joins (no per-row loops). -#}
+
+{#- FROM-clause joins adding `<alias>.cal_date` = addBusinessDays(start_expr, n) for n ≥ 1
+    (the start day itself never counts; NULL when start_expr is NULL or off the calendar). -#}
+{% macro cases_add_business_days_join(start_expr, n, alias) -%}
+left join {{ ref('int_cases__business_calendar') }} as {{ alias }}_start
+    on {{ alias }}_start.cal_date = {{ start_expr }}
+left join {{ ref('int_cases__business_calendar') }} as {{ alias }}
+    on {{ alias }}.business_day_seq = {{ alias }}_start.business_day_seq + {{ n }} and {{ alias }}.is_business_day
+{%- endmacro %}
+
+{#- FROM-clause joins exposing the calendar rows of a start and an end date, for cases_count_business_days. -#}
+{% macro cases_business_day_range_join(start_expr, end_expr, alias) -%}
+left join {{ ref('int_cases__business_calendar') }} as {{ alias }}_start
+    on {{ alias }}_start.cal_date = {{ start_expr }}
+left join {{ ref('int_cases__business_calendar') }} as {{ alias }}_end
+    on {{ alias }}_end.cal_date = {{ end_expr }}
+{%- endmacro %}
+
+{#- countBusinessDays(start, end): business days in the inclusive range, 0 when end < start. -#}
+{% macro cases_count_business_days(alias) -%}
+(case when {{ alias }}_end.cal_date < {{ alias }}_start.cal_date then 0
+      else {{ alias }}_end.business_day_seq - {{ alias }}_start.business_day_seq
+           + case when {{ alias }}_start.is_business_day then 1 else 0 end end)
+{%- endmacro %}

@@ -1,0 +1,11 @@
+{#- One row per loaded case with a DQ-21 wage or applicant-count anomaly (§4.5 list): original value,
+    resulting value (cents or count) and the reason. -#}
+select
+    case_legacy_id,
+    owner_email,
+    target_field,
+    original_value,
+    resulting_value,
+    message
+from {{ ref('int_findings__cases') }}
+where dq_id = 'DQ-21'
