@@ -8,6 +8,7 @@ import click
 
 # Module name -> attribute holding the click command (or group). Pipeline order.
 COMMANDS: list[tuple[str, str]] = [
+    ("demo_data", "command"), ("check", "command"), ("extract", "command"), ("stage", "command"),
     ("transform", "command"),
     ("emulator", "command"),
     ("export", "command"),
