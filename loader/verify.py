@@ -209,10 +209,10 @@ def expected_for_existing(before: dict[str, Any], exported: dict[str, Any], mart
     expected = strip_system(before)
     if not mart.via_mutation:
         return expected
-    if overwrite:
-        return {**expected, **exported}
     for key, value in exported.items():
-        if key.startswith("legacy") and key not in expected:
+        if key.startswith("legacy"):
+            expected.setdefault(key, value)
+        elif overwrite:
             expected[key] = value
     return expected
 
@@ -502,9 +502,9 @@ def _iter_model(folder: RunFolder, model: str, sql_template: str) -> Iterator[di
 
 
 def v1_rows_of(doc: dict[str, Any], mart: ConvexMart) -> list[tuple[str, str]]:
-    """(v1_table, v1_uuid) of every non-merged v1 row an exported document stands for."""
+    """(v1_table, v1_uuid) of every v1 row an exported document stands for (merged losers included)."""
     rows = doc.get(mart.mapping_rows_column or "") or []
-    return [(r["v1_table"], r["v1_uuid"].lower()) for r in rows if isinstance(r, dict) and not r.get("merged")]
+    return [(r["v1_table"], r["v1_uuid"].lower()) for r in rows if isinstance(r, dict)]
 
 
 def _legacy_key(doc: dict[str, Any], mart: ConvexMart) -> tuple[str, str | None]:
