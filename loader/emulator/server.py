@@ -7,6 +7,8 @@ import json
 import logging
 import secrets
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from aiohttp import web
@@ -327,3 +329,11 @@ class Emulator:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+
+
+@contextmanager
+def running_emulator(state_dir: str | Path, **settings) -> Iterator[Emulator]:
+    """An emulator on a free local port with its state in `state_dir` (other `EmulatorConfig` fields as
+    keywords), stopped on exit. Yields the `Emulator` (`url`, `admin_key`, `state`)."""
+    with Emulator(EmulatorConfig(state_dir=Path(state_dir), **settings)) as emulator:
+        yield emulator

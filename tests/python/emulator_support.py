@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 
-from loader.emulator import Emulator, EmulatorConfig
+from loader.emulator import Emulator, running_emulator
 
-
-@contextmanager
-def running_emulator(state_dir: Path, **config):
-    with Emulator(EmulatorConfig(state_dir=state_dir, **config)) as emu:
-        yield emu
+__all__ = ["EmuClient", "jsonl", "running_emulator"]
 
 
 class EmuClient:
