@@ -1,4 +1,4 @@
-{#- One row per loaded case with a DQ-21 wage or applicant-count anomaly (§4.5 list): original value,
+{#- One row per DQ-21 finding on a loaded case (wage or applicant-count anomaly) (§4.5 list): original value,
     resulting value (cents or count) and the reason. -#}
 select
     case_legacy_id,
