@@ -118,8 +118,10 @@ def _mart_from_node(node: dict[str, Any]) -> ConvexMart:
         if "[]." not in ref.path:
             raise ConfigError(f"dbt model {model}: nested reference path {ref.path!r} is not `<array>[].<member>`")
     mapping = meta.get("mapping") or {}
-    if mapping.get("rows_column") is None and bool(mapping.get("v1_table")) != bool(mapping.get("v1_key_column")):
-        raise ConfigError(f"dbt model {model}: meta.convex.mapping needs rows_column, or v1_table with v1_key_column")
+    if not mapping.get("rows_column") and not (mapping.get("v1_table") and mapping.get("v1_key_column")):
+        raise ConfigError(f"dbt model {model}: meta.convex.mapping must declare rows_column, or v1_table with "
+                          "v1_key_column, so that every document gets its durable mapping rows "
+                          "(docs/INTERFACES.md §5, MAPPING_SPEC §5.7)")
     write = meta.get("write") or {}
     if write and write.get("via") != "mutation":
         raise ConfigError(f"dbt model {model}: meta.convex.write.via must be `mutation`")

@@ -75,3 +75,11 @@ def test_resolved_firm_is_written(schema):
     r = resolver(PROFILES_META, ["resolve_owner_email", "resolve_firm_email", "resolve_v1_rows"], schema)
     out = r.resolve({"resolve_owner_email": "ann@example.com", "resolve_firm_email": "cy@example.com"})
     assert out.document == {"userId": USER_A, "firmId": USER_C}
+
+
+def test_a_mart_without_mapping_rows_is_refused():
+    from loader.errors import ConfigError
+
+    meta = {k: v for k, v in CASES_META.items() if k != "mapping"}
+    with pytest.raises(ConfigError, match="meta.convex.mapping must declare"):
+        mart(meta, ["legacyId", "resolve_owner_email"])
