@@ -163,3 +163,19 @@ lateral (
 '{{ "," if not loop.first }}"{{ column_name }}":' || coalesce({{ json_string(relation_alias ~ '.' ~ column_name) }}, 'null'){{ " || " if not loop.last }}
 {%- endfor %} || '}')
 {%- endmacro %}
+
+{#- True when text is a JSON string whose content is itself JSON (double encoding, §3.1; normalised + DQ-22). -#}
+{% macro json_is_double_encoded(expr) -%}
+  {{ return(adapter.dispatch('json_is_double_encoded', 'perm_migration')(expr)) }}
+{%- endmacro %}
+
+{% macro default__json_is_double_encoded(expr) -%}
+coalesce(json_valid(cast({{ expr }} as varchar)) and json_type(cast({{ expr }} as varchar)) = 'VARCHAR'
+         and json_valid(json_extract_string(cast({{ expr }} as varchar), '$')), false)
+{%- endmacro %}
+
+{% macro postgres__json_is_double_encoded(expr) -%}
+{%- do postgres_ensure_helpers() -%}
+coalesce(jsonb_typeof({{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text))) = 'string'
+         and {{ target.schema }}.perm_try_jsonb({{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text)) #>> '{}') is not null, false)
+{%- endmacro %}

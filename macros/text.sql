@@ -85,3 +85,13 @@ nullif((regexp_match(cast({{ expr }} as text), {{ pattern }}))[{{ n }}], '')
 {% macro is_supabase_storage_url(expr) -%}
 coalesce({{ regex_match('lower(' ~ expr ~ ')', '^[a-z][a-z0-9+.-]*://([^/?#@]*@)?[^/?#@:]*\.supabase\.co(:[0-9]+)?/storage/') }}, false)
 {%- endmacro %}
+
+{#- Comma-separated names of the columns whose text the TEXT rule changes (control characters or
+    surrounding whitespace removed; DQ-27), NULL when none. -#}
+{% macro dirty_text_columns(relation_alias, column_names) -%}
+nullif(concat_ws(','
+{%- for column_name in column_names %},
+    case when {{ relation_alias }}.{{ column_name }} <> coalesce({{ clean_text(relation_alias ~ '.' ~ column_name) }}, '') then '{{ column_name }}' end
+{%- endfor %}
+), '')
+{%- endmacro %}

@@ -1,5 +1,5 @@
-{#- Warnings and info notes of the user side (§4.5): identity findings (DQ-01 merges, DQ-02, DQ-05, DQ-07,
-    DQ-08), profile findings (DQ-06 firm, DQ-13, DQ-14, DQ-22, DQ-26, DQ-28, DQ-29), superseded rows
+{#- Warnings and info notes of the user side (§4.5): identity findings (DQ-01 duplicate groups, DQ-02, DQ-05,
+    DQ-07, DQ-08, DQ-22 legacy JSON, DQ-27 text), profile findings (DQ-06 firm, DQ-13, DQ-14, DQ-22, DQ-26, DQ-28, DQ-29), superseded rows
     (DQ-11) and dismissed-deadline items (DQ-22, DQ-24). -#}
 {%- set app_table = 'public.' ~ var('v1_user_table') -%}
 with
@@ -14,6 +14,10 @@ profiles as (
 
 app_users as (
     select * from {{ ref('stg_supabase__app_users') }}
+),
+
+auth_users as (
+    select * from {{ ref('stg_supabase__auth_users') }}
 ),
 
 auth_identities as (
@@ -41,6 +45,18 @@ loaded_identities as (
     where identity_groups.identity_outcome = 'loaded'
 ),
 
+duplicate_group_rows as (
+    select identity_groups.*, '{{ app_table }}' as row_table, identity_groups.app_user_id as row_id, app_users.email_original
+    from identity_groups
+    inner join app_users on app_users.app_user_id = identity_groups.app_user_id
+    where identity_groups.group_size > 1
+    union all
+    select identity_groups.*, 'auth.users', identity_groups.auth_user_id, auth_users.email_original
+    from identity_groups
+    inner join auth_users on auth_users.auth_user_id = identity_groups.auth_user_id
+    where identity_groups.group_size > 1
+),
+
 profile_rows as (
     select
         profiles.*,
@@ -50,10 +66,14 @@ profile_rows as (
 ),
 
 identity_findings as (
-    select 'DQ-01' as dq_id, 'info' as level, row_table as source_table, row_id as v1_id, identity_email as owner_email,
-        'email' as target_field, identity_email as original_value, identity_email as resulting_value,
-        'duplicate email: identity ' || identity_id || ' merged into ' || winner_identity_id as message
-    from loaded_identities where is_merged_loser
+    select 'DQ-01' as dq_id, 'info' as level, group_rows.row_table as source_table, group_rows.row_id as v1_id,
+        group_rows.identity_email as owner_email, 'email' as target_field, group_rows.email_original as original_value,
+        group_rows.identity_email as resulting_value,
+        group_rows.row_table || ' ' || group_rows.row_id || ': duplicate email ' || group_rows.identity_email || ': identity '
+        || group_rows.identity_id || case when group_rows.is_winner then ' is the group winner' else ' merged into ' || group_rows.winner_identity_id end
+        as message
+    from duplicate_group_rows as group_rows
+    where group_rows.is_winner or group_rows.is_merged_loser
     union all
     select 'DQ-02', 'info', 'auth.users', auth_user_id, identity_email, 'legacyId', null, null,
         'auth.users ' || auth_user_id || ' has no app_users row: default profile'
@@ -85,6 +105,37 @@ identity_findings as (
       and auth_identities.email_norm is not null and auth_identities.email_norm <> loaded_identities.identity_email
 ),
 
+source_text_findings as (
+    {%- for column, label in [('notification_preferences', 'notification_preferences'), ('calendar_sync_preferences', 'calendar_sync_preferences')] %}
+    select 'DQ-22' as dq_id, 'warning' as level, '{{ app_table }}' as source_table, loaded_identities.app_user_id as v1_id,
+        loaded_identities.identity_email as owner_email, '{{ label }}' as target_field, cast(null as varchar) as original_value,
+        cast(null as varchar) as resulting_value,
+        '{{ app_table }} ' || loaded_identities.app_user_id || ': {{ column }} '
+        || case when app_users.is_{{ column }}_invalid then 'is not valid JSON (ignored)'
+                when app_users.is_{{ column }}_wrong_shape then 'is not a JSON object (ignored)'
+                else 'is double-encoded JSON (parsed)' end as message
+    from loaded_identities
+    inner join app_users on app_users.app_user_id = loaded_identities.app_user_id
+    where app_users.is_{{ column }}_invalid or app_users.is_{{ column }}_wrong_shape or app_users.is_{{ column }}_double_encoded
+    union all
+    {%- endfor %}
+    select 'DQ-27', 'info', '{{ app_table }}', loaded_identities.app_user_id, loaded_identities.identity_email,
+        app_users.dirty_text_columns, null, null,
+        '{{ app_table }} ' || loaded_identities.app_user_id || ': control characters or surrounding whitespace removed from '
+        || app_users.dirty_text_columns
+    from loaded_identities
+    inner join app_users on app_users.app_user_id = loaded_identities.app_user_id
+    where app_users.dirty_text_columns is not null
+    union all
+    select 'DQ-27', 'info', 'auth.users', loaded_identities.auth_user_id, loaded_identities.identity_email,
+        auth_users.dirty_text_columns, null, null,
+        'auth.users ' || loaded_identities.auth_user_id || ': control characters or surrounding whitespace removed from '
+        || auth_users.dirty_text_columns
+    from loaded_identities
+    inner join auth_users on auth_users.auth_user_id = loaded_identities.auth_user_id
+    where auth_users.dirty_text_columns is not null
+),
+
 superseded_findings as (
     select 'DQ-11' as dq_id, 'warning' as level, 'public.user_settings' as source_table, user_settings_id as v1_id,
         group_email as owner_email, null as target_field, null as original_value, null as resulting_value,
@@ -106,9 +157,14 @@ profile_findings as (
         row_table || ' ' || row_id || ': unknown user_type ' || user_type_original
     from profile_rows where is_user_type_unknown
     union all
-    select 'DQ-14', 'warning', row_table, row_id, group_email, 'preferredNotificationEmail',
-        preferred_notification_email_original, preferred_notification_email,
-        row_table || ' ' || row_id || ': preferred notification address is neither the signup nor the Google email'
+    select 'DQ-14', 'warning',
+        case when preferred_notification_email_source = 'public.user_settings' then 'public.user_settings' else row_table end,
+        case when preferred_notification_email_source = 'public.user_settings' then user_settings_id else row_id end,
+        group_email, 'preferredNotificationEmail', preferred_notification_email_original, preferred_notification_email,
+        case when preferred_notification_email_source = 'public.user_settings'
+             then 'public.user_settings ' || user_settings_id || ': preferred_notification_email'
+             else row_table || ' ' || row_id || ': notification_email' end
+        || ' is neither the signup nor the Google email (signup used)'
     from profile_rows where is_custom_notification_email
     union all
     select reminder_days_dq_id, 'warning', 'public.user_settings', user_settings_id, group_email, 'reminderDaysBefore',
@@ -153,9 +209,13 @@ profile_findings as (
         'public.user_preferences ' || user_preferences_id || ': cases_per_page outside 6-50'
     from profile_rows where cases_per_page_original is not null and cases_per_page_original <> cases_per_page
     union all
-    select 'DQ-28', 'info', row_table, row_id, group_email, 'createdAt', null, cast(created_at as varchar),
-        row_table || ' ' || row_id || ': no created_at: createdAt = migration_as_of'
-    from profile_rows where is_created_at_defaulted
+    select 'DQ-28', 'info', '{{ app_table }}', app_user_id, group_email, 'createdAt', null, cast(created_at as varchar),
+        '{{ app_table }} ' || app_user_id || ': created_at is NULL'
+    from profile_rows where is_app_created_at_missing
+    union all
+    select 'DQ-28', 'info', 'auth.users', auth_user_id, group_email, 'createdAt', null, cast(created_at as varchar),
+        'auth.users ' || auth_user_id || ': created_at is NULL'
+    from profile_rows where is_auth_created_at_missing
     union all
     select 'DQ-28', 'info', row_table, row_id, group_email, 'updatedAt', cast(updated_at_source as varchar), cast(updated_at as varchar),
         row_table || ' ' || row_id || ': updated_at before created_at: updatedAt = createdAt'
@@ -173,10 +233,12 @@ profile_findings as (
 ),
 
 dismissed_lists as (
-    select 'public.user_settings' as source_table, settings.user_settings_id as v1_id, settings.group_email, settings.dismissed_deadlines
+    select 'public.user_settings' as source_table, settings.user_settings_id as v1_id, settings.group_email,
+        settings.dismissed_deadlines, settings.is_dismissed_deadlines_double_encoded
     from settings where settings.is_chosen
     union all
-    select 'public.user_preferences', preferences.user_preferences_id, preferences.group_email, preferences.dismissed_deadlines
+    select 'public.user_preferences', preferences.user_preferences_id, preferences.group_email,
+        preferences.dismissed_deadlines, preferences.is_dismissed_deadlines_double_encoded
     from preferences where preferences.is_chosen
 ),
 
@@ -185,6 +247,10 @@ dismissed_findings as (
         'dismissedDeadlines' as target_field, dismissed_deadlines as original_value, null as resulting_value,
         source_table || ' ' || v1_id || ': dismissed_deadlines is not valid JSON (ignored)' as message
     from dismissed_lists where {{ json_is_invalid('dismissed_deadlines') }}
+    union all
+    select 'DQ-22', 'info', source_table, v1_id, group_email, 'dismissedDeadlines', dismissed_deadlines, null,
+        source_table || ' ' || v1_id || ': dismissed_deadlines is double-encoded JSON (parsed)'
+    from dismissed_lists where is_dismissed_deadlines_double_encoded
     union all
     select 'DQ-22', 'warning', source_table, v1_id, group_email, 'dismissedDeadlines', dismissed_deadlines, null,
         source_table || ' ' || v1_id || ': dismissed_deadlines is not an array (ignored)'
@@ -213,6 +279,8 @@ dismissed_findings as (
 
 all_findings as (
     select * from identity_findings
+    union all
+    select * from source_text_findings
     union all
     select * from superseded_findings
     union all

@@ -237,6 +237,8 @@ consolidated as (
         coalesce(sources.email_status_updates, sources.legacy_status_updates, true) as email_status_updates,
         coalesce(sources.email_rfe_alerts, sources.legacy_rfe_alerts, true) as email_rfe_alerts,
         coalesce(sources.preferred_notification_email, sources.notification_email) as preferred_notification_email_original,
+        case when sources.preferred_notification_email is not null then 'public.user_settings' else 'app_users' end
+            as preferred_notification_email_source,
         case
             when lower(coalesce(sources.preferred_notification_email, sources.notification_email)) in ('signup', 'google', 'both')
                 then lower(coalesce(sources.preferred_notification_email, sources.notification_email))
@@ -294,7 +296,8 @@ consolidated as (
             when sources.app_created_ms < sources.auth_created_ms then sources.app_created_ms
             else sources.auth_created_ms
         end as created_at,
-        (sources.app_created_ms is null and sources.auth_created_ms is null) as is_created_at_defaulted,
+        (sources.app_user_id is not null and sources.app_created_ms is null) as is_app_created_at_missing,
+        (sources.auth_user_id is not null and sources.auth_created_ms is null) as is_auth_created_at_missing,
         (
             select max(updated_ms)
             from (

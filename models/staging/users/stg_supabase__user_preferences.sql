@@ -12,6 +12,7 @@ final as (
         {{ clean_text('source.cases_sort_order') }} as cases_sort_order,
         source.cases_per_page,
         source.dismissed_deadlines,
+        {{ json_is_double_encoded('source.dismissed_deadlines') }} as is_dismissed_deadlines_double_encoded,
         source.created_at,
         source.updated_at,
         {{ epoch_ms('source.updated_at') }} as updated_ms,

@@ -20,6 +20,7 @@ final as (
         {{ clean_text('source.timezone') }} as timezone,
         {{ clean_text('source.preferred_notification_email') }} as preferred_notification_email,
         source.dismissed_deadlines,
+        {{ json_is_double_encoded('source.dismissed_deadlines') }} as is_dismissed_deadlines_double_encoded,
         source.created_at,
         source.updated_at,
         {{ epoch_ms('source.updated_at') }} as updated_ms,
