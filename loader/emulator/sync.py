@@ -21,6 +21,7 @@ from aiohttp import WSMsgType, web
 from loader.emulator import auth
 from loader.emulator.api import parse_args, run_function
 from loader.emulator.errors import ApiError
+from loader.emulator.keys import STATE
 
 log = logging.getLogger("loader.emulator.sync")
 
@@ -123,7 +124,7 @@ class SyncSession:
 
 async def handle_sync(request: web.Request) -> web.WebSocketResponse:
     """`GET /api/<client version>/sync`, upgraded to a WebSocket of JSON text frames."""
-    state = request.app["state"]
+    state = request.app[STATE]
     ws = web.WebSocketResponse(max_msg_size=0)
     await ws.prepare(request)
     session = SyncSession(state, state.config.admin_key)
