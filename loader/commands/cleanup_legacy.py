@@ -31,14 +31,14 @@ def clear_legacy_fields(gateway: ConvexGateway, table: str, on_page=None) -> int
     """Clear one table page by page; a re-run (or a retried page) clears nothing twice."""
     cleared = 0
     for page in _pages(gateway, CLEAR_FUNCTION, table, mutation=True):
-        cleared += page["cleared"]
+        cleared += int(page["cleared"])  # JSON numbers are float64
         if on_page is not None:
             on_page(page)
     return cleared
 
 
 def remaining_legacy_fields(gateway: ConvexGateway, table: str) -> int:
-    return sum(page["remaining"] for page in _pages(gateway, COUNT_FUNCTION, table, mutation=False))
+    return sum(int(page["remaining"]) for page in _pages(gateway, COUNT_FUNCTION, table, mutation=False))
 
 
 @click.command("cleanup-legacy")

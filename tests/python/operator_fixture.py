@@ -82,6 +82,11 @@ def add_faults(emulator: Emulator, rules: list[dict]) -> None:
     response.raise_for_status()
 
 
+def clear_faults(emulator: Emulator) -> None:
+    httpx.delete(f"{emulator.url}/_emulator/faults",
+                 headers={"Authorization": f"Convex {emulator.admin_key}"}).raise_for_status()
+
+
 @dataclass
 class Migrated:
     folder: RunFolder
