@@ -244,12 +244,17 @@ class ConvexGateway:
         return redact(text, extra_secrets=(self.target.key,))
 
     def _request(self, method: str, path: str, *, idempotent: bool, area: str,
-                 json_body: Any = None, content: bytes | None = None,
-                 params: Mapping[str, Any] | None = None,
+                 json_body: Any = None, content: bytes | Iterator[bytes] | None = None,
+                 params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None,
                  timeout: float | None = None) -> httpx.Response:
-        """Send one call; retry network errors and 408/429/5xx only when `idempotent`."""
+        """Send one call; retry network errors and 408/429/5xx only when `idempotent`.
+
+        A streamed (iterator) `content` can be sent once only, so it requires `idempotent=False`.
+        """
+        if content is not None and not isinstance(content, bytes) and idempotent:
+            raise ValueError("a streamed body cannot be retried")
         headers = {"Content-Type": "application/octet-stream" if content is not None
-                   else "application/json"}
+                   else "application/json", **(headers or {})}
         body = content if content is not None else (
             b"" if json_body is None else
             json.dumps(json_body, ensure_ascii=False, allow_nan=False,
@@ -554,12 +559,15 @@ class ConvexGateway:
         params = {"format": format, "mode": mode}
         if table is not None:
             params["tableName"] = table
-        data = path.read_bytes()
-        if data.startswith(_BOM):
-            data = data[len(_BOM):]
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            has_bom = handle.read(len(_BOM)) == _BOM
+        if has_bom:
+            size -= len(_BOM)
         try:
             response = self._request("POST", "/api/import", idempotent=False, area="import",
-                                     params=params, content=data, timeout=timeout)
+                                     params=params, content=_stream_file(path, skip=len(_BOM) if has_bom else 0),
+                                     headers={"Content-Length": str(size)}, timeout=timeout)
         except ConvexHTTPError as exc:
             if exc.code == "ImportFailed":
                 raise ConvexImportError(exc.code, exc.message, status=exc.status) from None
@@ -641,6 +649,13 @@ def _read_parts(handle: BinaryIO, part_size: int) -> Iterator[bytes]:
         if not chunk:
             return
         yield chunk
+
+
+def _stream_file(path: Path, skip: int, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        handle.seek(skip)
+        while chunk := handle.read(chunk_size):
+            yield chunk
 
 
 def _retry_after_seconds(response: httpx.Response) -> float | None:

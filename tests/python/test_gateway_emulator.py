@@ -122,7 +122,8 @@ def test_schema_violation_fails_the_import_with_the_server_message(gw, tmp_path)
     assert gw.table_size("users") == 0
 
 
-def test_one_shot_import(gw, users_file):
+def test_one_shot_import_streams_the_file_without_its_bom(gw, users_file):
+    users_file.write_bytes(b"\xef\xbb\xbf" + users_file.read_bytes())
     assert gw.import_one_shot(users_file, table="users", mode="append") == 20
     assert len(emails(gw)) == 20
 
