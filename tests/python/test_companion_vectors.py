@@ -8,6 +8,9 @@ through the gateway, final state read back with `_system/cli/tableData`.
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +169,15 @@ def test_every_companion_export_has_vectors():
                 if line.startswith("export const ") and ("internalMutation(" in line or "internalQuery(" in line)}
     called = {step["call"].split(":")[1] for v in VECTOR_FILE["vectors"] for step in v["steps"]}
     assert exported and exported <= called
+
+
+def test_typescript_module_passes_its_vitest_suite():
+    """The same vectors against convex/migration.ts (convex-test), so `make test` covers both sides."""
+    convex_dir = VECTORS_PATH.parent
+    vitest = convex_dir / "node_modules" / ".bin" / "vitest"
+    if not vitest.exists():
+        pytest.fail(f"{vitest} is missing: run `make npm` (npm ci in convex/)")
+    done = subprocess.run([str(vitest), "run"], cwd=convex_dir, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "NO_COLOR": "1", "CI": "1"})
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert re.search(r"Tests\s+\d+ passed", done.stdout)
