@@ -323,7 +323,7 @@ def demo_environment(folder: RunFolder) -> Iterator[dict[str, str]]:
     from loader.emulator import running_emulator
     from loader.throwaway_pg import throwaway_cluster
 
-    with throwaway_cluster() as cluster, running_emulator(state_dir=folder.path("emulator")) as emulator:
+    with throwaway_cluster() as cluster, running_emulator(folder.path("emulator")) as emulator:
         dsn = cluster.create_database("perm_v1_demo")
         generate(dsn, seed=DEMO_SEED, dirty=True)
         log.info("demo: v1 source on a throwaway PostgreSQL, target = local emulator %s", emulator.url)

@@ -1,0 +1,28 @@
+"""`make demo` = `perm-migrate run --demo`: no setup at all, ends with a passing verification + the report."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PERM_MIGRATE = str(Path(sys.executable).with_name("perm-migrate"))
+TARGET_ENV = ("SUPABASE_DB_URL", "CONVEX_URL", "CONVEX_DEPLOY_KEY", "CONVEX_SELF_HOSTED_URL",
+              "CONVEX_SELF_HOSTED_ADMIN_KEY", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE",
+              "PERM_MAPPING_DB")
+
+
+def test_demo_runs_the_whole_migration_and_verifies(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in TARGET_ENV}
+    env["PERM_RUNS_DIR"] = str(tmp_path / "runs")
+    result = subprocess.run([PERM_MIGRATE, "run", "--demo"], env=env, capture_output=True, text=True,
+                            timeout=900, stdin=subprocess.DEVNULL, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-4000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("verification PASSED (") and "documents checked" in lines[0]
+    report = Path(lines[1].removeprefix("report: "))
+    assert report.is_file() and report.is_relative_to(tmp_path / "runs")
+    html = report.read_text()
+    assert "Verification PASSED" in html and "DQ-" in html
+    assert "[import] done" in result.stderr and "[verify] done" in result.stderr
