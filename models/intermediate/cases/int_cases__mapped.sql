@@ -161,11 +161,11 @@ select
     case when status_rule in (1, 2, 3) then true end as mapped_progress_status_override,
     case when status_rule = 1 then closure_reason end as mapped_closure_reason,
     case when status_rule = 1 then updated_at end as closed_at,
-    rfi_active_count + rfe_active_count > 0
+    coalesce(rfi_active_count + rfe_active_count > 0
         or (eta9089_filing_date is null and (
             pwd_expiration_date >= {{ as_of_date() }}
             or filing_window_closes >= {{ as_of_date() }}
             or recruitment_window_closes >= {{ as_of_date() }}))
-        or (i140_filing_date is null and eta9089_expiration_date >= {{ as_of_date() }})
+        or (i140_filing_date is null and eta9089_expiration_date >= {{ as_of_date() }}), false)
         as has_active_deadline
 from status
