@@ -181,3 +181,13 @@ def test_typescript_module_passes_its_vitest_suite():
                           env={**os.environ, "NO_COLOR": "1", "CI": "1"})
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert re.search(r"Tests\s+\d+ passed", done.stdout)
+
+
+def test_typescript_module_typechecks():
+    convex_dir = VECTORS_PATH.parent
+    tsc = convex_dir / "node_modules" / ".bin" / "tsc"
+    if not tsc.exists():
+        pytest.fail(f"{tsc} is missing: run `make npm` (npm ci in convex/)")
+    done = subprocess.run([str(tsc), "--noEmit", "-p", "."], cwd=convex_dir, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

@@ -17,6 +17,7 @@ import pytest
 
 from loader.convex.gateway import ConvexGateway, ConvexTarget
 from loader.emulator import Emulator, EmulatorConfig
+from loader.emulator.keys import UNKNOWN_ROUTES
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_MODULES = REPO / "convex" / "node_modules"
@@ -59,10 +60,8 @@ def run_cli(emulator: Emulator, project: Path, *args: str, expect_ok: bool = Tru
     env.update({
         "CONVEX_SELF_HOSTED_URL": emulator.url,
         "CONVEX_SELF_HOSTED_ADMIN_KEY": emulator.admin_key,
-        "HOME": str(project),  # no global ~/.convex config, no cached login
-        "CONVEX_TELEMETRY_DISABLED": "1",
+        "HOME": str(project),  # no global ~/.convex config, no cached login or version-check cache
         "NO_COLOR": "1",
-        "npm_config_update_notifier": "false",
     })
     done = subprocess.run([str(CLI), *args], cwd=project, env=env, capture_output=True, text=True,
                           timeout=120)
@@ -143,3 +142,15 @@ def test_export_zip_matches_the_emulator_state(emulator, project, gateway, impor
     assert {t["name"]: t["id"] for t in tables} == user_tables
     for table, docs in exported.items():
         assert sorted(docs, key=lambda d: d["_id"]) == sorted(documents(gateway, table), key=lambda d: d["_id"])
+
+
+def test_data_limit_prints_the_newest_documents(emulator, project, gateway, imported):
+    done = run_cli(emulator, project, "data", "cases", "--format", "jsonl", "--limit", "2")
+    printed = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    newest = sorted(documents(gateway, "cases"), key=lambda d: (d["_creationTime"], d["_id"]), reverse=True)
+    assert printed == newest[:2]
+
+
+def test_the_cli_used_no_route_the_emulator_lacks(emulator, imported):
+    """An unimplemented route makes the CLI retry for ~40 s; the emulator records each one."""
+    assert emulator.app[UNKNOWN_ROUTES] == []
