@@ -47,6 +47,7 @@ _PERMISSION_HINT = {
 }
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _BOM = b"\xef\xbb\xbf"
+_NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 # --------------------------------------------------------------------------- errors
@@ -264,11 +265,14 @@ class ConvexGateway:
             attempt += 1
             failure: ConvexError
             retry_after = None
+            never_sent = False
             try:
                 response = self._client.request(
                     method, path, content=body, params=params, headers=headers,
                     timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT)
             except httpx.TransportError as exc:
+                # No connection means the server saw nothing: safe to repeat whatever the call.
+                never_sent = isinstance(exc, _NOT_SENT_ERRORS) and isinstance(body, bytes)
                 failure = ConvexTransientError(
                     type(exc).__name__, self._redact(f"{method} {path}: {exc or 'no response'}"))
             else:
@@ -278,7 +282,7 @@ class ConvexGateway:
                 if not isinstance(failure, ConvexTransientError):
                     raise failure
                 retry_after = _retry_after_seconds(response)
-            if not idempotent or attempt >= self.retry.attempts:
+            if not (idempotent or never_sent) or attempt >= self.retry.attempts:
                 raise failure
             wait = self.retry.delay(attempt, retry_after)
             log.warning("Convex %s %s failed (%s); retry %d/%d in %.1fs", method, path,

@@ -208,6 +208,14 @@ def test_mutation_is_not_retried_unless_idempotent(fake):
     assert len(fake.calls("/api/mutation")) == 3
 
 
+def test_refused_connection_is_retried_even_for_a_mutation():
+    sleeps = SleepLog()
+    with ConvexGateway(ConvexTarget("http://127.0.0.1:1", KEY), sleep=sleeps,
+                       retry=RetryPolicy(attempts=3)) as gw, pytest.raises(ConvexTransientError) as info:
+        gw.mutation("migration:thing", {}, idempotent=False)
+    assert info.value.code == "ConnectError" and len(sleeps) == 2
+
+
 @pytest.mark.parametrize("status", [200, 560])
 def test_function_errors_on_200_and_560(fake, status):
     fake.route("POST", "/api/mutation", lambda _r: (status, {
