@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import time
 
@@ -32,30 +34,22 @@ def _fletcher16(data: bytes) -> int:
     return (c1 << 8) | c0
 
 
+_TO_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", ALPHABET)
+_FROM_CROCKFORD = str.maketrans(ALPHABET, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+
+
 def _b32encode(data: bytes) -> str:
-    acc = nbits = 0
-    out = []
-    for b in data:
-        acc = (acc << 8) | b
-        nbits += 8
-        while nbits >= 5:
-            nbits -= 5
-            out.append(ALPHABET[(acc >> nbits) & 31])
-    if nbits:
-        out.append(ALPHABET[(acc << (5 - nbits)) & 31])
-    return "".join(out)
+    """Big-endian 5-bit groups, zero-padded, no `=`: RFC 4648 base32 with Crockford's lowercase alphabet."""
+    return base64.b32encode(data).decode("ascii").rstrip("=").translate(_TO_CROCKFORD)
 
 
 def _b32decode(text: str) -> bytes:
-    acc = nbits = 0
-    buf = bytearray()
-    for c in text:
-        acc = (acc << 5) | _INDEX[c]
-        nbits += 5
-        if nbits >= 8:
-            nbits -= 8
-            buf.append((acc >> nbits) & 0xFF)
-    return bytes(buf)
+    """Inverse of `_b32encode` (padding bits are not checked here; `decode_id` re-encodes)."""
+    rfc = text.translate(_FROM_CROCKFORD)
+    try:
+        return base64.b32decode(rfc + "=" * (-len(rfc) % 8))
+    except binascii.Error as exc:
+        raise InvalidId(f"not base32: {exc}") from None
 
 
 def encode_id(table_number: int, internal_id: bytes) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from loader.convex.ids import InvalidId, decode_id
@@ -88,6 +89,15 @@ def _literal_matches(value: Any, lit: Any) -> bool:
     return isinstance(value, str) and value == lit
 
 
+@lru_cache(maxsize=1 << 16)
+def _table_number(text: str) -> int | None:
+    """Table number of an id string, None if it is not an id (cached: documents repeat their references)."""
+    try:
+        return decode_id(text)[0]
+    except InvalidId:
+        return None
+
+
 _SIMPLE_CHECKS = {
     "null": lambda x: x is None,
     "boolean": lambda x: isinstance(x, bool),
@@ -106,6 +116,7 @@ class DocumentValidator:
     def __init__(self, schema: Schema, table_names: Mapping[int, str] | None = None):
         self.schema = schema
         self.table_names = table_names
+        self._field_cache: dict[int, list] = {}
 
     def errors(self, doc: Any, table: str) -> list[Issue]:
         """All problems of `doc` for `table` (value-shape problem first, then schema problems)."""
@@ -172,9 +183,8 @@ class DocumentValidator:
             yield from self._check_record(value, v, path)
 
     def _check_id(self, value: Any, table: str, v: dict, path: str) -> Iterator[Issue]:
-        try:
-            number = decode_id(value)[0]
-        except InvalidId:
+        number = _table_number(value) if isinstance(value, str) else None
+        if number is None:
             yield self._no_match(value, v, path)
             return
         if self.table_names is None:
@@ -189,21 +199,35 @@ class DocumentValidator:
             )
             yield Issue(WRONG_ID_TABLE, path, render(v), f'id of table "{found}"', message)
 
+    def _sorted_fields(self, v: dict) -> list[tuple[str, dict, dict, Any]]:
+        """(name, spec, field validator, simple check or None) in name order, cached per validator."""
+        cached = self._field_cache.get(id(v))
+        if cached is None:
+            cached = [
+                (name, spec, spec["fieldType"], _SIMPLE_CHECKS.get(spec["fieldType"]["type"]))
+                for name, spec in sorted(v["value"].items())
+            ]
+            self._field_cache[id(v)] = cached
+        return cached
+
     def _check_object(self, value: Any, v: dict, path: str) -> Iterator[Issue]:
         if not isinstance(value, dict):
             yield self._no_match(value, v, path)
             return
-        fields = v["value"]
-        for name in sorted(fields):
-            spec = fields[name]
-            field_path = f"{path}.{name}"
+        for name, spec, field_type, simple in self._sorted_fields(v):
             if name not in value:
                 if not spec.get("optional"):
-                    yield self._object_issue(MISSING_FIELD, name, value, v, path, field_path, spec)
+                    yield self._object_issue(MISSING_FIELD, name, value, v, path, f"{path}.{name}", spec)
                 continue
-            yield from self._check(value[name], spec["fieldType"], field_path)
-        for name in sorted(value):
-            if name not in fields:
+            item = value[name]
+            if simple is not None:
+                if not simple(item):
+                    yield self._no_match(item, field_type, f"{path}.{name}")
+                continue
+            yield from self._check(item, field_type, f"{path}.{name}")
+        fields = v["value"]
+        if len(value) > len(fields) or any(name not in fields for name in value):
+            for name in sorted(n for n in value if n not in fields):
                 yield self._object_issue(EXTRA_FIELD, name, value, v, path, f"{path}.{name}", None)
 
     def _object_issue(

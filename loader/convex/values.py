@@ -158,60 +158,74 @@ def value_size(value: Any) -> int:
     return 2 + sum(len(k.encode("utf-8", "surrogatepass")) + 1 + value_size(x) for k, x in value.items())
 
 
+_VALID_NAMES: tuple[set[str], set[str]] = (set(), set())  # (nested, top-level) names already checked
+_VALID_NAMES_CAP = 100_000
+
+
 def _check_field_name(name: str, top_level: bool) -> None:
-    if top_level:
-        if name.startswith("_") and name not in SYSTEM_FIELDS:
-            raise InvalidValue(
-                f"Field '{name}' starts with an underscore, which is only allowed for system fields like '_id'"
-            )
+    known = _VALID_NAMES[top_level]
+    if name in known:
+        return
+    _check_new_field_name(name, top_level)
+    if len(known) < _VALID_NAMES_CAP:
+        known.add(name)
+
+
+def _check_new_field_name(name: str, top_level: bool) -> None:
+    if top_level and name.startswith("_") and name not in SYSTEM_FIELDS:
+        raise InvalidValue(
+            f"Field '{name}' starts with an underscore, which is only allowed for system fields like '_id'"
+        )
     if name == "":
         raise InvalidValue("Empty field names are not allowed")
     if name.startswith("$"):
         raise InvalidValue(f"Field name {name} starts with a '$', which is reserved.")
     if len(name) > MAX_FIELD_NAME_LENGTH:
         raise InvalidValue(f"Field name {name[:40]}… is longer than {MAX_FIELD_NAME_LENGTH} characters")
-    if any(not (" " <= c <= "~") for c in name):
+    if not (name.isascii() and name.isprintable()):
         raise InvalidValue(f"Field name {name!r} has invalid character(s): only printable ASCII is allowed")
 
 
-def check_shape(value: Any, depth: int = 1, top_level: bool = True) -> None:
-    """Raise `InvalidValue` for field names, nesting, array/object limits or invalid strings (§6.8, §6.9)."""
-    if isinstance(value, str):
-        _check_string(value)
-    elif isinstance(value, float):
-        return
-    elif isinstance(value, list):
-        if depth > MAX_NESTING:
-            raise InvalidValue(f"Value is too nested (nested {depth} levels deep, limit {MAX_NESTING})")
-        if len(value) > MAX_ARRAY_LENGTH:
-            raise InvalidValue(f"Array length is too long ({len(value)} > maximum length {MAX_ARRAY_LENGTH})")
-        for item in value:
-            check_shape(item, depth + 1, False)
-    elif isinstance(value, dict):
-        if depth > MAX_NESTING:
-            raise InvalidValue(f"Value is too nested (nested {depth} levels deep, limit {MAX_NESTING})")
-        if len(value) > MAX_OBJECT_FIELDS:
-            raise InvalidValue(f"Object has too many fields ({len(value)} > maximum number {MAX_OBJECT_FIELDS})")
-        for name, item in value.items():
-            _check_field_name(name, top_level)
-            check_shape(item, depth + 1, False)
-
-
-def _check_string(text: str) -> None:
+def _string_size(text: str) -> int:
+    if text.isascii():
+        return 2 + len(text)
     try:
-        text.encode("utf-8")
+        return 2 + len(text.encode("utf-8"))
     except UnicodeEncodeError as exc:
         raise InvalidValue("String contains an unpaired surrogate (not valid Unicode)") from exc
 
 
-def check_document(doc: Any) -> None:
-    """Shape checks plus the 1 MiB document size limit, for a top-level document."""
+def _checked_size(value: Any, depth: int, top_level: bool) -> int:
+    """Convex size of `value`, raising `InvalidValue` for names, nesting, limits, invalid strings."""
+    if isinstance(value, str):
+        return _string_size(value)
+    if isinstance(value, (float, bool, int)) or value is None:
+        return 9 if isinstance(value, (float, int)) and not isinstance(value, bool) else 1
+    if isinstance(value, bytes):
+        return 2 + len(value)
+    if depth > MAX_NESTING:
+        raise InvalidValue(f"Value is too nested (nested {depth} levels deep, limit {MAX_NESTING})")
+    if isinstance(value, list):
+        if len(value) > MAX_ARRAY_LENGTH:
+            raise InvalidValue(f"Array length is too long ({len(value)} > maximum length {MAX_ARRAY_LENGTH})")
+        return 2 + sum(_checked_size(item, depth + 1, False) for item in value)
+    if len(value) > MAX_OBJECT_FIELDS:
+        raise InvalidValue(f"Object has too many fields ({len(value)} > maximum number {MAX_OBJECT_FIELDS})")
+    size = 2
+    for name, item in value.items():
+        _check_field_name(name, top_level)
+        size += len(name) + 1 + _checked_size(item, depth + 1, False)
+    return size
+
+
+def check_document(doc: Any) -> int:
+    """Shape checks (§6.8, §6.9) and the 1 MiB limit for a top-level document; returns its Convex size."""
     if not isinstance(doc, dict):
         raise InvalidValue(f"expected object, got {type_name(doc)}")
-    check_shape(doc)
-    size = value_size(doc)
+    size = _checked_size(doc, 1, True)
     if size > MAX_DOCUMENT_SIZE:
         raise InvalidValue(f"Document is too large ({size} bytes > maximum size {MAX_DOCUMENT_SIZE} bytes)")
+    return size
 
 
 def type_name(value: Any) -> str:

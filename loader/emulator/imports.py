@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from loader.convex.ids import InvalidId, decode_id, mint_id
-from loader.convex.values import InvalidValue, check_document, decode_export_json, decode_import_json, value_size
+from loader.convex.values import InvalidValue, check_document, decode_export_json
 from loader.emulator.config import SYSTEM_TABLE_NUMBERS
 from loader.emulator.errors import ApiError, bad_request, internal_error, not_found
 from loader.emulator.store import ACTIVE, HIDDEN, doc_text
@@ -50,8 +50,7 @@ class TablePlan:
     """One table of an import, learned in the parse phase."""
 
     name: str
-    rows: Callable[[], Iterator[Any]]  # parsed JSON values, in file order
-    decode: Callable[[Any], Any]
+    rows: Callable[[], Iterator[Any]]  # Convex values (decoded), in file order
     count: int = 0
     first_id: Any = None
     zip_number: int | None = None
@@ -73,13 +72,27 @@ class ImportJob:
 # -- parsing -------------------------------------------------------------------------------------
 
 
-def _parse_line(raw: bytes, row: int) -> Any:
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _loads(text: str, uniform: bool) -> Any:
+    """JSONL rows: every number is float64; "uniform" ZIP rows: export_json (int literals are int64)."""
+    if uniform:
+        value = json.loads(text, parse_constant=_reject_constant)
+        return decode_export_json(value) if '"$' in text else value
+    return json.loads(text, parse_int=float, parse_constant=_reject_constant)
+
+
+def _parse_line(raw: bytes, row: int, uniform: bool = False) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ImportFailure(f"Row {row} wasn't valid UTF-8: {exc}") from None
     try:
-        value = json.loads(text)
+        value = _loads(text, uniform)
+    except InvalidValue as exc:
+        raise ImportFailure(f"Row {row} wasn't a valid Convex value: {exc}") from None
     except ValueError as exc:
         raise ImportFailure(f"Row {row} wasn't valid JSON: {exc}") from None
     if "\\ud" in text or "\\uD" in text:
@@ -103,28 +116,28 @@ def _check_bom(head: bytes) -> None:
         raise ImportFailure("Utf8BomNotSupported: the file starts with a UTF-8 byte order mark")
 
 
-def _jsonl_plan(name: str, open_stream: Callable[[], io.BufferedReader], decode) -> TablePlan:
+def _jsonl_plan(name: str, open_stream: Callable[[], io.BufferedReader], uniform: bool) -> TablePlan:
     """Check the JSON syntax of every line; count rows; remember the first row's `_id`."""
-    plan = TablePlan(name, lambda: _jsonl_values(open_stream), decode)
+    plan = TablePlan(name, lambda: _jsonl_values(open_stream, uniform))
     with open_stream() as stream:
         _check_bom(stream.peek(3)[:3])
         for row, raw in _jsonl_lines(stream):
-            value = _parse_line(raw, row)
+            value = _parse_line(raw, row, uniform)
             if row == 1 and isinstance(value, dict):
                 plan.first_id = value.get("_id")
             plan.count = row
     return plan
 
 
-def _jsonl_values(open_stream) -> Iterator[Any]:
+def _jsonl_values(open_stream, uniform: bool) -> Iterator[Any]:
     with open_stream() as stream:
         for row, raw in _jsonl_lines(stream):
-            yield _parse_line(raw, row)
+            yield _parse_line(raw, row, uniform)
 
 
 def parse_upload(job: ImportJob) -> list[TablePlan]:
     if job.fmt == "jsonLines":
-        return [_jsonl_plan(job.table, lambda: open(job.object_path, "rb"), decode_import_json)]
+        return [_jsonl_plan(job.table, lambda: open(job.object_path, "rb"), uniform=False)]
     if job.fmt == "jsonArray":
         return [_json_array_plan(job)]
     if job.fmt == "zip":
@@ -138,12 +151,12 @@ def _json_array_plan(job: ImportJob) -> TablePlan:
     data = job.object_path.read_bytes()
     _check_bom(data[:3])
     try:
-        values = json.loads(data.decode("utf-8"))
+        values = _loads(data.decode("utf-8"), uniform=False)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ImportFailure(f"Import wasn't valid JSON: {exc}") from None
     if not isinstance(values, list):
         raise ImportFailure("Import wasn't a JSON array")
-    plan = TablePlan(job.table, lambda: iter(values), decode_import_json, count=len(values))
+    plan = TablePlan(job.table, lambda: iter(values), count=len(values))
     plan.first_id = values[0].get("_id") if values and isinstance(values[0], dict) else None
     return plan
 
@@ -159,7 +172,7 @@ def _zip_plans(path: Path) -> list[TablePlan]:
         numbers: dict[str, int] = {}
         if "_tables/documents.jsonl" in names:
             for row, raw in _jsonl_lines(io.BufferedReader(archive.open("_tables/documents.jsonl"))):
-                entry = _parse_line(raw, row)
+                entry = _parse_line(raw, row, uniform=True)
                 if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not isinstance(entry.get("id"), int):
                     raise ImportFailure(f"_tables/documents.jsonl row {row} is not {{name, id}}")
                 numbers[entry["name"]] = entry["id"]
@@ -176,13 +189,12 @@ def _zip_plans(path: Path) -> list[TablePlan]:
             uniform = False
             if f"{table}/generated_schema.jsonl" in names:
                 uniform = archive.read(f"{table}/generated_schema.jsonl").strip() == b'"uniform"'
-            decode = decode_export_json if uniform else decode_import_json
             member = f"{table}/documents.jsonl"
             if member in names:
                 opener = _zip_member_opener(path, member)
-                plan = _jsonl_plan(table, opener, decode)
+                plan = _jsonl_plan(table, opener, uniform)
             else:
-                plan = TablePlan(table, lambda: iter(()), decode)
+                plan = TablePlan(table, lambda: iter(()))
             plan.zip_number = numbers.get(table)
             plans.append(plan)
     return plans
@@ -575,13 +587,13 @@ class Writer:
         batch_bytes = 0
         written = 0
         for row, raw in enumerate(plan.rows(), start=1):
-            doc = self._convert(plan, row, raw, number, tablet, batch_ids)
+            doc, size = self._convert(plan, row, raw, number, batch_ids)
             error = validator.first_error(doc, plan.name)
             if error:
                 raise ImportFailure(error)
             batch.append((doc["_id"], doc["_creationTime"], doc_text(doc)))
             batch_ids.add(doc["_id"])
-            batch_bytes += value_size(doc)
+            batch_bytes += size
             if len(batch) > self.cfg.batch_max_docs or batch_bytes > self.cfg.batch_max_bytes:
                 written += self._flush(plan.name, tablet, batch, is_hidden)
                 batch, batch_ids, batch_bytes = [], set(), 0
@@ -600,20 +612,22 @@ class Writer:
             self.state.notify()
         return len(batch)
 
-    def _convert(self, plan: TablePlan, row: int, raw: Any, number: int, tablet: int, batch_ids: set[str]) -> dict:
-        if not isinstance(raw, dict):
-            kind = "array" if isinstance(raw, list) else type(raw).__name__
+    def _convert(self, plan: TablePlan, row: int, doc: Any, number: int, batch_ids: set[str]) -> tuple[dict, int]:
+        """The document to insert and its Convex size; `ImportFailure` for the row's first problem."""
+        if not isinstance(doc, dict):
+            kind = "array" if isinstance(doc, list) else type(doc).__name__
             raise ImportFailure(f"Row {row} wasn't a valid Convex value: expected object, got {kind}")
         try:
-            doc = plan.decode(raw)
-            check_document(doc)
+            size = check_document(doc)
         except InvalidValue as exc:
             raise ImportFailure(f"Row {row} wasn't a valid Convex value: {exc}") from None
         doc_id = doc.get("_id")
         if doc_id is None and "_id" not in doc:
-            doc["_id"] = self.state.mint(number, tablet)
+            # A collision with a stored id is refused by the tablet's primary key (DuplicateId).
+            doc["_id"] = mint_id(number)
             while doc["_id"] in batch_ids:
-                doc["_id"] = self.state.mint(number, tablet)
+                doc["_id"] = mint_id(number)
+            size += len("_id") + 1 + 2 + len(doc["_id"])
         elif not isinstance(doc_id, str):
             raise ImportFailure(f"InvalidIdError: _id must be a string, got {doc_id!r}")
         else:
@@ -631,8 +645,9 @@ class Writer:
         ct = doc.get("_creationTime")
         if "_creationTime" not in doc:
             doc["_creationTime"] = self.store.next_creation_time()
+            size += len("_creationTime") + 1 + 9
         elif not isinstance(ct, float) or not (0 < ct < MAX_CREATION_TIME) or math.isnan(ct):
             raise ImportFailure(
                 f"InvalidCreationTimeError: _creationTime must be a float64 of milliseconds in (0, 2^53), got {ct!r}"
             )
-        return doc
+        return doc, size

@@ -21,9 +21,8 @@ class EmulatorState:
     def __init__(self, config: EmulatorConfig):
         self.config = config
         self.schema = Schema.from_file(config.schema_path) if config.schema_path else Schema({})
-        indexes = {t.name: list(t.indexes) for t in self.schema.tables.values()}
         store_cls = NoopStore if config.noop_store else Store
-        self.store = store_cls(config.state_dir / "emulator.sqlite3", indexes)
+        self.store = store_cls(config.state_dir / "emulator.sqlite3")
         self._listeners: list[Callable[[], None]] = []
         self._listeners_lock = threading.Lock()
         self.poll_counts: dict[str, int] = {}

@@ -24,7 +24,12 @@ HIDDEN = "hidden"
 
 def doc_text(doc: dict) -> str:
     """Canonical stored text of a document (export_json, sorted keys)."""
-    return json.dumps(encode(doc, "export_json"), ensure_ascii=False, allow_nan=False, separators=(",", ":"), sort_keys=True)
+    try:  # fast path: plain JSON values already are export_json (ints are int64, floats keep `.0`)
+        return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"), sort_keys=True)
+    except (TypeError, ValueError):  # bytes, NaN/±Inf
+        return json.dumps(
+            encode(doc, "export_json"), ensure_ascii=False, allow_nan=False, separators=(",", ":"), sort_keys=True
+        )
 
 
 def doc_from_text(text: str) -> dict:
@@ -36,13 +41,12 @@ def _quote(name: str) -> str:
 
 
 class Store:
-    """SQLite-backed store. `indexes` maps table name → [(index name, fields)] from the schema."""
+    """SQLite-backed store."""
 
-    def __init__(self, path: Path, indexes: dict[str, list[tuple[str, tuple[str, ...]]]] | None = None):
+    def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.lock = threading.RLock()
-        self.indexes = indexes or {}
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -129,10 +133,13 @@ class Store:
             t = f"d{tablet}"
             self._db.execute(f"CREATE TABLE {t}(id TEXT PRIMARY KEY, ct REAL NOT NULL, doc TEXT NOT NULL)")
             self._db.execute(f"CREATE INDEX {t}_ct ON {t}(ct, id)")
-            for index_name, fields in self.indexes.get(name, []):
-                exprs = ", ".join(f"json_extract(doc, {_quote_json_path(f)})" for f in fields)
-                self._db.execute(f"CREATE INDEX {t}_ix_{_safe(index_name)} ON {t}({exprs}, ct, id)")
             return tablet
+
+    def _ensure_index(self, tablet: int, fields: tuple[str, ...]) -> None:
+        """Schema indexes are built on first use (keeps bulk imports fast), then maintained by SQLite."""
+        exprs = ", ".join(f"json_extract(doc, {_quote_json_path(f)})" for f in fields)
+        name = f"d{tablet}_ix_" + "__".join(_safe(f) for f in fields)
+        self._db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON d{tablet}({exprs}, ct, id)")
 
     def drop_tablet(self, tablet: int) -> None:
         with self.transaction():
@@ -214,6 +221,7 @@ class Store:
         where = ("WHERE " + " AND ".join(conds)) if conds else ""
         order_by = ", ".join(f"{e} {order}" for e in exprs) + f", ct {order}, id {order}"
         with self.lock:
+            self._ensure_index(tablet, fields)
             rows = self._db.execute(f"SELECT ct, id, doc FROM d{tablet} {where} ORDER BY {order_by}", params).fetchall()
         yield from rows
 
@@ -260,8 +268,8 @@ class Store:
 class NoopStore(Store):
     """Accepts and counts documents but keeps none (benchmark of the upload path)."""
 
-    def __init__(self, path: Path, indexes=None):
-        super().__init__(path, indexes)
+    def __init__(self, path: Path):
+        super().__init__(path)
         self.discarded = 0
 
     def insert_rows(self, tablet: int, rows: list[tuple[str, float, str]]) -> None:
