@@ -260,12 +260,15 @@ def collect(folder: RunFolder) -> ReportData:
 
     lists = [
         _model_list(folder, "dq_merges", "DQ-01 — accounts merged", "1"),
-        _warning_list(folder, "DQ-08", "users to notify (Google email differs)"),
-        _warning_list(folder, "DQ-12", "cases with [NEEDS ENTRY] placeholders"),
+        _model_list(folder, "dq_google_email_notify", "DQ-08 — users to notify (Google email differs)", "1")
+        or _warning_list(folder, "DQ-08", "users to notify (Google email differs)"),
+        _model_list(folder, "dq_placeholder_cases", "DQ-12 — cases with [NEEDS ENTRY] placeholders", "1")
+        or _warning_list(folder, "DQ-12", "cases with [NEEDS ENTRY] placeholders"),
         _model_list(folder, "dq_v2_validation_failures",
                     "DQ-17 — cases that fail v2 validation rules (every save through the case edit "
                     "form fails until fixed)", "1"),
-        _warning_list(folder, "DQ-21", "wage and applicant-count anomalies"),
+        _model_list(folder, "dq_wage_anomalies", "DQ-21 — wage and applicant-count anomalies", "1")
+        or _warning_list(folder, "DQ-21", "wage and applicant-count anomalies"),
         _model_list(folder, "dq_document_reupload", "Documents that need re-upload", "1"),
     ]
     verify_failures = []

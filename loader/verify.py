@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from loader.backup import iter_backup_documents, load_backup
+from loader.convex.schema import CONTRACT_PATH, Schema
 from loader.dbt_manifest import ConvexMart, load_convex_marts
 from loader.errors import ConfigError, VerificationFailed
 from loader.export import REJECTS_FILE, manifest_path, quote, warehouse_rows
@@ -264,12 +265,9 @@ def values_at(doc: Any, path: str) -> Iterator[Any]:
 
 
 def contract_id_paths(contract_path: Path, tables: list[str]) -> dict[str, list[tuple[str, str]]]:
-    contract = json.loads(contract_path.read_text())
-    paths: dict[str, list[tuple[str, str]]] = {}
-    for table in contract["tables"]:
-        if table["tableName"] in tables:
-            paths[table["tableName"]] = sorted(id_paths(table["documentType"]))
-    return paths
+    """Per table, every id path of the v2 contract and the table it must point into."""
+    schema = Schema.from_file(contract_path)
+    return {name: sorted(id_paths(schema.table(name).document_type)) for name in tables if schema.table(name)}
 
 
 # --- conservation ----------------------------------------------------------------------------
@@ -386,7 +384,7 @@ def _verify_table(mart: ConvexMart, inputs: VerifyInputs, index: TargetIndex, ch
         if not ids:
             ids = _ids_from_mapping(exported, mart, inputs, index)
         if not ids:
-            if _legacy_key(exported, mart) in inputs.rejected_documents:
+            if (mart.table, mart.legacy_id(exported)) in inputs.rejected_documents:
                 counts["rejected_at_load"] += 1
             else:
                 checks["documents"].add(f"{label}: not found in the target")
@@ -468,9 +466,6 @@ def raise_if_failed(result: dict[str, Any]) -> None:
 
 # --- inputs from the run folder ----------------------------------------------------------------
 
-CONTRACT_PATH = Path(__file__).resolve().parent.parent / "contract" / "v2_schema.json"
-
-
 def _relation(folder: RunFolder, model: str) -> str | None:
     """The warehouse relation of a dbt model, from the run's dbt manifest (None if absent)."""
     path = manifest_path(folder)
@@ -503,17 +498,7 @@ def _iter_model(folder: RunFolder, model: str, sql_template: str) -> Iterator[di
 
 def v1_rows_of(doc: dict[str, Any], mart: ConvexMart) -> list[tuple[str, str]]:
     """(v1_table, v1_uuid) of every v1 row an exported document stands for (merged losers included)."""
-    rows = doc.get(mart.mapping_rows_column or "") or []
-    return [(r["v1_table"], r["v1_uuid"].lower()) for r in rows if isinstance(r, dict)]
-
-
-def _legacy_key(doc: dict[str, Any], mart: ConvexMart) -> tuple[str, str | None]:
-    """(table, legacy id) as the export's reject records name a document."""
-    value = doc.get(mart.identity_key)
-    if value is None:
-        rows = doc.get(mart.mapping_rows_column or "") or []
-        value = rows[0].get("v1_uuid") if rows and isinstance(rows[0], dict) else None
-    return mart.table, None if value is None else str(value)
+    return [(r["v1_table"], str(r["v1_uuid"]).lower()) for r in mart.v1_rows(doc) if isinstance(r, dict)]
 
 
 def source_table_name(v1_table: str, v1_user_table: str) -> str:
@@ -540,16 +525,17 @@ def _loader_rejects(folder: RunFolder, marts: list[ConvexMart], v1_user_table: s
     by_source: Counter = Counter()
     for mart in marts:
         keys = sorted(k for t, k in documents if t == mart.table)
-        if not keys or not mart.mapping_rows_column:
+        if not keys:
             continue
-        column = quote(mart.mapping_rows_column)
+        column = mart.mapping_rows_column or mart.mapping_v1_key_column
         if mart.identity_key in mart.columns:
             where = f"{quote(mart.identity_key)} in ({', '.join(_sql_text(k) for k in keys)})"
-        else:
-            where = " or ".join(f"{column} like {_sql_text('%' + k + '%')}" for k in keys)
-        for row in _iter_model(folder, mart.model, f"select {column} as rows from {{rel}} where {where}"):
-            items = row["rows"] if isinstance(row["rows"], list) else json.loads(row["rows"] or "[]")
-            for item in items:
+        else:  # the legacy id is the first v1 row's uuid
+            where = " or ".join(f"{quote(column)} like {_sql_text('%' + k + '%')}" for k in keys)
+        for row in _iter_model(folder, mart.model, f"select {quote(column)} from {{rel}} where {where}"):
+            if mart.mapping_rows_column and isinstance(row[column], str):
+                row[column] = json.loads(row[column])
+            for item in mart.v1_rows(row):
                 if not item.get("merged"):
                     by_source[source_table_name(item["v1_table"], v1_user_table)] += 1
     return documents, by_source

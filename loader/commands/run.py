@@ -23,8 +23,6 @@ from loader.transform import DBT_VAR_DEFAULTS, WAREHOUSES
 log = get_logger("run")
 
 DEMO_SEED = 7
-# Options that are part of a run's identity (recorded; a resume must not change them).
-RECORDED_OPTIONS = ("dry_run", "demo", "warehouse", "max_rejects", "url", "mapping_db")
 
 
 # --- configuration ---------------------------------------------------------------------------
@@ -144,9 +142,10 @@ def step_check(ctx: RunContext) -> dict[str, Any]:
     raise_on_errors(report, log.error)
     for note in report.notes:
         log.info("note: %s", note)
+    from loader.convex.schema import Schema
+
     tables = ctx.gateway().list_tables()
-    marts_tables = ("users", "userProfiles", "cases")
-    missing = [t for t in marts_tables if t not in tables]
+    missing = [t for t in Schema.from_file().sorted_table_names() if t not in tables]
     if missing:
         raise ConfigError(f"the Convex target has no table(s) {', '.join(missing)}; deploy the v2 schema first")
     return {"source_notes": len(report.notes), "target_tables": len(tables),
