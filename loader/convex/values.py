@@ -112,9 +112,16 @@ def _float_special(value: float) -> Any:
     return {"$float": _b64(struct.pack("<d", value))}
 
 
+class PlainDict(dict):
+    """A dict known to hold only values whose encoding is the same in every format
+    (no int64, bytes or non-finite floats anywhere inside); `encode` returns it unchanged."""
+
+
 def encode(value: Any, fmt: str) -> Any:
     """Python → JSON-ready structure in `fmt` (json | convex_encoded_json | export_json or their aliases)."""
     kind = FORMATS[fmt]
+    if type(value) is PlainDict:
+        return value
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from loader.convex.values import decode_export_json, encode
+from loader.convex.values import PlainDict, decode_export_json, encode
 
 ACTIVE = "active"
 HIDDEN = "hidden"
@@ -33,7 +33,12 @@ def doc_text(doc: dict) -> str:
 
 
 def doc_from_text(text: str) -> dict:
-    return decode_export_json(json.loads(text))
+    """The stored document; a `PlainDict` when it holds no int64, bytes or special float (fast to encode)."""
+    if '"$' in text:
+        return decode_export_json(json.loads(text))
+    ints = []
+    doc = json.loads(text, parse_int=lambda literal: ints.append(literal) or int(literal))
+    return doc if ints else PlainDict(doc)
 
 
 def _quote(name: str) -> str:
