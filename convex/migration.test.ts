@@ -40,7 +40,7 @@ class Refs {
     this.byId.set(id, `@${name}`);
   }
 
-  /** Substitute refs, `$cursor` and `$defaults` objects in vector input. */
+  /** Substitute refs, `$cursor`, `$repeat` and `$defaults` objects in vector input. */
   resolve(value: Json): Json {
     if (typeof value === "string") {
       if (value === "$cursor") return this.cursor;
@@ -50,6 +50,9 @@ class Refs {
       return id;
     }
     if (Array.isArray(value)) return value.map((item) => this.resolve(item));
+    if (value !== null && typeof value === "object" && "$repeat" in value) {
+      return Array.from({ length: value.$repeat as number }, () => this.resolve(value.item));
+    }
     if (value !== null && typeof value === "object") {
       const { $defaults, ...rest } = value as Record<string, Json>;
       const base = typeof $defaults === "string" ? defaults[$defaults] : {};

@@ -46,6 +46,8 @@ class Refs:
             return self.by_name[value[1:]] if value.startswith("@") else value
         if isinstance(value, list):
             return [self.resolve(item) for item in value]
+        if isinstance(value, dict) and "$repeat" in value:
+            return [self.resolve(value["item"]) for _ in range(value["$repeat"])]
         if isinstance(value, dict):
             rest = {k: v for k, v in value.items() if k != "$defaults"}
             base = DEFAULTS[value["$defaults"]] if "$defaults" in value else {}
