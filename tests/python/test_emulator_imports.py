@@ -333,3 +333,29 @@ def test_noop_store_counts_and_discards(tmp_path):
         assert client.size("users") == 0
         assert emu.state.store.discarded == 100
         client.close()
+
+
+def test_cancel_while_in_progress_keeps_committed_append_batches(client):
+    assert client.oneshot("users", users(1)).status_code == 200
+    client.configure(polls_per_state=2, batch_max_docs=1)
+    token, parts = client.upload(jsonl(users(4, 50)), 1 << 20)
+    import_id = client.finish(token, parts, "users", mode="append").json()["importId"]
+    client.wait_state(import_id, ("waiting_for_confirmation",))
+    client.http.post("/api/perform_import", json={"importId": import_id})
+    client.wait_state(import_id, ("in_progress",))
+    assert client.http.post("/api/cancel_import", json={"importId": import_id}).status_code == 200
+    doc, _ = client.wait_state(import_id, ("failed", "completed"))
+    assert doc["state"]["error_message"].endswith("Import canceled")
+    assert client.size("users") == 5  # append into an existing table is not atomic
+
+
+def test_cancel_while_in_progress_discards_atomic_import(client):
+    client.configure(polls_per_state=2)
+    token, parts = client.upload(jsonl(users(4)), 1 << 20)
+    import_id = client.finish(token, parts, "users").json()["importId"]
+    client.wait_state(import_id, ("waiting_for_confirmation",))
+    client.http.post("/api/perform_import", json={"importId": import_id})
+    client.wait_state(import_id, ("in_progress",))
+    client.http.post("/api/cancel_import", json={"importId": import_id})
+    doc, _ = client.wait_state(import_id, ("failed", "completed"))
+    assert doc["state"]["state"] == "failed" and client.size("users") == 0
