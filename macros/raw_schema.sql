@@ -28,7 +28,6 @@
   {%- for statement in statements -%}
     {%- do run_query(statement) -%}
   {%- endfor -%}
-  {%- do adapter.commit() if target.type == 'postgres' -%}
   {{ log("created " ~ (sources | length) ~ " empty tables in schema " ~ schema, info=true) }}
 {% endmacro %}
 
