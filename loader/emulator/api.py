@@ -117,7 +117,7 @@ def run_function(state, path: str, args: dict, fmt: str, endpoint_kind: str | No
     except FunctionError as exc:
         text = str(exc)
         return udf_error(text if text.startswith("ArgumentValidationError") else f"Uncaught Error: {text}")
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+    except Exception as exc:  # any exception inside a function is the function's error, as in Convex
         log.warning("function %s raised %r", path, exc)
         return udf_error(f"Uncaught Error: {exc}")
     if kind != "query":

@@ -186,6 +186,7 @@ class Database:
         self.read_only = read_only
         self.writes = 0
         self._reads = 0
+        self._validator = None  # built on the first write; rebuilt when a write creates a table
 
     def _locate(self, doc_id: Any) -> tuple[int, str] | None:
         try:
@@ -218,7 +219,9 @@ class Database:
             check_document(doc)
         except InvalidValue as exc:
             raise FunctionError(str(exc)) from None
-        error = self.state.validator().first_error(doc, table)
+        if self._validator is None:
+            self._validator = self.state.validator()
+        error = self._validator.first_error(doc, table)
         if error:
             raise FunctionError(error)
         return doc_text(doc)
@@ -227,6 +230,8 @@ class Database:
         self._count_write()
         if any(k.startswith("_") for k in value):
             raise FunctionError(f"System fields like `_id` cannot be set on insert into table {table}")
+        if self.state.store.active_tablet(table) is None:
+            self._validator = None  # the table mapping is about to change
         tablet, number = self.state.ensure_table(table)
         doc_id = self.state.mint(number, tablet)
         ct = self.state.store.next_creation_time()
