@@ -22,11 +22,13 @@ import jinja2
 from loader.errors import ConfigError
 from loader.run_folder import RunFolder, write_private
 from loader.run_state import STATE_FILE, STEPS
-from loader.verify import VERIFY_FILE, iter_loader_rejects, warehouse_query
+from loader.verify import VERIFY_FILE, iter_loader_rejects, sql_text, warehouse_query
 
 REPORT_DIR = "report"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 EXAMPLES_PER_DQ = 5
+REJECT_COLUMNS = ("source_table", "v1_id", "field", "value", "reason", "message")
+RAW_COLUMNS = frozenset({"source_row", "raw_item"})  # whole source values: never shown
 LIST_LIMIT = 200
 
 DQ_TITLES: dict[str, str] = {
@@ -213,7 +215,7 @@ def _table(title: str, rows: list[dict[str, Any]], total: int, columns: list[str
 def _warning_list(folder: RunFolder, dq_id: str, title: str) -> Table | None:
     rows = warehouse_query(
         folder, "dq_warnings",
-        "select * from {rel} where dq_id = '" + dq_id + "' order by source_table, v1_id, target_field")
+        "select * from {rel} where dq_id = " + sql_text(dq_id) + " order by source_table, v1_id, target_field")
     if rows is None:
         return None
     columns = [c for c in ("source_table", "v1_id", "case_legacy_id", "owner_email", "target_field",
@@ -225,7 +227,7 @@ def _model_list(folder: RunFolder, model: str, title: str, order: str) -> Table 
     rows = warehouse_query(folder, model, f"select * from {{rel}} order by {order}")
     if rows is None:
         return None
-    return _table(title, rows, len(rows), [c for c in (rows[0] if rows else []) if c != "source_row"])
+    return _table(title, rows, len(rows), [c for c in (rows[0] if rows else []) if c not in RAW_COLUMNS])
 
 
 def collect(folder: RunFolder) -> ReportData:
@@ -243,13 +245,12 @@ def collect(folder: RunFolder) -> ReportData:
     for dq_id in sorted({r["dq_id"] for r in rejects_by_dq}):
         rows = warehouse_query(
             folder, "dq_rejects",
-            "select source_table, v1_id, dq_id, field, value, message from {rel} where dq_id = '"
-            + dq_id + f"' order by source_table, v1_id limit {EXAMPLES_PER_DQ}") or []
+            "select * from {rel} where dq_id = " + sql_text(dq_id)
+            + f" order by source_table, v1_id limit {EXAMPLES_PER_DQ}") or []
+        columns = [c for c in REJECT_COLUMNS if rows and c in rows[0]]
         total = sum(r["rows"] for r in rejects_by_dq if r["dq_id"] == dq_id)
-        reject_examples.append(Table(f"{dq_id} — {DQ_TITLES.get(dq_id, '')}",
-                                     ["source_table", "v1_id", "field", "value", "message"],
-                                     [mask_row(r, ["source_table", "v1_id", "field", "value", "message"])
-                                      for r in rows], total))
+        reject_examples.append(Table(f"{dq_id} — {DQ_TITLES.get(dq_id, '')}", columns,
+                                     [mask_row(r, columns) for r in rows], total))
     loader_rejects = list(iter_loader_rejects(folder))
     warnings_by_dq = warehouse_query(
         folder, "dq_warnings",

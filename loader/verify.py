@@ -508,7 +508,8 @@ def source_table_name(v1_table: str, v1_user_table: str) -> str:
     return f"public.{v1_user_table}" if v1_table == "app_users" else f"public.{v1_table}"
 
 
-def _sql_text(value: str) -> str:
+def sql_text(value: str) -> str:
+    """A SQL string literal (quotes doubled), for values the warehouse itself produced."""
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -529,9 +530,9 @@ def _loader_rejects(folder: RunFolder, marts: list[ConvexMart], v1_user_table: s
             continue
         column = mart.mapping_rows_column or mart.mapping_v1_key_column
         if mart.identity_key in mart.columns:
-            where = f"{quote(mart.identity_key)} in ({', '.join(_sql_text(k) for k in keys)})"
+            where = f"{quote(mart.identity_key)} in ({', '.join(sql_text(k) for k in keys)})"
         else:  # the legacy id is the first v1 row's uuid
-            where = " or ".join(f"{quote(column)} like {_sql_text('%' + k + '%')}" for k in keys)
+            where = " or ".join(f"{quote(column)} like {sql_text('%' + k + '%')}" for k in keys)
         for row in _iter_model(folder, mart.model, f"select {quote(column)} from {{rel}} where {where}"):
             if mart.mapping_rows_column and isinstance(row[column], str):
                 row[column] = json.loads(row[column])
