@@ -13,6 +13,7 @@ from typing import Any
 
 MAX_DOCUMENT_SIZE = 1 << 20
 MAX_NESTING = 16
+MAX_ARGUMENT_NESTING = 64
 MAX_ARRAY_LENGTH = 8192
 MAX_OBJECT_FIELDS = 1024
 MAX_FIELD_NAME_LENGTH = 1024
@@ -202,7 +203,7 @@ def _string_size(text: str) -> int:
         raise InvalidValue("String contains an unpaired surrogate (not valid Unicode)") from exc
 
 
-def _checked_size(value: Any, depth: int, top_level: bool) -> int:
+def _checked_size(value: Any, depth: int, top_level: bool, max_nesting: int = MAX_NESTING) -> int:
     """Convex size of `value`, raising `InvalidValue` for names, nesting, limits, invalid strings."""
     if isinstance(value, str):
         return _string_size(value)
@@ -210,19 +211,24 @@ def _checked_size(value: Any, depth: int, top_level: bool) -> int:
         return 9 if isinstance(value, (float, int)) and not isinstance(value, bool) else 1
     if isinstance(value, bytes):
         return 2 + len(value)
-    if depth > MAX_NESTING:
-        raise InvalidValue(f"Value is too nested (nested {depth} levels deep, limit {MAX_NESTING})")
+    if depth > max_nesting:
+        raise InvalidValue(f"Value is too nested (nested {depth} levels deep, limit {max_nesting})")
     if isinstance(value, list):
         if len(value) > MAX_ARRAY_LENGTH:
             raise InvalidValue(f"Array length is too long ({len(value)} > maximum length {MAX_ARRAY_LENGTH})")
-        return 2 + sum(_checked_size(item, depth + 1, False) for item in value)
+        return 2 + sum(_checked_size(item, depth + 1, False, max_nesting) for item in value)
     if len(value) > MAX_OBJECT_FIELDS:
         raise InvalidValue(f"Object has too many fields ({len(value)} > maximum number {MAX_OBJECT_FIELDS})")
     size = 2
     for name, item in value.items():
         _check_field_name(name, top_level)
-        size += len(name) + 1 + _checked_size(item, depth + 1, False)
+        size += len(name) + 1 + _checked_size(item, depth + 1, False, max_nesting)
     return size
+
+
+def check_arguments(args: dict) -> None:
+    """Function-argument limits (§3.6): 8192 elements per array, 1024 fields, 64 levels, valid names."""
+    _checked_size(args, 1, False, MAX_ARGUMENT_NESTING)
 
 
 def check_document(doc: Any) -> int:

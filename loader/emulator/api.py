@@ -12,7 +12,7 @@ from aiohttp import web
 
 from loader.emulator.keys import STATE
 
-from loader.convex.values import FORMATS, InvalidValue, decode_convex_json, encode
+from loader.convex.values import FORMATS, InvalidValue, check_arguments, decode_convex_json, encode
 from loader.emulator import auth
 from loader.emulator.errors import ApiError, bad_request
 from loader.emulator.functions import ConvexError, Context, FunctionError, canonical_path, lookup
@@ -48,7 +48,9 @@ def parse_args(raw: Any) -> dict:
     if not isinstance(raw, dict):
         raise bad_request("BadJsonBody", "args must be an object")
     try:
-        return decode_convex_json(raw)
+        args = decode_convex_json(raw)
+        check_arguments(args)
+        return args
     except InvalidValue as exc:
         raise bad_request("BadJsonBody", f"Invalid args: {exc}") from None
 

@@ -334,3 +334,12 @@ def test_bad_fault_rule_is_400(client):
 def test_control_routes_need_the_admin_key(emu):
     r = httpx.post(f"{emu.url}/_emulator/reset")
     assert r.status_code == 403
+
+
+def test_argument_array_limit(client):
+    ok = client.http.post("/api/query", json={"path": "_system/cli/tableSize",
+                                              "args": {"tableName": "users", "pad": [1] * 8192}, "format": "json"})
+    assert ok.status_code == 200
+    r = client.http.post("/api/query", json={"path": "_system/cli/tableSize",
+                                             "args": {"tableName": "users", "pad": [1] * 8193}, "format": "json"})
+    assert r.status_code == 400 and "8193 > maximum length 8192" in r.json()["message"]
