@@ -228,7 +228,11 @@ def step_import(ctx: RunContext) -> dict[str, Any]:
 
     result = import_tables(ctx.folder, ctx.gateway(), mapping=ctx.mapping(), resume=True,
                            dry_run=ctx.dry_run, progress=ctx.progress)
-    return result if isinstance(result, dict) else {"result": str(result)}
+    counts = {table: info["counts"] for table, info in result["tables"].items()}
+    for table, table_counts in counts.items():
+        log.info("import %s: %s", table, ", ".join(f"{rule} {n}" for rule, n in sorted(table_counts.items())) or "nothing")
+    return {"documents": sum(n for c in counts.values() for rule, n in c.items() if rule != "rejected"),
+            "rejected": result["rejected"], "dry_run": result["dry_run"], "counts": counts}
 
 
 def step_verify(ctx: RunContext) -> dict[str, Any]:
