@@ -20,7 +20,7 @@ from psycopg import sql
 from loader.errors import ConfigError, MigrationError
 from loader.run_folder import RunFolder
 from loader.source_config import connect, describe_dsn, one_line
-from loader.source_contract import RAW_SCHEMA, load_contract
+from loader.source_contract import RAW_SCHEMA, RAW_TYPES, load_contract
 
 STEP = "stage"
 CHUNK_BYTES = 1 << 20
@@ -42,9 +42,9 @@ def snapshot_tables(folder: RunFolder) -> dict[str, dict]:
         if not entry or not entry.get("complete"):
             raise StageError(f"table {table.name}: the snapshot has no complete raw file")
         recorded = [c["name"] for c in entry["columns"]]
-        if recorded != [c.name for c in table.columns]:
+        if recorded != [c.name for c in table.columns] or any(c["raw_type"] not in RAW_TYPES for c in entry["columns"]):
             raise StageError(
-                f"table {table.name}: the snapshot's columns differ from the source contract; re-run extract"
+                f"table {table.name}: the snapshot's columns or types differ from the source contract; re-run extract"
             )
         _verify_file(folder.path(entry["file"]), entry, table.name)
     return {t.name: tables[t.name] for t in load_contract()}

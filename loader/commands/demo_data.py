@@ -9,6 +9,7 @@ import click
 
 from loader.commands._source_options import SOURCE_ENV_HELP, source_url_option
 from loader.demo_data import generate
+from loader.demo_data.generator import VARIANTS
 from loader.run_folder import write_private
 from loader.source_config import describe_dsn, resolve_source_dsn
 
@@ -26,6 +27,10 @@ from loader.source_config import describe_dsn, resolve_source_dsn
                    "and write the injection report.")
 @click.option("--app-table", default="users", show_default=True, metavar="NAME",
               help="Name of the app user table to create in schema public (`perm_users` is the known variant).")
+@click.option("--variant", "variants", multiple=True, type=click.Choice(sorted(VARIANTS)),
+              help="Schema variant of MAPPING_SPEC §1.7 (repeatable): " + "; ".join(
+                  f"{name}: {text}" for name, (text, _, _) in sorted(VARIANTS.items()))
+              + ". With --dirty, values only that variant can hold are injected too.")
 @click.option("--replace", is_flag=True, help="Drop the reference tables first if they already exist.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("injected.json"), show_default=True,
@@ -33,7 +38,7 @@ from loader.source_config import describe_dsn, resolve_source_dsn
                    "detail}]); a summary (row counts, RFI/RFE storage forms, method shapes, variants "
                    "that need a variant schema) goes next to it as <name>.summary.json.")
 def command(source_url: str | None, n_users: int, n_cases: int, seed: int, dirty: bool, app_table: str,
-            replace: bool, report_path: Path) -> None:
+            variants: tuple[str, ...], replace: bool, report_path: Path) -> None:
     """Create the reference v1 schema and generate realistic PERM data with bulk COPY.
 
     The target database (--source-url / SUPABASE_DB_URL / PG*) receives schemas auth and public;
@@ -41,12 +46,12 @@ def command(source_url: str | None, n_users: int, n_cases: int, seed: int, dirty
     """
     dsn = resolve_source_dsn(source_url)
     result = generate(dsn, n_users=n_users, n_cases=n_cases, seed=seed, dirty=dirty, app_table=app_table,
-                      replace=replace, progress=lambda what, n: click.echo(f"  {n} {what} written", err=True))
+                      replace=replace, variants=variants, progress=lambda what, n: click.echo(f"  {n} {what} written", err=True))
     for table, rows in result.counts.items():
         click.echo(f"  {table:<24} {rows:>10} rows")
     if dirty:
         write_private(report_path, (json.dumps(result.injected, indent=2) + "\n").encode())
-        summary = result.summary(seed, app_table, dirty)
+        summary = result.summary(seed, app_table, dirty, variants)
         summary_path = report_path.with_suffix(".summary.json")
         write_private(summary_path, (json.dumps(summary, indent=2) + "\n").encode())
         click.echo(f"  injected {sum(map(len, result.injected.values()))} problems under "

@@ -14,14 +14,15 @@ from decimal import Decimal
 
 from loader.demo_data.realistic import UTC, new_uuid, rng_for
 
-# Variants that the reference schema cannot hold (a column type would have to change).
+# Problems the reference schema cannot hold; the named --variant changes the column type so they can.
 NEEDS_VARIANT_SCHEMA = {
     "DQ-05": "app_users.auth_user_id NULL needs the NOT NULL dropped (a dangling auth_user_id is injected instead)",
     "DQ-09": "app_users.email NULL needs the NOT NULL dropped (empty and malformed app emails are injected instead)",
-    "DQ-16": "text-typed date columns ('0000-00-00', '2024-02-30', '', ISO with a time part, slash dates) need the "
-             "cases date columns typed text; injected here inside JSON members and as out-of-range DATE values",
-    "DQ-21": "wages with 3 decimals need pwd_wage_amount as unscaled numeric, and '$85,000' needs it as text "
-             "(numeric(10,2) rounds on insert); negative, zero and implausible wages are injected instead",
+    "DQ-16": "text dates ('0000-00-00', '2024-02-30', '', ISO with a time part, slash dates) need the cases date "
+             "columns typed text: --variant text-dates (always injected inside JSON members and as "
+             "out-of-range DATE values)",
+    "DQ-21": "3-decimal wages need pwd_wage_amount as unscaled numeric (--variant unscaled-wage) or text, and "
+             "'$85,000' needs it as text (--variant text-wage); numeric(10,2) rounds on insert",
     "DQ-26": "quiet hours out of range ('25:00') need quiet_hours_* typed text; non-zero seconds are injected instead",
 }
 NOT_SOURCE_ROWS = {
@@ -44,8 +45,9 @@ def _t(text: str) -> dt.datetime:
 class DirtyData:
     """Builds the dirty rows and the injection report."""
 
-    def __init__(self, seed: int, app_table: str):
+    def __init__(self, seed: int, app_table: str, variants: tuple[str, ...] = ()):
         self.rng = rng_for(seed, "dirty", 0)
+        self.variants = variants
         self.app_table = f"public.{app_table}"
         self.rows: dict[str, list[dict]] = defaultdict(list)
         self.injected: dict[str, list[dict]] = defaultdict(list)
@@ -117,6 +119,7 @@ class DirtyData:
         self.case_dates(owner)
         self.rfi_rfe(owner)
         self.collections(owner)
+        self.variant_values(owner)
 
     def identities(self, owner: str) -> None:
         app = self.app_table
@@ -409,6 +412,27 @@ class DirtyData:
                                        "url": f"{SUPABASE_URL}/documents/rfi.pdf", "uploaded_at": "2025-01-11"}]))
         self.mark("DQ-29", "public.cases", c, "documents", "document on Supabase Storage")
         self.mark("DQ-29", "public.cases", c, "rfi_documents", "RFI document on Supabase Storage")
+
+    def variant_values(self, owner: str) -> None:
+        """Values only a variant schema can hold (see NEEDS_VARIANT_SCHEMA)."""
+        if "text-dates" in self.variants:
+            for column, value, detail in (
+                    ("pwd_filing_date", "0000-00-00", "zero date"),
+                    ("pwd_determination_date", "2024-02-30", "impossible date"),
+                    ("job_order_start_date", "", "empty string"),
+                    ("eta9089_filing_date", "2024-11-10T23:30:00-05:00", "ISO with a time part (day must not shift)"),
+                    ("i140_filing_date", "03/15/2025", "slash date: order never guessed")):
+                c = self.case(owner, **{column: value})
+                self.mark("DQ-16", "public.cases", c, column, f"text date: {detail}")
+        wages = []
+        if "text-wage" in self.variants:
+            wages += [("$85,000", "text wage with $ and thousands separator"), ("85000.125", "3 decimals (text)"),
+                      ("eighty thousand", "non-numeric text")]
+        if "unscaled-wage" in self.variants:
+            wages += [(Decimal("85000.125"), "3 decimals (unscaled numeric)")]
+        for value, detail in wages:
+            c = self.case(owner, pwd_wage_amount=value)
+            self.mark("DQ-21", "public.cases", c, "pwd_wage_amount", detail)
 
     def report(self) -> dict[str, list[dict]]:
         """DQ id -> injected problems, ids in a stable order."""

@@ -47,15 +47,41 @@ DEFAULTS: dict[str, dict] = {
 }
 
 
+# Schema variants (MAPPING_SPEC §1.7): name -> (description, query listing the columns, new type).
+VARIANTS = {
+    "text-dates": ("every public.cases date column typed text", "date", "text"),
+    "text-wage": ("public.cases.pwd_wage_amount typed text", "pwd_wage_amount", "text"),
+    "unscaled-wage": ("public.cases.pwd_wage_amount typed unscaled numeric", "pwd_wage_amount", "numeric"),
+}
+
+
+def _apply_variants(conn: psycopg.Connection, variants: tuple[str, ...]) -> None:
+    """Change public.cases column types for the requested variants."""
+    if {"text-wage", "unscaled-wage"} <= set(variants):
+        raise ConfigError("variants text-wage and unscaled-wage both retype pwd_wage_amount: choose one")
+    for name in variants:
+        if name not in VARIANTS:
+            raise ConfigError(f"unknown variant {name!r}: choose from {', '.join(VARIANTS)}")
+        _, selector, new_type = VARIANTS[name]
+        columns = [r[0] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
+            "AND table_name = 'cases' AND (data_type = %s OR column_name = %s) ORDER BY ordinal_position",
+            [selector, selector])]
+        for column in columns:
+            conn.execute(sql.SQL("ALTER TABLE public.cases ALTER COLUMN {} TYPE {}").format(
+                sql.Identifier(column), sql.SQL(new_type)))
+
+
 @dataclass
 class GenerationResult:
     counts: dict[str, int]
     injected: dict[str, list[dict]] = field(default_factory=dict)
     storage_forms: dict[str, list[str]] = field(default_factory=dict)
 
-    def summary(self, seed: int, app_table: str, dirty: bool) -> dict:
+    def summary(self, seed: int, app_table: str, dirty: bool, variants: tuple[str, ...] = ()) -> dict:
         return {
             "seed": seed, "app_table": f"public.{app_table}", "dirty": dirty, "rows": self.counts,
+            "variants": {name: VARIANTS[name][0] for name in variants},
             "injected_counts": {dq: len(items) for dq, items in self.injected.items()},
             "storage_forms": self.storage_forms,
             "needs_variant_schema": NEEDS_VARIANT_SCHEMA if dirty else {},
@@ -84,7 +110,7 @@ def _qualified(key: str, app_table: str) -> str:
     return f"public.{app_table}" if key == APP else key
 
 
-def _prepare(conn: psycopg.Connection, app_table: str, replace: bool) -> None:
+def _prepare(conn: psycopg.Connection, app_table: str, replace: bool, variants: tuple[str, ...]) -> None:
     existing = [t for t in TABLES if conn.execute("SELECT to_regclass(%s)", [_qualified(t, app_table)]).fetchone()[0]]
     if existing and not replace:
         names = ", ".join(_qualified(t, app_table) for t in existing)
@@ -93,6 +119,7 @@ def _prepare(conn: psycopg.Connection, app_table: str, replace: bool) -> None:
         schema, table = _qualified(key, app_table).split(".")
         conn.execute(sql.SQL("DROP TABLE {} CASCADE").format(sql.Identifier(schema, table)))
     conn.execute(reference_ddl(app_table)[0])
+    _apply_variants(conn, variants)
     conn.commit()
 
 
@@ -104,16 +131,17 @@ def generate(
     dirty: bool = False,
     app_table: str = "users",
     replace: bool = False,
+    variants: tuple[str, ...] = (),
     progress: Callable[[str, int], None] | None = None,
 ) -> GenerationResult:
-    """Create the reference schema in the database at `dsn` and fill it; return counts and injections."""
+    """Create the reference schema (with `variants`, see VARIANTS) at `dsn` and fill it; return counts and injections."""
     if n_users < 1 or n_cases < 0:
         raise ConfigError("--users must be at least 1 and --cases at least 0")
     try:
         with connect(dsn, "demo database") as conn:
-            _prepare(conn, app_table, replace)
+            _prepare(conn, app_table, replace, tuple(variants))
             columns = reference_columns(app_table)
-            dirty_data = DirtyData(seed, app_table) if dirty else None
+            dirty_data = DirtyData(seed, app_table, tuple(variants)) if dirty else None
             if dirty_data:
                 dirty_data.build()
             with contextlib.ExitStack() as stack:

@@ -15,6 +15,7 @@ from psycopg import sql
 
 from loader.demo_data.realistic import BASE_DATE, pwd_expiration
 from loader.demo_data.schema import reference_columns
+from loader.errors import ConfigError
 
 # MAPPING_SPEC §4.3 ids that concern source rows (DQ-10 is run level, DQ-30 target side).
 SOURCE_DATA_DQ_IDS = {f"DQ-{n:02d}" for n in range(1, 33)} - {"DQ-10", "DQ-19", "DQ-30"} | {"DQ-19a", "DQ-19b", "DQ-19c"}
@@ -168,3 +169,30 @@ def test_large_generation_is_feasible(fresh_database):
     assert result.counts["public.cases"] == 1_000_000
     assert time.monotonic() - start < 900
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 1_000_000  # KiB: under 1 GiB
+
+
+
+def test_variant_schema_holds_text_dates_and_text_wages(fresh_database, tmp_path):
+    from loader.demo_data import generate
+    from loader.extract import extract
+    from loader.run_folder import RunFolder
+
+    dsn = fresh_database("variant")
+    result = generate(dsn, n_users=3, n_cases=10, seed=4, dirty=True, variants=("text-dates", "text-wage"))
+    text_dates = [i for i in result.injected["DQ-16"] if i["detail"].startswith("text date")]
+    wages = {i["detail"] for i in result.injected["DQ-21"]}
+    assert len(text_dates) == 5 and "3 decimals (text)" in wages
+    with psycopg.connect(dsn) as conn:
+        types = dict(conn.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                  "WHERE table_schema = 'public' AND table_name = 'cases'").fetchall())
+    assert types["pwd_filing_date"] == types["pwd_wage_amount"] == "text" and "date" not in types.values()
+    folder = RunFolder.create(tmp_path, "variant")
+    extracted = extract(folder, dsn, echo=lambda _line: None)
+    columns = {c["name"]: c["raw_type"] for c in extracted["tables"]["cases"]["columns"]}
+    assert columns["pwd_filing_date"] == columns["pwd_wage_amount"] == "varchar"
+    rows = {r["id"]: r for r in map(json.loads, folder.path("raw", "cases.jsonl").read_text().splitlines())}
+    assert {rows[i["v1_id"]][i["field"]] for i in text_dates} == {
+        "0000-00-00", "2024-02-30", "", "2024-11-10T23:30:00-05:00", "03/15/2025"}
+    assert "$85,000" in {r["pwd_wage_amount"] for r in rows.values()}
+    with pytest.raises(ConfigError, match="choose one"):
+        generate(fresh_database("variant_clash"), n_users=1, n_cases=1, variants=("text-wage", "unscaled-wage"))
