@@ -151,6 +151,18 @@ def test_data_limit_prints_the_newest_documents(emulator, project, gateway, impo
     assert printed == newest[:2]
 
 
+def test_zip_import_restores_the_export_with_the_same_ids(emulator, project, gateway, imported):
+    run_cli(emulator, project, "export", "--path", "restore.zip")
+    before = {table: documents(gateway, table) for table in ("users", "cases")}
+    (project / "extra.jsonl").write_text(json.dumps({"email": "extra@example.com"}) + "\n")
+    run_cli(emulator, project, "import", "--table", "users", "--append", "-y", "extra.jsonl")
+    done = run_cli(emulator, project, "import", "--replace", "-y", "restore.zip")
+    users = len(before["users"])
+    assert f"Added {users + len(before['cases'])} documents." in done.stdout + done.stderr
+    assert f"users | {users} | {users + 1} of {users + 1} |" in done.stdout + done.stderr
+    assert {table: documents(gateway, table) for table in ("users", "cases")} == before
+
+
 def test_the_cli_used_no_route_the_emulator_lacks(emulator, imported):
     """An unimplemented route makes the CLI retry for ~40 s; the emulator records each one."""
     assert emulator.app[UNKNOWN_ROUTES] == []
