@@ -138,9 +138,10 @@ def throwaway_cluster(base_dir: str | None = None) -> Iterator[PgCluster]:
                       "-o", options, "-w", "-t", "60", "start"], "pg_ctl start")
                 started = True
                 break
-            except ThrowawayPgError:
+            except ThrowawayPgError as exc:
                 if attempt == _START_ATTEMPTS - 1:
-                    raise
+                    log = (root / "server.log").read_text(errors="replace").strip().splitlines()
+                    raise ThrowawayPgError(f"{exc}; server log: {log[-1] if log else '(empty)'}") from None
         yield PgCluster(host="127.0.0.1", port=port, user=SUPERUSER, password=password)
     finally:
         if started:
