@@ -147,11 +147,19 @@ async def handle_sync(request: web.Request) -> web.WebSocketResponse:
                 pass
             changed.clear()
             async with lock:
-                modifications = await loop.run_in_executor(None, session.rerun)
-                if modifications:
-                    await send(session.transition(modifications))
-                elif time.monotonic() - last_sent > PING_INTERVAL:
-                    await send({"type": "Ping"})
+                try:
+                    modifications = await loop.run_in_executor(None, session.rerun)
+                    if modifications:
+                        await send(session.transition(modifications))
+                    elif time.monotonic() - last_sent > PING_INTERVAL:
+                        await send({"type": "Ping"})
+                except ConnectionError:
+                    return
+                except Exception as exc:  # noqa: BLE001 - tell the client instead of going silent
+                    log.exception("sync: re-running subscriptions failed")
+                    await send({"type": "FatalError", "error": f"Internal error: {exc}"})
+                    await ws.close()
+                    return
 
     refresher = asyncio.create_task(refresh())
     try:
