@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -24,12 +25,18 @@ class Exports:
         self.dir = state.config.state_dir / "exports"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.worker = Worker("emulator-exports")
+        self._closing = threading.Event()
         for doc in state.store.list_sysdocs("_exports", 1 << 30):
             if doc["state"] in PENDING:
                 self._update(doc, state="failed")
 
     def close(self) -> None:
+        self._closing.set()
         self.worker.stop()
+
+    def _hold(self, export_id: str) -> None:
+        """Keep the state just published visible for `polls_per_state` getLatest polls."""
+        self.state.wait_for_polls(export_id, self._closing.is_set)
 
     def _update(self, doc: dict, **fields) -> dict:
         doc = {**doc, **fields}
@@ -50,12 +57,17 @@ class Exports:
                 "format": {"format": "zip", "include_storage": False},
                 "requestor": "snapshotExport",
             }
+            self.state.reset_polls(doc["_id"])
             self.state.store.put_sysdoc("_exports", doc)
         self.state.notify()
         self.worker.submit(lambda: self._build(doc))
 
     def _build(self, doc: dict) -> None:
-        doc = self._update(doc, state="in_progress", progress_message="Exporting tables")
+        self._hold(doc["_id"])
+        with self.state.store.transaction():  # polls run under the store lock: none slips between
+            self.state.reset_polls(doc["_id"])
+            doc = self._update(doc, state="in_progress", progress_message="Exporting tables")
+        self._hold(doc["_id"])
         try:
             start_ts, path = self._write_zip(doc["_id"])
         except Exception as exc:

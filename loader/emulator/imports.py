@@ -257,7 +257,7 @@ class Imports:
 
     def _publish(self, job: ImportJob, new_state: dict, **fields: Any) -> None:
         """Publish a non-terminal state unless the import was already ended (canceled)."""
-        with self._lock:
+        with self._lock, self.state.store.transaction():  # polls run under the store lock: none slips between
             doc = self._doc(job.import_id)
             if doc["state"]["state"] in TERMINAL:
                 raise ImportFailure("Import canceled")

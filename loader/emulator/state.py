@@ -100,22 +100,22 @@ class EmulatorState:
             except Exception:  # a broken subscriber must not break a write
                 log.exception("state-change listener failed")
 
-    # -- import state polling (keeps each state visible for N polls) --------------------------
+    # -- import and export state polling (keeps each state visible for N polls) --------------------------
 
-    def count_poll(self, import_id: str) -> None:
+    def count_poll(self, record_id: str) -> None:
         with self.poll_cond:
-            self.poll_counts[import_id] = self.poll_counts.get(import_id, 0) + 1
+            self.poll_counts[record_id] = self.poll_counts.get(record_id, 0) + 1
             self.poll_cond.notify_all()
 
-    def reset_polls(self, import_id: str) -> None:
+    def reset_polls(self, record_id: str) -> None:
         """Start counting polls of a state about to be published."""
         with self.poll_cond:
-            self.poll_counts[import_id] = 0
+            self.poll_counts[record_id] = 0
 
-    def wait_for_polls(self, import_id: str, should_stop: Callable[[], bool]) -> None:
+    def wait_for_polls(self, record_id: str, should_stop: Callable[[], bool]) -> None:
         """Block until the state published after `reset_polls` was polled `polls_per_state` times."""
         with self.poll_cond:
-            while self.poll_counts[import_id] < self.config.polls_per_state and not should_stop():
+            while self.poll_counts[record_id] < self.config.polls_per_state and not should_stop():
                 self.poll_cond.wait(0.05)
 
     def reset(self) -> None:

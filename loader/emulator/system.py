@@ -101,7 +101,10 @@ def table_mapping(state, args: dict) -> Any:
 
 def exports_get_latest(state, args: dict) -> Any:
     latest = state.store.list_sysdocs(EXPORTS_TABLE, 1)
-    return latest[0] if latest else None
+    if not latest:
+        return None
+    state.count_poll(latest[0]["_id"])
+    return latest[0]
 
 
 def delete_documents(state, args: dict) -> Any:

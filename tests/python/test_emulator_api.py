@@ -343,3 +343,17 @@ def test_argument_array_limit(client):
     r = client.http.post("/api/query", json={"path": "_system/cli/tableSize",
                                              "args": {"tableName": "users", "pad": [1] * 8193}, "format": "json"})
     assert r.status_code == 400 and "8193 > maximum length 8192" in r.json()["message"]
+
+
+def test_export_states_observable_for_n_polls(client):
+    client.configure(polls_per_state=2)
+    load_users(client, 1)
+    assert client.http.post("/api/export/request/zip").status_code == 200
+    seen = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        state = client.value("_system/cli/exports:getLatest")["state"]
+        seen.append(state)
+        if state == "completed":
+            break
+    assert seen.count("requested") >= 2 and seen.count("in_progress") >= 2 and seen[-1] == "completed"
