@@ -2,9 +2,10 @@
 
 Before the first write, one snapshot export (one consistent timestamp) is taken through the
 gateway and reduced to the tables the run writes: `runs/<id>/backup/pre_run.zip` (mode 0600, it
-holds personal data) plus `backup.json` (tables, counts, table numbers, sha256). Rollback imports
-that ZIP in `replace` mode: every listed table is replaced atomically by its pre-run content, with
-the original `_id`s and `_creationTime`s (CONVEX_HTTP §4.3).
+holds personal data) plus `backup.json` (tables, counts, table numbers, sha256). Rollback either
+imports that ZIP in `replace` mode (every listed table replaced atomically by its pre-run content,
+with the original `_id`s and `_creationTime`s, CONVEX_HTTP §4.3), or deletes exactly the documents
+the run created (mapping table ∩ present now ∩ absent from the backup).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from loader.convex.gateway import ConvexGateway
 from loader.errors import ConfigError, MigrationError
+from loader.mapping_table import MappingTable
 from loader.run_folder import RunFolder, write_private
 from loader.run_state import get_logger
 
@@ -154,6 +156,41 @@ def restore_backup(folder: RunFolder, gateway: ConvexGateway) -> dict[str, Any]:
         raise BackupError(f"rollback wrote {result.num_rows_written} documents, "
                           f"expected {expected}: check the target")
     return {"restored": info["counts"], "import_id": result.import_id}
+
+
+DELETE_FUNCTION = "migration:deleteByIds"
+DELETE_BATCH = 1000
+
+
+def created_by_run(folder: RunFolder, gateway: ConvexGateway, mapping: MappingTable) -> dict[str, list[str]]:
+    """Per table, the documents this run created: mapped as `created`, present now, absent from the backup."""
+    info = load_backup(folder)
+    created: dict[str, list[str]] = {}
+    for table in info["tables"]:
+        before = {doc["_id"] for doc in iter_backup_documents(folder, table)}
+        now = {doc["_id"] for doc in gateway.iter_documents(table)} - before
+        mapped = {row.convex_id for row in mapping.rows(table) if row.match_rule == "created"}
+        created[table] = sorted(now & mapped)
+    return created
+
+
+def delete_created(folder: RunFolder, gateway: ConvexGateway, mapping: MappingTable) -> dict[str, int]:
+    """Delete exactly what the run created (companion `deleteByIds`), referencing tables first.
+
+    Documents written by others since the backup (v2 sign-ups) stay; legacy ids patched onto
+    pre-existing profiles stay too (cleanup-legacy removes them).
+    """
+    created = created_by_run(folder, gateway, mapping)
+    deleted: dict[str, int] = {}
+    for table in reversed(load_backup(folder)["tables"]):
+        ids = created[table]
+        deleted[table] = 0
+        for start in range(0, len(ids), DELETE_BATCH):
+            result = gateway.mutation(DELETE_FUNCTION, {"table": table, "ids": ids[start:start + DELETE_BATCH]},
+                                      idempotent=True)
+            deleted[table] += int(result["deleted"])
+        log.info("rollback: deleted %d %s documents created by run %s", deleted[table], table, folder.run_id)
+    return deleted
 
 
 def tables_written(marts: Iterable[Any]) -> list[str]:

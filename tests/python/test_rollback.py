@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loader.backup import backup_paths, load_backup, restore_backup, take_backup
+from loader.backup import backup_paths, created_by_run, delete_created, load_backup, restore_backup, take_backup
 from loader.errors import MigrationError
 from loader.importer import import_tables
 from operator_fixture import TABLES, add_faults, clear_faults, migrated_run, pre_existing_v2_user, snapshot
@@ -87,3 +87,34 @@ def test_rollback_of_a_run_without_backup_is_a_clear_error(tmp_path):
         result = _cli(["rollback", m.folder.run_id, "--yes"], m)
     assert result.returncode == 2
     assert "has no backup" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_delete_created_removes_exactly_the_run_s_documents(tmp_path):
+    states: list = []
+    with migrated_run(tmp_path, before_import=_signup_then_record(states)) as m:
+        late = tmp_path / "late_signup.jsonl"  # a v2 sign-up during the window must survive
+        late.write_text('{"email": "dora@example.com"}\n')
+        m.gateway.import_file(late, table="users", mode="append")
+        [dora] = [u for u in m.gateway.iter_documents("users") if u["email"] == "dora@example.com"]
+        created = created_by_run(m.folder, m.gateway, m.mapping)
+        assert {t: len(ids) for t, ids in created.items()} == {"users": 2, "cases": 4, "userProfiles": 3}
+        assert dora["_id"] not in created["users"]
+        assert delete_created(m.folder, m.gateway, m.mapping) == {"userProfiles": 3, "cases": 4, "users": 2}
+        after = snapshot(m.gateway)
+        assert after == {**states[0], "users": sorted(states[0]["users"] + [dora], key=lambda d: d["_id"])}
+        assert delete_created(m.folder, m.gateway, m.mapping) == {"userProfiles": 0, "cases": 0, "users": 0}
+
+
+def test_delete_created_after_a_partial_run(tmp_path):
+    states: list = []
+    with migrated_run(tmp_path, before_import=_signup_then_record(states), import_it=False) as m:
+        add_faults(m.emulator, [{"endpoint": "/api/import/finish_upload", "action": "status", "status": 400,
+                                 "code": "ImportFailed", "skip": 1, "times": None}])
+        with pytest.raises(MigrationError):
+            import_tables(m.folder, m.gateway, mapping=m.mapping, progress=False)
+        clear_faults(m.emulator)
+        result = _cli(["rollback", m.folder.run_id, "--mode", "delete-created", "--yes",
+                       "--mapping-db", str(m.mapping_path)], m)
+        assert result.returncode == 0, result.stderr
+        assert "deleted userProfiles 0, cases 0, users 2" in result.stdout
+        assert snapshot(m.gateway) == states[0]
