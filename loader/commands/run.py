@@ -184,7 +184,12 @@ def step_transform(ctx: RunContext) -> dict[str, Any]:
 def step_export(ctx: RunContext) -> dict[str, Any]:
     from loader.export import export
 
-    with progress_bar(ctx.progress, "export", unit="docs") as tick:
+    total = None
+    if ctx.progress:
+        from loader.verify import warehouse_query
+
+        total = sum(warehouse_query(ctx.folder, m.model, "select count(*) as n from {rel}")[0]["n"] for m in _marts(ctx))
+    with progress_bar(ctx.progress, "export", total=total, unit="docs") as tick:
         result = export(ctx.folder, progress=tick)
     documents = sum(t["documents"] for t in result["tables"].values())
     check_reject_threshold(ctx, result)
