@@ -171,3 +171,16 @@ def test_int64_args_and_results_round_trip(client):
     value = client.value("pytest/emu:echo", {"n": {"$integer": "BQAAAAAAAAA="}, "f": 2}, fmt="convex_encoded_json")
     assert value == {"n": {"$integer": "BQAAAAAAAAA="}, "f": 2.0}
     assert client.value("pytest/emu:echo", {"n": {"$integer": "BQAAAAAAAAA="}}, fmt="json") == {"n": "5"}
+
+
+@register_function("pytest/emu:act", kind="action")
+def act(ctx, args):
+    return {"echo": args["x"], "users": float(len(ctx.db.query("users").collect()))}
+
+
+def test_action_endpoint_and_kind_mismatch(client):
+    assert client.value("pytest/emu:act", {"x": "hi"}, endpoint="action") == {"echo": "hi", "users": 0.0}
+    body = client.call("query", "pytest/emu:act", {"x": "hi"})
+    assert body["errorMessage"] == "Trying to execute pytest/emu:act as Query, but it is defined as Action."
+    r = client.http.post("/api/run/pytest/emu/act", json={"args": {"x": "run"}})
+    assert r.json()["value"]["echo"] == "run"
