@@ -76,21 +76,22 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _loads(text: str, uniform: bool) -> Any:
-    """JSONL rows: every number is float64; "uniform" ZIP rows: export_json (int literals are int64)."""
+def _loads(text: str, uniform: bool, decode: bool = True) -> Any:
+    """JSONL rows: every number is float64; "uniform" ZIP rows: export_json (int literals are int64).
+    With `decode=False` (parse phase) `$` objects are left for the write phase to convert."""
     if uniform:
         value = json.loads(text, parse_constant=_reject_constant)
-        return decode_export_json(value) if '"$' in text else value
+        return decode_export_json(value) if decode and '"$' in text else value
     return json.loads(text, parse_int=float, parse_constant=_reject_constant)
 
 
-def _parse_line(raw: bytes, row: int, uniform: bool = False) -> Any:
+def _parse_line(raw: bytes, row: int, uniform: bool = False, decode: bool = True) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ImportFailure(f"Row {row} wasn't valid UTF-8: {exc}") from None
     try:
-        value = _loads(text, uniform)
+        value = _loads(text, uniform, decode)
     except InvalidValue as exc:
         raise ImportFailure(f"Row {row} wasn't a valid Convex value: {exc}") from None
     except ValueError as exc:
@@ -122,7 +123,7 @@ def _jsonl_plan(name: str, open_stream: Callable[[], io.BufferedReader], uniform
     with open_stream() as stream:
         _check_bom(stream.peek(3)[:3])
         for row, raw in _jsonl_lines(stream):
-            value = _parse_line(raw, row, uniform)
+            value = _parse_line(raw, row, uniform, decode=False)
             if row == 1 and isinstance(value, dict):
                 plan.first_id = value.get("_id")
             plan.count = row

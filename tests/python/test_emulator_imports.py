@@ -359,3 +359,19 @@ def test_cancel_while_in_progress_discards_atomic_import(client):
     client.http.post("/api/cancel_import", json={"importId": import_id})
     doc, _ = client.wait_state(import_id, ("failed", "completed"))
     assert doc["state"]["state"] == "failed" and client.size("users") == 0
+
+
+def test_bad_special_value_in_uniform_zip_fails_while_writing(client):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("_tables/documents.jsonl", '{"name":"blobs","id":10050}\n')
+        z.writestr("blobs/documents.jsonl", '{"n":1}\n{"n":{"$integer":"AQ=="}}\n')
+        z.writestr("blobs/generated_schema.jsonl", '"uniform"\n')
+    token, parts = client.upload(buf.getvalue(), 1 << 20)
+    import_id = client.finish(token, parts, None, mode="replace", fmt="zip").json()["importId"]
+    waiting, _ = client.wait_state(import_id, ("waiting_for_confirmation", "failed"))
+    assert waiting["state"]["state"] == "waiting_for_confirmation"  # JSON syntax is fine
+    client.http.post("/api/perform_import", json={"importId": import_id})
+    doc, _ = client.wait_state(import_id, ("completed", "failed"))
+    assert "Row 2 wasn't a valid Convex value: $integer must encode 8 bytes" in doc["state"]["error_message"]
+    assert "blobs" not in client.mapping()
