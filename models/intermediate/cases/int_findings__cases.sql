@@ -142,6 +142,27 @@ findings as (
         entry_id || ': list item is not an object; dropped'
     from entries where fate = 'not_object'
 
+    {#- DQ-16: entry dates (table rows and list items) that do not parse. #}
+    {%- for column in ['received_date', 'response_due_date', 'response_submitted_date'] %}
+    union all
+    select 'DQ-16', 'warning', case_id, owner_email, kind || 'Entries', {{ column }}_raw, cast(null as varchar),
+        entry_id || ': {{ column }} is not a valid date in 1990-2100; treated as missing'
+    from entries
+    where {{ column }}_raw is not null and source_rank < 3
+        and {{ parse_date(column ~ '_raw') }} is null
+    {%- endfor %}
+
+    {#- DQ-22: JSON list columns that are not arrays. #}
+    {%- for column in ['rfi_list', 'rfe_list', 'documents', 'rfi_documents', 'rfe_documents'] %}
+    union all
+    select 'DQ-22', 'warning', case_id, owner_email, '{{ column }}', {{ column }}_raw, cast(null as varchar),
+        '{{ column }} is not a JSON array; ignored'
+    from raw_dates
+    where {{ column }}_raw is not null
+        and ({{ json_is_invalid(column ~ '_raw') }}
+            or coalesce({{ json_kind(json_parse(column ~ '_raw')) }}, 'array') <> 'array')
+    {%- endfor %}
+
     {#- DQ-19b: more than one active entry in a list. #}
     {%- for kind in ['rfi', 'rfe'] %}
     union all
@@ -215,10 +236,16 @@ findings as (
     from methods where fate = 'kept' and method_date = ''
     union all
     select 'DQ-23', 'warning', case_id, owner_email, 'additionalRecruitmentMethods', cast(method_count as varchar), cast(null as varchar),
-        case when method_count > 3 then 'more than 3 recruitment methods; kept' else 'repeated recruitment method; kept' end
+        'more than 3 recruitment methods; kept'
     from cases
     inner join {{ ref('int_cases__recruitment_methods') }} as method_lists using (case_id)
-    where method_count > 3 or distinct_method_count < method_count
+    where method_count > 3
+    union all
+    select 'DQ-23', 'warning', case_id, owner_email, 'additionalRecruitmentMethods', cast(distinct_method_count as varchar), cast(null as varchar),
+        'repeated recruitment method; kept'
+    from cases
+    inner join {{ ref('int_cases__recruitment_methods') }} as method_lists using (case_id)
+    where distinct_method_count < method_count
     union all
     select 'DQ-23', 'warning', case_id, owner_email, 'additionalRecruitmentMethods', cast(method_count as varchar), cast(null as varchar),
         'recruitment methods on a non-professional case; kept, ignored by derived dates'

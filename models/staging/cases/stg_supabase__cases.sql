@@ -1,4 +1,6 @@
-{#- One row per v1 case (public.cases), soft-deleted rows included. Rename, cast and clean only. -#}
+{#- One row per v1 case (public.cases), soft-deleted rows included. Rename, cast and clean only.
+    Materialized as a table: every case model reads it, so dates and text are parsed once. -#}
+{{ config(materialized='table') }}
 {%- set text_columns = [
     'case_number', 'internal_case_number', 'employer_name', 'employer_fein', 'beneficiary_identifier',
     'position_title', 'job_title', 'soc_code', 'soc_title', 'job_order_state', 'case_status',
