@@ -1,0 +1,198 @@
+"""Parse phase of an import (CONVEX_HTTP §2.6): JSON syntax, BOM, blank lines, UTF-8, ZIP layout.
+
+Rows are turned into Convex values here: single-table JSONL/JSON array rows with every number a
+float64, "uniform" ZIP rows as export_json (integer literals are int64, `$` objects special).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loader.convex.values import InvalidValue, decode_export_json
+
+TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+JSON_ARRAY_MAX = 16 << 20
+
+
+class ImportFailure(Exception):
+    """Ends an import in state `failed` with `PREFIX + message`."""
+
+
+@dataclass
+class TablePlan:
+    """One table of an import, learned in the parse phase."""
+
+    name: str
+    rows: Callable[[], Iterator[Any]]  # Convex values (decoded), in file order
+    count: int = 0
+    first_id: Any = None
+    zip_number: int | None = None
+
+
+@dataclass
+class ImportJob:
+    import_id: str
+    object_path: Path
+    fmt: str  # jsonLines | jsonArray | csv | zip
+    mode: str
+    table: str | None
+    auto_confirm: bool = False
+    confirmed: bool = False
+    plans: list[TablePlan] = field(default_factory=list)
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+# -- parsing -------------------------------------------------------------------------------------
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _loads(text: str, uniform: bool, decode: bool = True) -> Any:
+    """JSONL rows: every number is float64; "uniform" ZIP rows: export_json (int literals are int64).
+    With `decode=False` (parse phase) `$` objects are left for the write phase to convert."""
+    if uniform:
+        value = json.loads(text, parse_constant=_reject_constant)
+        return decode_export_json(value) if decode and '"$' in text else value
+    return json.loads(text, parse_int=float, parse_constant=_reject_constant)
+
+
+def _parse_line(raw: bytes, row: int, uniform: bool = False, decode: bool = True) -> Any:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ImportFailure(f"Row {row} wasn't valid UTF-8: {exc}") from None
+    try:
+        value = _loads(text, uniform, decode)
+    except InvalidValue as exc:
+        raise ImportFailure(f"Row {row} wasn't a valid Convex value: {exc}") from None
+    except ValueError as exc:
+        raise ImportFailure(f"Row {row} wasn't valid JSON: {exc}") from None
+    if "\\ud" in text or "\\uD" in text:
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ImportFailure(f"Row {row} wasn't valid JSON: lone surrogate in a string escape") from None
+    return value
+
+
+def _jsonl_lines(stream: io.BufferedReader) -> Iterator[tuple[int, bytes]]:
+    """(row number, line without newline); a blank line (also a second final newline) is a row too."""
+    row = 0
+    for line in stream:
+        row += 1
+        yield row, line[:-1] if line.endswith(b"\n") else line
+
+
+def _check_bom(head: bytes) -> None:
+    if head.startswith(b"\xef\xbb\xbf"):
+        raise ImportFailure("Utf8BomNotSupported: the file starts with a UTF-8 byte order mark")
+
+
+def _jsonl_plan(name: str, open_stream: Callable[[], io.BufferedReader], uniform: bool) -> TablePlan:
+    """Check the JSON syntax of every line; count rows; remember the first row's `_id`."""
+    plan = TablePlan(name, lambda: _jsonl_values(open_stream, uniform))
+    with open_stream() as stream:
+        _check_bom(stream.peek(3)[:3])
+        for row, raw in _jsonl_lines(stream):
+            value = _parse_line(raw, row, uniform, decode=False)
+            if row == 1 and isinstance(value, dict):
+                plan.first_id = value.get("_id")
+            plan.count = row
+    return plan
+
+
+def _jsonl_values(open_stream, uniform: bool) -> Iterator[Any]:
+    with open_stream() as stream:
+        for row, raw in _jsonl_lines(stream):
+            yield _parse_line(raw, row, uniform)
+
+
+def parse_upload(job: ImportJob) -> list[TablePlan]:
+    if job.fmt == "jsonLines":
+        return [_jsonl_plan(job.table, lambda: open(job.object_path, "rb"), uniform=False)]
+    if job.fmt == "jsonArray":
+        return [_json_array_plan(job)]
+    if job.fmt == "zip":
+        return _zip_plans(job.object_path)
+    raise ImportFailure("CSV imports are not supported by the emulator; use jsonLines")
+
+
+def _json_array_plan(job: ImportJob) -> TablePlan:
+    if job.object_path.stat().st_size > JSON_ARRAY_MAX:
+        raise ImportFailure("Import file is too large for JSON array format (limit 16 MiB). Use JSONL instead.")
+    data = job.object_path.read_bytes()
+    _check_bom(data[:3])
+    try:
+        values = _loads(data.decode("utf-8"), uniform=False)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ImportFailure(f"Import wasn't valid JSON: {exc}") from None
+    if not isinstance(values, list):
+        raise ImportFailure("Import wasn't a JSON array")
+    plan = TablePlan(job.table, lambda: iter(values), count=len(values))
+    plan.first_id = values[0].get("_id") if values and isinstance(values[0], dict) else None
+    return plan
+
+
+def _zip_plans(path: Path) -> list[TablePlan]:
+    """§4.3 layout: `_tables/documents.jsonl` numbers; `<table>/documents.jsonl`; "uniform" → export_json."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise ImportFailure(f"Invalid zip file: {exc}") from None
+    with archive:
+        names = set(archive.namelist())
+        numbers: dict[str, int] = {}
+        if "_tables/documents.jsonl" in names:
+            for row, raw in _jsonl_lines(io.BufferedReader(archive.open("_tables/documents.jsonl"))):
+                entry = _parse_line(raw, row, uniform=True)
+                if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not isinstance(entry.get("id"), int):
+                    raise ImportFailure(f"_tables/documents.jsonl row {row} is not {{name, id}}")
+                numbers[entry["name"]] = entry["id"]
+        tables = set(numbers) | {
+            n.split("/")[0] for n in names if n.endswith("/documents.jsonl") and n.count("/") == 1
+        }
+        tables.discard("_tables")
+        plans = []
+        for table in sorted(tables):
+            if table.startswith("_"):
+                continue  # _storage and other system folders are not imported
+            if not TABLE_NAME.match(table):
+                raise ImportFailure(f"Invalid table name {table!r} in zip")
+            uniform = False
+            if f"{table}/generated_schema.jsonl" in names:
+                uniform = archive.read(f"{table}/generated_schema.jsonl").strip() == b'"uniform"'
+            member = f"{table}/documents.jsonl"
+            if member in names:
+                opener = _zip_member_opener(path, member)
+                plan = _jsonl_plan(table, opener, uniform)
+            else:
+                plan = TablePlan(table, lambda: iter(()))
+            plan.zip_number = numbers.get(table)
+            plans.append(plan)
+    return plans
+
+
+def _zip_member_opener(path: Path, member: str) -> Callable[[], io.BufferedReader]:
+    class _Member(io.BufferedReader):
+        def __init__(self):
+            self._zip = zipfile.ZipFile(path)
+            super().__init__(self._zip.open(member))
+
+        def close(self):
+            super().close()
+            self._zip.close()
+
+    return _Member
+
+
+# -- the import manager --------------------------------------------------------------------------
