@@ -114,9 +114,3 @@ def load_contract(path: Path = CONTRACT_PATH) -> tuple[ContractTable, ...]:
         ))
     return tuple(tables)
 
-
-def contract_table(name: str) -> ContractTable:
-    for table in load_contract():
-        if table.name == name:
-            return table
-    raise ConfigError(f"table {name!r} is not in the source contract")
