@@ -206,28 +206,47 @@ def _load_counts(manifest: dict[str, Any], verify: dict[str, Any] | None) -> lis
 def _table(title: str, rows: list[dict[str, Any]], total: int, columns: list[str] | None = None,
            note: str = "") -> Table:
     columns = columns or (list(rows[0]) if rows else [])
-    shown = [mask_row(r, columns) for r in rows[:LIST_LIMIT]]
+    shown = [mask_row(r, columns) for r in rows]
     if total > len(shown):
         note = (note + " " if note else "") + f"Showing {len(shown)} of {total}; the full list is in the warehouse."
     return Table(title, columns, shown, total, note)
 
 
-def _warning_list(folder: RunFolder, dq_id: str, title: str) -> Table | None:
-    rows = warehouse_query(
-        folder, "dq_warnings",
-        "select * from {rel} where dq_id = " + sql_text(dq_id) + " order by source_table, v1_id, target_field")
-    if rows is None:
+def _first_rows(folder: RunFolder, model: str, where: str, order: str) -> tuple[list[dict[str, Any]], int] | None:
+    """The first LIST_LIMIT rows of a model (optionally filtered) and the total; None if the model is absent."""
+    counted = warehouse_query(folder, model, f"select count(*) as n from {{rel}}{where}")
+    if counted is None:
         return None
+    rows = warehouse_query(folder, model, f"select * from {{rel}}{where} order by {order} limit {LIST_LIMIT}")
+    return rows or [], int(counted[0]["n"])
+
+
+def _warning_list(folder: RunFolder, dq_id: str, title: str) -> Table | None:
+    found = _first_rows(folder, "dq_warnings", " where dq_id = " + sql_text(dq_id), "source_table, v1_id, target_field")
+    if found is None:
+        return None
+    rows, total = found
     columns = [c for c in ("source_table", "v1_id", "case_legacy_id", "owner_email", "target_field",
                            "original_value", "resulting_value", "message") if not rows or c in rows[0]]
-    return _table(f"{dq_id} — {title}", rows, len(rows), columns)
+    return _table(f"{dq_id} — {title}", rows, total, columns)
 
 
 def _model_list(folder: RunFolder, model: str, title: str, order: str) -> Table | None:
-    rows = warehouse_query(folder, model, f"select * from {{rel}} order by {order}")
-    if rows is None:
+    found = _first_rows(folder, model, "", order)
+    if found is None:
         return None
-    return _table(title, rows, len(rows), [c for c in (rows[0] if rows else []) if c not in RAW_COLUMNS])
+    rows, total = found
+    return _table(title, rows, total, [c for c in (rows[0] if rows else []) if c not in RAW_COLUMNS])
+
+
+def _loader_rejects_table(folder: RunFolder) -> Table:
+    shown, total = [], 0
+    for record in iter_loader_rejects(folder):
+        total += 1
+        if len(shown) < LIST_LIMIT:
+            shown.append(record)
+    return _table("Rejected by the loader (contract, limits, load-time)", shown, total,
+                  ["table", "legacy_id", "dq_id", "field", "expected", "got", "message"])
 
 
 def collect(folder: RunFolder) -> ReportData:
@@ -251,7 +270,6 @@ def collect(folder: RunFolder) -> ReportData:
         total = sum(r["rows"] for r in rejects_by_dq if r["dq_id"] == dq_id)
         reject_examples.append(Table(f"{dq_id} — {DQ_TITLES.get(dq_id, '')}", columns,
                                      [mask_row(r, columns) for r in rows], total))
-    loader_rejects = list(iter_loader_rejects(folder))
     warnings_by_dq = warehouse_query(
         folder, "dq_warnings",
         "select dq_id, level, count(*) as findings from {rel} group by dq_id, level order by dq_id, level")
@@ -287,9 +305,7 @@ def collect(folder: RunFolder) -> ReportData:
             folder, "dq_reconciliation", "select * from {rel} order by source_table") or [],
         rejects_by_dq=rejects_by_dq,
         reject_examples=reject_examples,
-        loader_rejects=_table("Rejected by the loader (contract, limits, load-time)", loader_rejects,
-                              len(loader_rejects),
-                              ["table", "legacy_id", "dq_id", "field", "expected", "got", "message"]),
+        loader_rejects=_loader_rejects_table(folder),
         warnings_by_dq=warnings_by_dq,
         lists=[t for t in lists if t is not None],
         verify_failures=verify_failures,

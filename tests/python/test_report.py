@@ -157,3 +157,14 @@ def test_html_renders_in_headless_chromium(reported_run: RunFolder, tmp_path: Pa
     assert 'id="verdict"' in dom and "Verification PASSED" in dom
     assert re.search(r"<td>public\.cases</td><td class=\"num\">512</td><td class=\"num\">499</td>", dom)
     assert "DQ-06" in dom and "V-REC-01,V-REC-03" in dom and "j***@example.com" in dom
+
+
+def test_long_lists_are_truncated_with_their_total(reported_run: RunFolder, monkeypatch):
+    rejects = reported_run.export_dir / "rejects.jsonl"
+    rejects.write_text("".join(json.dumps({"table": "cases", "legacy_id": f"c9{i}", "dq_id": "CONTRACT"}) + "\n"
+                               for i in range(3)))
+    monkeypatch.setattr("loader.report.LIST_LIMIT", 1)
+    md = Path(write_report(reported_run)["markdown"]).read_text()
+    assert "### Rejected by the loader (contract, limits, load-time) (3)" in md
+    assert "Showing 1 of 3; the full list is in the warehouse." in md
+    assert "c90" in md and "c91" not in md
