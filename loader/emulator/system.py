@@ -26,6 +26,13 @@ def _arg(args: dict, name: str, kind: type | tuple, path: str) -> Any:
 
 def query_import(state, args: dict) -> Any:
     import_id = _arg(args, "importId", str, "v.id(\"_snapshot_imports\")")
+    try:
+        decode_id(import_id)
+    except InvalidId:
+        raise FunctionError(
+            f"ArgumentValidationError: Value does not match validator.\nPath: .importId\nValue: {import_id!r}\n"
+            'Validator: v.id("_snapshot_imports")'
+        ) from None
     state.count_poll(import_id)
     doc = state.store.get_sysdoc(import_id)
     return doc if doc is not None and "format" in doc else None

@@ -357,3 +357,20 @@ def test_export_states_observable_for_n_polls(client):
         if state == "completed":
             break
     assert seen.count("requested") >= 2 and seen.count("in_progress") >= 2 and seen[-1] == "completed"
+
+
+def test_query_import_argument_validation(client):
+    body = client.call("query", "_system/cli/queryImport", {"importId": "nope"})
+    assert body["status"] == "error" and body["errorMessage"].startswith("ArgumentValidationError")
+    from loader.convex.ids import encode_id
+
+    assert client.value("_system/cli/queryImport", {"importId": encode_id(22, bytes(16))}) is None
+
+
+def test_without_schema_tables_appear_on_first_write_and_nothing_is_validated(tmp_path):
+    with running_emulator(tmp_path / "noschema", schema_path=None) as emu:
+        c = EmuClient(emu)
+        assert [n for n in c.mapping() if not n.startswith("_")] == []
+        assert c.oneshot("users", [{"email": 5, "anything": [1, {"x": None}]}]).json() == {"numWritten": 1}
+        assert c.mapping()["users"] == 10001
+        c.close()
