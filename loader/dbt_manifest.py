@@ -65,6 +65,9 @@ class ConvexMart:
     mapping_email_column: str | None = None
     write_function: str | None = None
     write_batch_size: int = 100
+    write_documents_arg: str | None = None
+    write_result_id: str | None = None
+    write_var_args: tuple[tuple[str, str], ...] = ()
     meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -123,8 +126,10 @@ def _mart_from_node(node: dict[str, Any]) -> ConvexMart:
                           "v1_key_column, so that every document gets its durable mapping rows "
                           "(docs/INTERFACES.md §5, MAPPING_SPEC §5.7)")
     write = meta.get("write") or {}
-    if write and write.get("via") != "mutation":
-        raise ConfigError(f"dbt model {model}: meta.convex.write.via must be `mutation`")
+    if write and not (write.get("via") == "mutation" and write.get("function") and write.get("documents_arg")
+                      and write.get("result_id")):
+        raise ConfigError(f"dbt model {model}: meta.convex.write needs via: mutation, function, documents_arg "
+                          "and result_id (docs/INTERFACES.md §5)")
     return ConvexMart(
         model=model,
         relation=node["relation_name"],
@@ -143,6 +148,9 @@ def _mart_from_node(node: dict[str, Any]) -> ConvexMart:
         mapping_email_column=mapping.get("email_column"),
         write_function=write.get("function"),
         write_batch_size=int(write.get("batch_size", 100)),
+        write_documents_arg=write.get("documents_arg"),
+        write_result_id=write.get("result_id"),
+        write_var_args=tuple(sorted((write.get("var_args") or {}).items())),
         meta=meta,
     )
 

@@ -30,16 +30,17 @@ from typing import Any
 
 from tqdm import tqdm
 
-from loader.convex.gateway import ConvexGateway, ConvexImportError
+from loader.convex.gateway import ConvexFunctionError, ConvexGateway, ConvexImportError
 from loader.convex.ids import encode_id
 from loader.convex.schema import Schema
 from loader.convex.validator import DocumentValidator
 from loader.dbt_manifest import ConvexMart, load_convex_marts
-from loader.errors import MigrationError
+from loader.errors import ConfigError, MigrationError
 from loader.export import JsonlWriter, as_convex, dumps, manifest_path
 from loader.mapping_table import MappingRow, MappingTable
 from loader.resolve import Resolver
 from loader.run_folder import RunFolder, write_private
+from loader.transform import DBT_VAR_DEFAULTS
 
 STATE_FILE = "state.json"
 READ_PAGE = 1000
@@ -115,7 +116,8 @@ class Importer:
         self.show_progress = show_progress
         self.marts = load_convex_marts(manifest_path(folder))
         config = folder.read_manifest().get("config", {})
-        self.overwrite_profiles = bool(config.get("dbt_vars", {}).get("overwrite_existing_profiles", False))
+        self.dbt_vars = {**DBT_VAR_DEFAULTS, **config.get("dbt_vars", {})}  # as fixed by transform
+        self.server_rejected: dict[str, set[str]] = {}
         self.state = ImportState(folder)
         self.index = TargetIndex()
         self.import_dir = folder.path("import")
@@ -271,8 +273,8 @@ class Importer:
         except ConvexImportError as exc:
             entry["previous_failure"] = exc.message
         self.read_target(mart.table)
-        send_file = self._files(mart)["send"]
-        if send_file.is_file() and file_sha256(send_file) == entry.get("checksum"):
+        sent_file = self.import_dir / entry.get("file", self._files(mart)["send"].name)
+        if sent_file.is_file() and file_sha256(sent_file) == entry.get("checksum"):
             landed, _ = self._landed(mart)
             self.mapping.record(landed, self.folder.run_id)
         entry["status"] = "reconcile"
@@ -290,29 +292,85 @@ class Importer:
                 rows.extend(self._mapping_rows(mart, pending["v1_rows"], pending["email"], convex_id, "created"))
         return rows, missing
 
-    def write_snapshot(self, mart: ConvexMart, plan: dict[str, Any]) -> tuple[dict[str, Any], list[MappingRow]]:
-        """Snapshot-import the send file (import id recorded before it is confirmed), then check it landed."""
+    def _server_reject(self, mart: ConvexMart, legacy_id: Any, message: str) -> None:
+        """A document Convex still refused: to the rejects with the server's message (§5.8)."""
+        self.server_rejected.setdefault(mart.table, set()).add(str(legacy_id))
+        with self._files(mart)["rejects"].open("a", encoding="utf-8") as handle:
+            handle.write(dumps({"run_id": self.folder.run_id, "table": mart.table, "legacy_id": legacy_id,
+                                "dq_id": "SERVER", "field": "", "message": message}) + "\n")
+
+    def _import_isolating(self, mart: ConvexMart, path: Path, bar: tqdm, imports: list[dict[str, Any]]) -> None:
+        """Snapshot-import `path`; if Convex fails the import, send what is still missing in halves
+        until the refused document is alone, and reject it (the others proceed)."""
         entry = self.state.table(mart.table)
-        files = self._files(mart)
-        lines = plan["send"]["lines"]
-        mode = "requireEmpty" if not self.index.ids.get(mart.table) else "append"
+        lines = sum(1 for _ in iter_jsonl(path))
+        mode = "requireEmpty" if not self.index.ids.get(mart.table) and not imports else "append"
 
         def remember(import_id: str) -> None:
-            entry.update(import_id=import_id, mode=mode, checksum=plan["send"]["sha256"], lines=lines,
+            entry.update(import_id=import_id, mode=mode, checksum=file_sha256(path), lines=lines, file=path.name,
                          status="importing")
             self.state.save()
 
-        with self._progress(mart, lines) as bar:
-            result = self.gateway.import_file(files["send"], table=mart.table, mode=mode, expected_rows=lines,
+        try:
+            result = self.gateway.import_file(path, table=mart.table, mode=mode, expected_rows=lines,
                                               on_created=remember,
                                               progress=lambda state: bar.set_postfix_str(state.get("state", "")))
-            bar.update(lines)
+        except ConvexImportError as exc:
+            if exc.code != "ImportFailed":
+                raise
+            self.read_target(mart.table)
+            missing = [doc for doc in iter_jsonl(path)
+                       if self.index.lookup(mart.table, mart.identity_key, doc.get(mart.identity_key)) is None]
+            if len(missing) == 1 and lines == 1:
+                self._server_reject(mart, missing[0].get(mart.identity_key), exc.message)
+                return
+            half = (len(missing) + 1) // 2
+            for part, documents in (("a", missing[:half]), ("b", missing[half:])):
+                if documents:
+                    part_path = path.with_name(f"{path.stem}.{part}.jsonl")
+                    writer = JsonlWriter(part_path)
+                    for document in documents:
+                        writer.write(dumps(document))
+                    writer.commit()
+                    self._import_isolating(mart, part_path, bar, imports)
+            return
+        bar.update(lines)
+        imports.append({"import_id": result.import_id, "mode": mode, "written": result.num_rows_written})
+
+    def write_snapshot(self, mart: ConvexMart, plan: dict[str, Any]) -> tuple[list[dict[str, Any]], list[MappingRow]]:
+        """Snapshot-import the send file (each import id recorded before it is confirmed), then check it landed."""
+        imports: list[dict[str, Any]] = []
+        with self._progress(mart, plan["send"]["lines"]) as bar:
+            self._import_isolating(mart, self._files(mart)["send"], bar, imports)
         self.read_target(mart.table)
         rows, missing = self._landed(mart)
+        missing = [m for m in missing if m not in self.server_rejected.get(mart.table, set())]
         if missing:
             raise ImportFailed(f"{mart.table}: {len(missing)} imported document(s) not found in the target "
                                f"(first: {missing[0]}); resume the run to send the missing ones")
-        return {"import_id": result.import_id, "mode": mode, "written": result.num_rows_written}, rows
+        return imports, rows
+
+    def _mutation_args(self, mart: ConvexMart, documents: list[dict[str, Any]]) -> dict[str, Any]:
+        args: dict[str, Any] = {mart.write_documents_arg: documents}
+        for arg, variable in mart.write_var_args:
+            if variable not in self.dbt_vars:
+                raise ConfigError(f"{mart.model}: meta.convex.write.var_args names unknown variable {variable!r}")
+            args[arg] = self.dbt_vars[variable]
+        return args
+
+    def _call_isolating(self, mart: ConvexMart, batch: list[tuple[dict[str, Any], dict[str, Any]]]
+                        ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """(pending, result) per document written; a refused batch is halved until the refused one is alone."""
+        try:
+            results = self.gateway.mutation(mart.write_function, self._mutation_args(
+                mart, [document for document, _ in batch]), idempotent=True)
+        except ConvexFunctionError as exc:
+            if len(batch) == 1:
+                self._server_reject(mart, batch[0][1]["legacy_id"], exc.message)
+                return []
+            half = len(batch) // 2
+            return self._call_isolating(mart, batch[:half]) + self._call_isolating(mart, batch[half:])
+        return [(pending, result) for (_, pending), result in zip(batch, results, strict=True)]
 
     def write_mutation(self, mart: ConvexMart, plan: dict[str, Any]) -> tuple[dict[str, int], list[MappingRow]]:
         """Insert-or-patch through the companion mutation, in idempotent batches."""
@@ -323,13 +381,11 @@ class Importer:
         batch: list[tuple[dict[str, Any], dict[str, Any]]] = []
 
         def flush() -> None:
-            results = self.gateway.mutation(mart.write_function, {
-                "profiles": [document for document, _ in batch],
-                "overwriteExistingProfiles": self.overwrite_profiles}, idempotent=True)
-            for (_, pending), outcome in zip(batch, results, strict=True):
+            for pending, outcome in self._call_isolating(mart, batch):
                 rule = outcome["outcome"]
                 counts[rule] = counts.get(rule, 0) + 1
-                rows.extend(self._mapping_rows(mart, pending["v1_rows"], pending["email"], outcome["profileId"], rule))
+                rows.extend(self._mapping_rows(mart, pending["v1_rows"], pending["email"],
+                                               outcome[mart.write_result_id], rule))
                 for conflict in outcome.get("conflicts") or []:
                     conflicts.write(dumps({
                         "table": mart.table, "legacy_id": pending["legacy_id"], "dq_id": "DQ-30",
@@ -346,6 +402,9 @@ class Importer:
             if batch:
                 flush()
         conflicts.commit()
+        rejected = len(self.server_rejected.get(mart.table, ()))
+        if rejected:
+            counts["rejected"] = counts.get("rejected", 0) + rejected
         return counts, rows
 
     def import_table(self, mart: ConvexMart) -> dict[str, Any]:
@@ -367,8 +426,11 @@ class Importer:
                 counts[rule] = counts.get(rule, 0) + n
             self.read_target(mart.table)
         elif to_write:
-            result["import"], rows = self.write_snapshot(mart, plan)
-            counts["created"] = to_write
+            result["imports"], rows = self.write_snapshot(mart, plan)
+            refused = len(self.server_rejected.get(mart.table, ()))
+            counts["created"] = to_write - refused
+            if refused:
+                counts["rejected"] = counts.get("rejected", 0) + refused
         result["mapping"] = self.mapping.record(rows, self.folder.run_id)
         entry = self.state.table(mart.table)
         entry.pop("import_id", None)

@@ -39,7 +39,9 @@ PROFILES_META = {
     "nested_references": [{"path": "dismissedDeadlines[].caseId", "key_member": "caseLegacyId",
                            "table": "cases", "match_field": "legacyId"}],
     "mapping": {"rows_column": "resolve_v1_rows", "email_column": "resolve_owner_email"},
-    "write": {"via": "mutation", "function": PROFILE_FUNCTION, "batch_size": 2},
+    "write": {"via": "mutation", "function": PROFILE_FUNCTION, "batch_size": 2, "documents_arg": "profiles",
+              "result_id": "profileId",
+              "var_args": {"overwriteExistingProfiles": "overwrite_existing_profiles"}},
 }
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from convex_marts_fixture import build_duckdb_run, uuid
+from convex_marts_fixture import build_duckdb_run, sample_rows, uuid
 from loader.convex.gateway import ConvexGateway, ConvexTarget
 from loader.convex.ids import table_number_of
-from loader.convex.schema import Schema
+from loader.convex.schema import CONTRACT_PATH, Schema
 from loader.emulator import Emulator, EmulatorConfig
 from loader.export import export
 from loader.importer import ImportState, import_tables
@@ -130,7 +131,7 @@ def test_existing_v2_user_is_reused_and_profile_patched_not_overwritten(run, gat
     assert set(users) == {"bob@example.com", "Ann@Example.com", "ann@example.com", "cy@example.com"}
     assert users["bob@example.com"]["_id"] == bob_id and users["bob@example.com"]["name"] == "Bob in v2"
     assert result["tables"]["users"]["counts"] == {"existing_email": 1, "created": 2}
-    assert result["tables"]["users"]["import"]["mode"] == "append"
+    assert [i["mode"] for i in result["tables"]["users"]["imports"]] == ["append"]
     [bob_profile] = [p for p in docs(gateway, "userProfiles") if p["userId"] == bob_id]
     assert bob_profile["timezone"] == "Asia/Tokyo"  # the user's v2 setting is kept
     assert bob_profile["legacyId"] == uuid(3)  # legacy id patched on
@@ -180,3 +181,40 @@ def test_resume_polls_the_recorded_import_instead_of_starting_a_new_one(run, emu
     assert len(gateway.list_imports()) == imports_before + 1  # only the cases import is new
     assert len(docs(gateway, "cases")) == 4 and len(docs(gateway, "userProfiles")) == 3
     assert table_number_of(docs(gateway, "cases")[0]["userId"]) == table_number_of(docs(gateway, "users")[0]["_id"])
+
+
+def test_documents_convex_still_refuses_are_rejected_and_the_rest_proceed(tmp_path, schema):
+    """The target's schema is stricter than the contract: Convex refuses what the loader validated."""
+    contract = json.loads(Path(CONTRACT_PATH).read_text())
+    for table in contract["tables"]:
+        fields = table["documentType"].get("value", {})
+        if table["tableName"] == "cases":
+            fields["caseNumber"]["fieldType"] = {"type": "number"}
+        if table["tableName"] == "userProfiles":
+            fields["jobTitle"]["fieldType"] = {"type": "number"}
+    strict = tmp_path / "strict_schema.json"
+    strict.write_text(json.dumps(contract))
+    rows = sample_rows(schema)
+    for table, column, index, value in (("convex_cases", "caseNumber", 1, "C-12"),
+                                        ("convex_user_profiles", "jobTitle", 1, "Developer")):
+        for row in rows[table]:
+            row[column] = value if row is rows[table][index] else None
+    folder = RunFolder.create(tmp_path / "runs", "strict")
+    build_duckdb_run(folder, schema, rows)
+    export(folder)
+    with Emulator(EmulatorConfig(state_dir=tmp_path / "emulator", schema_path=strict)) as emulator, ConvexGateway(
+            ConvexTarget(emulator.url, emulator.admin_key), poll_interval=0.01, max_poll_interval=0.05) as gateway:
+        result = run_import(folder, gateway, tmp_path)
+        cases = by("legacyId", docs(gateway, "cases"))
+        assert set(cases) == {uuid(11), uuid(14), uuid(16)}
+        assert len(docs(gateway, "userProfiles")) == 2
+    assert result["tables"]["cases"]["counts"] == {"created": 3, "rejected": 1}
+    assert result["tables"]["userProfiles"]["counts"] == {"created": 2, "rejected": 1}
+    case_rejects = [json.loads(x) for x in (folder.path("import") / "cases.rejects.jsonl").read_text().splitlines()]
+    assert [(r["legacy_id"], r["dq_id"]) for r in case_rejects] == [(uuid(12), "SERVER")]
+    assert "caseNumber" in case_rejects[0]["message"]
+    [profile_reject] = [json.loads(x) for x in (folder.path("import") / "userProfiles.rejects.jsonl").read_text().splitlines()]
+    assert profile_reject["legacy_id"] == uuid(3) and "jobTitle" in profile_reject["message"]
+    with MappingTable(tmp_path / "mapping.sqlite") as mapping:
+        assert mapping.lookup("cases", uuid(12), "cases") is None
+        assert mapping.lookup("cases", uuid(11), "cases").convex_id == cases[uuid(11)]["_id"]
