@@ -492,12 +492,19 @@ class ConvexGateway:
         raise AssertionError("unreachable")
 
     def _find_new_import(self, import_spec: dict[str, Any], known_ids: set[str]) -> str | None:
-        for imp in self.list_imports():
+        """Our import if `finish_upload` created it; raise if an unrecognisable new import exists
+        (retrying could then import the file twice)."""
+        new = [imp for imp in self.list_imports() if imp["_id"] not in known_ids]
+        for imp in new:
             fmt = imp.get("format") or {}
-            if (imp["_id"] not in known_ids
-                    and imp.get("mode") in (import_spec["mode"], _SERVER_MODE[import_spec["mode"]])
+            if (imp.get("mode") in (import_spec["mode"], _SERVER_MODE[import_spec["mode"]])
                     and fmt.get("table") == import_spec.get("tableName")):
                 return imp["_id"]
+        if new:
+            raise ConvexImportError(
+                "ImportOutcomeUnknown",
+                f"finish_upload failed and import {new[0]['_id']} appeared that does not look like "
+                "ours; check `npx convex import` history before retrying (a retry could duplicate)")
         return None
 
     def finish_import(self, import_id: str, *, allow_deletions: bool = False,

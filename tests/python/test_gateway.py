@@ -409,6 +409,19 @@ def test_unknown_finish_outcome_without_an_import_retries_finish(fake, jsonl):
     assert list(server.imports) == [result.import_id]
 
 
+def test_unrecognisable_new_import_stops_instead_of_retrying(fake, jsonl):
+    server = ImportServer(fake)
+
+    def someone_else_imported(req):
+        server.imports["other"] = {"_id": "other", "mode": "Replace", "state": {"state": "uploaded"},
+                                   "format": {"format": "jsonl", "table": "users"}}
+        return 503, None
+    fake.route("POST", "/api/import/finish_upload", someone_else_imported)
+    with gateway(fake, min_part_size=16) as gw, pytest.raises(ConvexImportError, match="other"):
+        gw.import_file(jsonl, table="cases", mode="append")
+    assert len(fake.calls("/api/import/finish_upload")) == 1
+
+
 def test_deleting_import_is_canceled_unless_allowed(fake, jsonl):
     server = ImportServer(fake, manual=True)
     with gateway(fake, min_part_size=16) as gw:
