@@ -204,11 +204,11 @@ def _load_counts(manifest: dict[str, Any], verify: dict[str, Any] | None) -> lis
 
 
 def _table(title: str, rows: list[dict[str, Any]], total: int, columns: list[str] | None = None,
-           note: str = "") -> Table:
+           full_list: str = "the warehouse") -> Table:
+    """A masked table of the rows shown; notes where the full list is when `total` is larger."""
     columns = columns or (list(rows[0]) if rows else [])
     shown = [mask_row(r, columns) for r in rows]
-    if total > len(shown):
-        note = (note + " " if note else "") + f"Showing {len(shown)} of {total}; the full list is in the warehouse."
+    note = f"Showing {len(shown)} of {total}; the full list is in {full_list}." if total > len(shown) else ""
     return Table(title, columns, shown, total, note)
 
 
@@ -246,7 +246,8 @@ def _loader_rejects_table(folder: RunFolder) -> Table:
         if len(shown) < LIST_LIMIT:
             shown.append(record)
     return _table("Rejected by the loader (contract, limits, load-time)", shown, total,
-                  ["table", "legacy_id", "dq_id", "field", "expected", "got", "message"])
+                  ["table", "legacy_id", "dq_id", "field", "expected", "got", "message"],
+                  full_list="export/rejects.jsonl and import/*.rejects.jsonl")
 
 
 def collect(folder: RunFolder) -> ReportData:

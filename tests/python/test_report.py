@@ -166,5 +166,5 @@ def test_long_lists_are_truncated_with_their_total(reported_run: RunFolder, monk
     monkeypatch.setattr("loader.report.LIST_LIMIT", 1)
     md = Path(write_report(reported_run)["markdown"]).read_text()
     assert "### Rejected by the loader (contract, limits, load-time) (3)" in md
-    assert "Showing 1 of 3; the full list is in the warehouse." in md
+    assert "Showing 1 of 3; the full list is in export/rejects.jsonl and import/*.rejects.jsonl." in md
     assert "c90" in md and "c91" not in md
