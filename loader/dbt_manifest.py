@@ -34,6 +34,7 @@ class NestedReference:
     key_member: str
     table: str
     match_field: str
+    sort_by: tuple[str, ...] = ()  # re-sort the items once ids are known (the order may involve the id)
 
     @property
     def array_field(self) -> str:
@@ -113,7 +114,8 @@ def _mart_from_node(node: dict[str, Any]) -> ConvexMart:
     if stray:
         raise ConfigError(f"dbt model {model}: columns {stray} are not listed in meta.convex.resolution_keys")
     references = tuple(Reference(**ref) for ref in meta.get("references") or ())
-    nested = tuple(NestedReference(**ref) for ref in meta.get("nested_references") or ())
+    nested = tuple(NestedReference(**{**ref, "sort_by": _as_tuple(ref.get("sort_by"))})
+                   for ref in meta.get("nested_references") or ())
     for ref in references:
         if ref.key_column not in columns:
             raise ConfigError(f"dbt model {model}: reference key column {ref.key_column} is not a column")

@@ -3,7 +3,8 @@
 For an exported document: each `references` key column → the referenced document's `_id`
 (required field unresolved → the document is rejected with DQ-06; optional field → the field is
 omitted and a DQ-06 warning noted); each nested item's `key_member` → `id_member` (unresolved →
-the item is dropped, DQ-24); then every resolution key is stripped. Key order stays the contract's.
+the item is dropped, DQ-24; the items are re-sorted by `sort_by` if declared, since the order may
+involve the new id); then every resolution key is stripped. Key order stays the contract's.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ class Resolver:
             swapped = {k: v for k, v in item.items() if k != ref.key_member}
             swapped[ref.id_member] = convex_id
             kept.append(swapped)
+        if ref.sort_by:
+            kept.sort(key=lambda item: tuple((item.get(k) is None, item.get(k)) for k in ref.sort_by))
         return kept
 
     def _problem(self, exported: dict[str, Any], dq_id: str, target_field: str, key_name: str, key: Any,

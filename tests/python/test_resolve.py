@@ -83,3 +83,22 @@ def test_a_mart_without_mapping_rows_is_refused():
     meta = {k: v for k, v in CASES_META.items() if k != "mapping"}
     with pytest.raises(ConfigError, match="meta.convex.mapping must declare"):
         mart(meta, ["legacyId", "resolve_owner_email"])
+
+
+def test_nested_items_are_resorted_by_the_new_ids_when_declared(schema):
+    low, high = encode_id(10001, bytes(16)), encode_id(10001, b"\xff" * 16)
+    ids = {("cases", "legacyId", "z-case"): low, ("cases", "legacyId", "a-case"): high,
+           ("users", "email", "ann@example.com"): USER_A}
+    nested = [{**PROFILES_META["nested_references"][0], "sort_by": ["dismissedAt", "caseId", "deadlineType"]}]
+    meta = {**PROFILES_META, "nested_references": nested}
+    r = Resolver(mart(meta, ["dismissedDeadlines", "resolve_owner_email", "resolve_firm_email", "resolve_v1_rows"]),
+                 schema, lambda table, field, key: ids.get((table, field, key)))
+    items = [{"deadlineType": "b", "dismissedAt": 5, "caseLegacyId": "a-case"},
+             {"deadlineType": "a", "dismissedAt": 5, "caseLegacyId": "z-case"},
+             {"deadlineType": "a", "dismissedAt": 1, "caseLegacyId": "a-case"}]
+    out = r.resolve({"dismissedDeadlines": items, "resolve_owner_email": "ann@example.com"})
+    assert [(d["dismissedAt"], d["caseId"]) for d in out.document["dismissedDeadlines"]] == [(1, high), (5, low), (5, high)]
+    unsorted = resolver(PROFILES_META, ["dismissedDeadlines", "resolve_owner_email", "resolve_firm_email",
+                                        "resolve_v1_rows"], schema)
+    kept = unsorted.resolve({"dismissedDeadlines": items[:1], "resolve_owner_email": "ann@example.com"})
+    assert kept.document["dismissedDeadlines"] == []  # a-case unknown in IDS: dropped (DQ-24)
