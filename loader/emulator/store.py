@@ -214,9 +214,9 @@ class Store:
             last = chunk[-1][0]
 
     def index_rows(
-        self, tablet: int, fields: tuple[str, ...], values: tuple[Any, ...], descending: bool
-    ) -> Iterator[tuple[float, str, str]]:
-        """Rows whose first len(values) index fields equal `values`, in index order."""
+        self, tablet: int, fields: tuple[str, ...], values: tuple[Any, ...], descending: bool, limit: int = -1
+    ) -> list[tuple[float, str, str]]:
+        """Rows whose first len(values) index fields equal `values`, in index order (at most `limit`; -1 = all)."""
         order = "DESC" if descending else "ASC"
         exprs = [f"json_extract(doc, {_quote_json_path(f)})" for f in fields]
         conds = [
@@ -227,8 +227,9 @@ class Store:
         order_by = ", ".join(f"{e} {order}" for e in exprs) + f", ct {order}, id {order}"
         with self.lock:
             self._ensure_index(tablet, fields)
-            rows = self._db.execute(f"SELECT ct, id, doc FROM d{tablet} {where} ORDER BY {order_by}", params).fetchall()
-        yield from rows
+            return self._db.execute(
+                f"SELECT ct, id, doc FROM d{tablet} {where} ORDER BY {order_by} LIMIT ?", (*params, limit)
+            ).fetchall()
 
     # -- system documents (_snapshot_imports, _exports) -----------------------------------------
 

@@ -132,11 +132,13 @@ class Query:
         tablet = found[0]
         store = self._db.state.store
         if self._index is None:
-            return store.page(tablet, (after[0], after[1]) if after else None, limit or 1 << 62, self._desc)
-        rows = list(store.index_rows(tablet, self._index[1], self._values, self._desc))
-        if after is not None:
-            ids = [r[1] for r in rows]
-            rows = rows[ids.index(after[1]) + 1 :] if after[1] in ids else rows[after[2] :]
+            return store.page(tablet, (after[0], after[1]) if after else None, -1 if limit is None else limit, self._desc)
+        if after is None:
+            return store.index_rows(tablet, self._index[1], self._values, self._desc, -1 if limit is None else limit)
+        # Index order is not (ct, id): resume after the cursor's document (or its position if it is gone).
+        rows = store.index_rows(tablet, self._index[1], self._values, self._desc)
+        ids = [r[1] for r in rows]
+        rows = rows[ids.index(after[1]) + 1 :] if after[1] in ids else rows[after[2] :]
         return rows if limit is None else rows[:limit]
 
     def _docs(self, rows) -> list[dict]:
@@ -165,7 +167,7 @@ class Query:
         if after == "end":
             return {"page": [], "isDone": True, "continueCursor": cursor}
         num = max(int(num_items), 0)
-        rows = self._rows(after, num + 1) if self._index is None else self._rows(after)
+        rows = self._rows(after, num + 1)
         page, more = rows[:num], len(rows) > num
         if self._index is not None and after is not None and isinstance(after, list) and len(after) > 2:
             offset = after[2]
