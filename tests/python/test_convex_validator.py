@@ -254,3 +254,28 @@ def test_errors_do_not_mutate_document(validator):
     before = copy.deepcopy(doc)
     validator.errors(doc, "cases")
     assert doc == before
+
+
+SPEC = __import__("pathlib").Path(__file__).resolve().parents[3] / "shared" / "spec" / "MAPPING_SPEC.md"
+
+
+@pytest.mark.skipif(not SPEC.exists(), reason="MAPPING_SPEC.md is outside this checkout")
+@pytest.mark.parametrize(("table", "section", "next_section"), [
+    ("users", "### 2.2", "### 2.3"), ("userProfiles", "### 2.3", "### 2.4"), ("cases", "### 2.4", "### 2.5")])
+def test_contract_matches_mapping_spec_fields_and_required_flags(schema, table, section, next_section):
+    import re
+
+    text = SPEC.read_text()
+    body = text[text.index(section): text.index(next_section)]
+    spec_fields = {}
+    for line in body.splitlines():
+        cells = line.split("|")
+        if line.startswith("| `") and len(cells) > 3:
+            for name in re.findall(r"`(\w+)`", cells[1]):
+                spec_fields[name] = "**R**" in line
+    fields = schema.table(table).document_type["value"]
+    assert set(fields) == set(spec_fields)
+    assert {n: not spec["optional"] for n, spec in fields.items()} == spec_fields
+    index_line = body[body.index("Indexes"):]
+    for name, index_fields in schema.table(table).indexes:
+        assert f"`{name}` [{', '.join(index_fields)}]" in index_line
