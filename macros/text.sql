@@ -83,7 +83,7 @@ nullif((regexp_match(cast({{ expr }} as text), {{ pattern }}))[{{ n }}], '')
 
 {#- Boolean: a Supabase Storage URL (§3.1): host ends in `.supabase.co`, path begins with `/storage/`. -#}
 {% macro is_supabase_storage_url(expr) -%}
-coalesce({{ regex_match('lower(' ~ expr ~ ')', '^[a-z][a-z0-9+.-]*://([^/?#@]*@)?[^/?#@:]*\.supabase\.co(:[0-9]+)?/storage/') }}, false)
+coalesce({{ regex_match('lower(' ~ expr ~ ')', '^[a-z][a-z0-9+.-]*://([^/?#@]*@)?[^/?#@:]*[.]supabase[.]co(:[0-9]+)?/storage/') }}, false)
 {%- endmacro %}
 
 {#- Comma-separated names of the columns whose text the TEXT rule changes (control characters or

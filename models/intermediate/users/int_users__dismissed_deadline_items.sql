@@ -79,7 +79,7 @@ mapped as (
         loaded_cases.owner_email as case_owner_email,
         case
             when items.dismissed_at_kind = 'number'
-                 and {{ regex_match('items.dismissed_at_original', '^-?[0-9]{1,15}(\\.[0-9]+)?$') }}
+                 and {{ regex_match('items.dismissed_at_original', '^-?[0-9]{1,15}([.][0-9]+)?$') }}
                 then cast({{ regex_group('items.dismissed_at_original', "'^(-?[0-9]+)'", 1) }} as bigint)
             when items.dismissed_at_kind = 'string' then {{ iso_text_to_ms('items.dismissed_at_original') }}
         end as dismissed_at_parsed

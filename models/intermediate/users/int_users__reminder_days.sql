@@ -17,7 +17,7 @@ items as (
         reminder_items.item_index,
         case
             when {{ json_kind('reminder_items.item') }} = 'number'
-                 and {{ regex_match(json_scalar_text('reminder_items.item'), '^-?[0-9]{1,9}(\\.0+)?$') }}
+                 and {{ regex_match(json_scalar_text('reminder_items.item'), '^-?[0-9]{1,9}([.]0+)?$') }}
             then cast({{ regex_group(json_scalar_text('reminder_items.item'), "'^(-?[0-9]+)'", 1) }} as bigint)
         end as day_count
     from settings
@@ -52,7 +52,7 @@ scalars as (
         settings.user_settings_id,
         case
             when {{ json_kind('settings.parsed') }} = 'number'
-                 and {{ regex_match(json_scalar_text('settings.parsed'), '^-?[0-9]{1,9}(\\.0+)?$') }}
+                 and {{ regex_match(json_scalar_text('settings.parsed'), '^-?[0-9]{1,9}([.]0+)?$') }}
             then cast({{ regex_group(json_scalar_text('settings.parsed'), "'^(-?[0-9]+)'", 1) }} as bigint)
         end as day_count
     from settings
