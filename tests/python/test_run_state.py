@@ -115,3 +115,73 @@ def test_resume_of_unknown_run_is_a_usage_error(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["run", "--resume", "20990101T000000Z-abcdef"])
     assert result.exit_code == 2
     assert "not found" in result.output
+
+
+def _context(tmp_path, options):
+    from loader.commands.run import RunContext
+
+    folder = RunFolder.create(tmp_path)
+    return RunContext(folder=folder, state=RunState.create(folder, options), as_of=None, var_overrides={},
+                      source_url=None, admin_key=None, warehouse_url=None, progress=False)
+
+
+def test_reject_threshold_reads_the_warehouse_and_the_export(tmp_path):
+    import duckdb
+
+    from loader.commands.run import check_reject_threshold
+    from loader.errors import VerificationFailed
+
+    ctx = _context(tmp_path, {"max_rejects": "1%"})
+    with duckdb.connect(str(ctx.folder.warehouse_path)) as con:
+        con.execute("create table dq_rejects as select 'DQ-06' as dq_id from range(3)")
+    ctx.folder.path("target").mkdir()
+    ctx.folder.path("target", "manifest.json").write_text(json.dumps({"nodes": {"model.p.dq_rejects": {
+        "resource_type": "model", "name": "dq_rejects", "relation_name": "main.dq_rejects"}}}))
+    manifest = ctx.folder.read_manifest()
+    manifest["config"] = {"warehouse": "duckdb"}
+    manifest["steps"] = {"extract": {"tables": {"cases": {"rows": 400}, "users": {"rows": 100}}}}
+    ctx.folder.write_manifest(manifest)
+    check_reject_threshold(ctx, {"rejected_documents": 2})  # 5 of 500 = 1%: allowed
+    with pytest.raises(VerificationFailed, match="6 rejected rows of 500 extracted exceed --max-rejects 1%"):
+        check_reject_threshold(ctx, {"rejected_documents": 3})
+
+
+def test_execute_marks_steps_and_writes_the_report_after_a_failed_verification(tmp_path, monkeypatch):
+    from loader.commands import run as run_module
+    from loader.errors import VerificationFailed
+
+    calls = []
+
+    def step(name):
+        def run_step(ctx):
+            calls.append(name)
+            if name == "verify":
+                raise VerificationFailed("verification failed (documents 1)")
+            return {"rows": 1}
+        return run_step
+
+    monkeypatch.setattr(run_module, "STEP_FUNCTIONS", {name: step(name) for name in STEPS})
+    reports = []
+    monkeypatch.setattr("loader.report.write_report", lambda folder: reports.append(folder) or {"html": "r.html"})
+    ctx = _context(tmp_path, {})
+    with pytest.raises(VerificationFailed):
+        run_module.execute(ctx)
+    assert calls == list(STEPS[:STEPS.index("verify") + 1])
+    assert ctx.state.status("verify") == "failed" and ctx.state.status("report") == PENDING
+    assert reports == [ctx.folder]  # the failure still gets its report
+    calls.clear()
+    with pytest.raises(VerificationFailed):
+        run_module.execute(ctx)  # a resume starts again at verify
+    assert calls == ["verify"]
+
+
+def test_dry_run_skips_backup_and_verify(tmp_path, monkeypatch):
+    from loader.commands import run as run_module
+
+    calls = []
+    monkeypatch.setattr(run_module, "STEP_FUNCTIONS",
+                        {name: (lambda ctx, name=name: calls.append(name) or {}) for name in STEPS})
+    ctx = _context(tmp_path, {"dry_run": True})
+    run_module.execute(ctx)
+    assert "backup" not in calls and "verify" not in calls and "import" in calls
+    assert ctx.state.status("backup") == "skipped" and ctx.state.first_incomplete() is None
