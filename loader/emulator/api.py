@@ -175,3 +175,22 @@ async def function_endpoint(request: web.Request) -> web.Response:
     return await _dispatch(
         request, body.get("path"), body.get("args"), body.get("format"), None, default_format(request), admin_only=True
     )
+
+
+async def query_batch_endpoint(request: web.Request) -> web.Response:
+    """POST /api/query_batch: every query at one point in time (the store lock is held for the batch)."""
+    state = request.app[STATE]
+    who = auth.identity(request, state.config.admin_key)
+    body = await read_json_body(request)
+    queries = body.get("queries")
+    if not isinstance(queries, list) or not all(isinstance(q, dict) for q in queries):
+        raise bad_request("BadJsonBody", "Expected {queries: [{path, args, format?}, …]}")
+    fmt = default_format(request)
+    calls = [(parse_path(q.get("path")), parse_args(q.get("args")), parse_format(q.get("format"), fmt)) for q in queries]
+
+    def run_all() -> list[dict]:
+        with state.store.lock:
+            return [run_function(state, path, args, f, "query", who == auth.ADMIN) for path, args, f in calls]
+
+    results = await asyncio.get_running_loop().run_in_executor(None, run_all)
+    return web.json_response({"results": results}, dumps=lambda o: json.dumps(o, ensure_ascii=False, allow_nan=False))

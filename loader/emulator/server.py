@@ -240,6 +240,7 @@ def create_app(state: EmulatorState, faults: Faults | None = None) -> web.Applic
     r.add_post("/api/action", api.typed_endpoint("action"))
     r.add_post("/api/run/{tail:.+}", api.run_endpoint)
     r.add_post("/api/function", api.function_endpoint)
+    r.add_post("/api/query_batch", api.query_batch_endpoint)
     r.add_post("/api/export/request/zip", request_export)
     r.add_get("/api/export/zip/{snapshot}", download_export)
     r.add_get("/api/{version}/sync", sync)

@@ -375,3 +375,15 @@ def test_without_schema_tables_appear_on_first_write_and_nothing_is_validated(tm
         assert c.oneshot("users", [{"email": 5, "anything": [1, {"x": None}]}]).json() == {"numWritten": 1}
         assert c.mapping()["users"] == 10001
         c.close()
+
+
+def test_query_batch(client):
+    load_users(client, 2)
+    r = client.http.post("/api/query_batch", json={"queries": [
+        {"path": "_system/cli/tableSize", "args": {"tableName": "users"}, "format": "json"},
+        {"path": "_system/cli/tableSize", "args": [{"tableName": "cases"}], "format": "json"},
+        {"path": "missing:fn", "args": {}},
+    ]})
+    results = r.json()["results"]
+    assert [x.get("value") for x in results[:2]] == [2, 0]
+    assert results[2]["status"] == "error"
