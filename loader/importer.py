@@ -75,6 +75,28 @@ class TargetIndex:
                     self.case_variants.setdefault(f"{table}.{name}", {}).setdefault(value.lower(), []).append(value)
 
 
+class MappingRecorder:
+    """Records mapping rows in batches (constant memory); counts inserted / unchanged / replaced."""
+
+    def __init__(self, mapping: MappingTable, run_id: str, enabled: bool, batch: int = 1000):
+        self.mapping, self.run_id, self.enabled, self.batch = mapping, run_id, enabled, batch
+        self.buffer: list[MappingRow] = []
+        self.counts = {"inserted": 0, "unchanged": 0, "replaced": 0}
+
+    def add(self, rows: list[MappingRow]) -> None:
+        if self.enabled:
+            self.buffer.extend(rows)
+            if len(self.buffer) >= self.batch:
+                self.flush()
+
+    def flush(self) -> dict[str, int]:
+        if self.buffer:
+            for key, value in self.mapping.record(self.buffer, self.run_id).items():
+                self.counts[key] += value
+            self.buffer = []
+        return dict(self.counts)
+
+
 class ImportState:
     """`import/state.json`: per table, the pending import (id, mode, checksum) and the outcome."""
 
@@ -118,6 +140,7 @@ class Importer:
         config = folder.read_manifest().get("config", {})
         self.dbt_vars = {**DBT_VAR_DEFAULTS, **config.get("dbt_vars", {})}  # as fixed by transform
         self.server_rejected: dict[str, set[str]] = {}
+        self.recorder = MappingRecorder(mapping, folder.run_id, enabled=not dry_run)
         self.state = ImportState(folder)
         self.index = TargetIndex()
         self.import_dir = folder.path("import")
@@ -223,7 +246,6 @@ class Importer:
         resolver = Resolver(mart, self.schema, self.index.lookup)
         writers = {kind: JsonlWriter(path) for kind, path in files.items()}
         counts: dict[str, int] = {}
-        reused: list[MappingRow] = []
         with self._progress(mart) as bar:
             for exported in iter_jsonl(export_file):
                 bar.update()
@@ -231,7 +253,7 @@ class Importer:
                 if existing is not None:
                     rule, convex_id = existing
                     counts[rule] = counts.get(rule, 0) + 1
-                    reused.extend(self._mapping_rows(mart, mart.v1_rows(exported),
+                    self.recorder.add(self._mapping_rows(mart, mart.v1_rows(exported),
                                                      exported.get(mart.mapping_email_column or ""), convex_id, rule))
                     if rule == "existing_secondary_email":
                         writers["findings"].write(dumps({
@@ -257,7 +279,7 @@ class Importer:
                     "identity": exported.get(mart.identity_key), "legacy_id": mart.legacy_id(exported),
                     "v1_rows": mart.v1_rows(exported), "email": exported.get(mart.mapping_email_column or "")}))
         info = {kind: writer.commit() for kind, writer in writers.items()}
-        return {"counts": counts, "reused": reused, "send": info["send"], "findings": info["findings"]["lines"]}
+        return {"counts": counts, "send": info["send"], "findings": info["findings"]["lines"]}
 
     def finish_pending(self, mart: ConvexMart) -> bool:
         """A resumed run first waits for the import it had started, and maps what it created.
@@ -275,22 +297,22 @@ class Importer:
         self.read_target(mart.table)
         sent_file = self.import_dir / entry.get("file", self._files(mart)["send"].name)
         if sent_file.is_file() and file_sha256(sent_file) == entry.get("checksum"):
-            landed, _ = self._landed(mart)
-            self.mapping.record(landed, self.folder.run_id)
+            self._landed(mart)
+            self.recorder.flush()  # the plan below must see these mappings
         entry["status"] = "reconcile"
         self.state.save()
         return True
 
-    def _landed(self, mart: ConvexMart) -> tuple[list[MappingRow], list[str]]:
-        """Mapping rows (`created`) of the sent documents now in the target, and the missing ones."""
-        rows, missing = [], []
+    def _landed(self, mart: ConvexMart) -> list[str]:
+        """Record the mapping rows (`created`) of the sent documents now in the target; return the missing ones."""
+        missing = []
         for pending in iter_jsonl(self._files(mart)["pending"]):
             convex_id = self.index.lookup(mart.table, mart.identity_key, pending["identity"])
             if convex_id is None:
                 missing.append(str(pending["legacy_id"]))
             else:
-                rows.extend(self._mapping_rows(mart, pending["v1_rows"], pending["email"], convex_id, "created"))
-        return rows, missing
+                self.recorder.add(self._mapping_rows(mart, pending["v1_rows"], pending["email"], convex_id, "created"))
+        return missing
 
     def _server_reject(self, mart: ConvexMart, legacy_id: Any, message: str) -> None:
         """A document Convex still refused: to the rejects with the server's message (§5.8)."""
@@ -337,18 +359,17 @@ class Importer:
         bar.update(lines)
         imports.append({"import_id": result.import_id, "mode": mode, "written": result.num_rows_written})
 
-    def write_snapshot(self, mart: ConvexMart, plan: dict[str, Any]) -> tuple[list[dict[str, Any]], list[MappingRow]]:
+    def write_snapshot(self, mart: ConvexMart, plan: dict[str, Any]) -> list[dict[str, Any]]:
         """Snapshot-import the send file (each import id recorded before it is confirmed), then check it landed."""
         imports: list[dict[str, Any]] = []
         with self._progress(mart, plan["send"]["lines"]) as bar:
             self._import_isolating(mart, self._files(mart)["send"], bar, imports)
         self.read_target(mart.table)
-        rows, missing = self._landed(mart)
-        missing = [m for m in missing if m not in self.server_rejected.get(mart.table, set())]
+        missing = [m for m in self._landed(mart) if m not in self.server_rejected.get(mart.table, set())]
         if missing:
             raise ImportFailed(f"{mart.table}: {len(missing)} imported document(s) not found in the target "
                                f"(first: {missing[0]}); resume the run to send the missing ones")
-        return imports, rows
+        return imports
 
     def _mutation_args(self, mart: ConvexMart, documents: list[dict[str, Any]]) -> dict[str, Any]:
         args: dict[str, Any] = {mart.write_documents_arg: documents}
@@ -372,11 +393,10 @@ class Importer:
             return self._call_isolating(mart, batch[:half]) + self._call_isolating(mart, batch[half:])
         return [(pending, result) for (_, pending), result in zip(batch, results, strict=True)]
 
-    def write_mutation(self, mart: ConvexMart, plan: dict[str, Any]) -> tuple[dict[str, int], list[MappingRow]]:
+    def write_mutation(self, mart: ConvexMart, plan: dict[str, Any]) -> dict[str, int]:
         """Insert-or-patch through the companion mutation, in idempotent batches."""
         files = self._files(mart)
         counts: dict[str, int] = {}
-        rows: list[MappingRow] = []
         conflicts = JsonlWriter(self.import_dir / f"{mart.table}.conflicts.jsonl")
         batch: list[tuple[dict[str, Any], dict[str, Any]]] = []
 
@@ -384,7 +404,7 @@ class Importer:
             for pending, outcome in self._call_isolating(mart, batch):
                 rule = outcome["outcome"]
                 counts[rule] = counts.get(rule, 0) + 1
-                rows.extend(self._mapping_rows(mart, pending["v1_rows"], pending["email"],
+                self.recorder.add(self._mapping_rows(mart, pending["v1_rows"], pending["email"],
                                                outcome[mart.write_result_id], rule))
                 for conflict in outcome.get("conflicts") or []:
                     conflicts.write(dumps({
@@ -402,12 +422,11 @@ class Importer:
             if batch:
                 flush()
         conflicts.commit()
-        rejected = len(self.server_rejected.get(mart.table, ()))
-        if rejected:
-            counts["rejected"] = counts.get("rejected", 0) + rejected
-        return counts, rows
+        return counts
 
     def import_table(self, mart: ConvexMart) -> dict[str, Any]:
+        """Reconcile a pending import, plan, write, read back and map one mart's documents."""
+        self.recorder = MappingRecorder(self.mapping, self.folder.run_id, enabled=not self.dry_run)
         if not self.dry_run and self.finish_pending(mart):
             self.read_target(mart.table)
         plan = self.plan_table(mart, self._validator())
@@ -418,20 +437,17 @@ class Importer:
             counts["to_write"] = to_write
             self._pretend_written(mart)
             return result
-        self.mapping.record(plan["reused"], self.folder.run_id)
-        rows: list[MappingRow] = []
         if to_write and mart.via_mutation:
-            written, rows = self.write_mutation(mart, plan)
-            for rule, n in written.items():
+            for rule, n in self.write_mutation(mart, plan).items():
                 counts[rule] = counts.get(rule, 0) + n
             self.read_target(mart.table)
         elif to_write:
-            result["imports"], rows = self.write_snapshot(mart, plan)
-            refused = len(self.server_rejected.get(mart.table, ()))
-            counts["created"] = to_write - refused
-            if refused:
-                counts["rejected"] = counts.get("rejected", 0) + refused
-        result["mapping"] = self.mapping.record(rows, self.folder.run_id)
+            result["imports"] = self.write_snapshot(mart, plan)
+            counts["created"] = to_write - len(self.server_rejected.get(mart.table, ()))
+        refused = len(self.server_rejected.get(mart.table, ()))
+        if refused:
+            counts["rejected"] = counts.get("rejected", 0) + refused
+        result["mapping"] = self.recorder.flush()
         entry = self.state.table(mart.table)
         entry.pop("import_id", None)
         entry.update(status="done", counts=counts)
