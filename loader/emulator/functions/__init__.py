@@ -169,14 +169,11 @@ class Query:
         num = max(int(num_items), 0)
         rows = self._rows(after, num + 1)
         page, more = rows[:num], len(rows) > num
-        if self._index is not None and after is not None and isinstance(after, list) and len(after) > 2:
-            offset = after[2]
-        else:
-            offset = 0
         if not more or not page:
             return {"page": self._docs(page), "isDone": True, "continueCursor": _encode_cursor("end")}
-        last = page[-1]
-        key = [last[0], last[1], offset + len(page)]
+        # cursor = [creation time, id, position]: position resumes an index scan if that document is gone
+        position = (after[2] if after else 0) + len(page)
+        key = [page[-1][0], page[-1][1], position]
         return {"page": self._docs(page), "isDone": False, "continueCursor": _encode_cursor(key)}
 
 
