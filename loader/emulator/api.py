@@ -10,12 +10,11 @@ from typing import Any
 
 from aiohttp import web
 
-from loader.emulator.keys import STATE
-
 from loader.convex.values import FORMATS, InvalidValue, check_arguments, decode_convex_json, encode
 from loader.emulator import auth
 from loader.emulator.errors import ApiError, bad_request
 from loader.emulator.functions import ConvexError, Context, FunctionError, canonical_path, lookup
+from loader.emulator.keys import STATE
 from loader.emulator.system import SYSTEM_FUNCTIONS
 
 log = logging.getLogger("loader.emulator")

@@ -12,8 +12,6 @@ from pathlib import Path
 
 from aiohttp import web
 
-from loader.emulator.keys import STATE, FAULTS, IMPORTS, EXPORTS, UNKNOWN_ROUTES
-
 from loader.convex.values import encode
 from loader.emulator import api, auth
 from loader.emulator.config import EmulatorConfig
@@ -21,6 +19,7 @@ from loader.emulator.errors import ApiError, bad_request
 from loader.emulator.exports import Exports
 from loader.emulator.faults import Faults, FaultRuleError, fault_middleware
 from loader.emulator.imports import Imports
+from loader.emulator.keys import EXPORTS, FAULTS, IMPORTS, STATE, UNKNOWN_ROUTES
 from loader.emulator.state import EmulatorState
 from loader.emulator.store import doc_from_text
 
