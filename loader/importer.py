@@ -65,14 +65,16 @@ class TargetIndex:
     def lookup(self, table: str, match_field: str, key: Any) -> str | None:
         return self.by_field.get((table, match_field), {}).get(key)
 
-    def add(self, table: str, fields: set[str], doc: dict[str, Any]) -> None:
+    def add(self, table: str, fields: set[str], doc: dict[str, Any], identity_key: str | None = None) -> None:
+        """Index one document; its identity key's value also by lowercase (DQ-30 case-only variants)."""
         self.ids.setdefault(table, set()).add(doc["_id"])
         for name in fields:
             value = doc.get(name)
             if value is not None:
                 self.by_field.setdefault((table, name), {}).setdefault(value, doc["_id"])
-                if isinstance(value, str):
-                    self.case_variants.setdefault(f"{table}.{name}", {}).setdefault(value.lower(), []).append(value)
+        value = doc.get(identity_key or "")
+        if isinstance(value, str):
+            self.case_variants.setdefault(table, {}).setdefault(value.lower(), []).append(value)
 
 
 class MappingRecorder:
@@ -164,9 +166,10 @@ class Importer:
         for key in [k for k in self.index.by_field if k[0] == table]:
             del self.index.by_field[key]
         self.index.ids[table] = set()
-        self.index.case_variants = {k: v for k, v in self.index.case_variants.items() if not k.startswith(f"{table}.")}
+        self.index.case_variants.pop(table, None)
+        identity_key = next((m.identity_key for m in self.marts if m.table == table), None)
         for doc in self.gateway.iter_documents(table, page_size=READ_PAGE):
-            self.index.add(table, fields, doc)
+            self.index.add(table, fields, doc, identity_key)
 
     # ------------------------------------------------------------------ per document
 
@@ -204,8 +207,7 @@ class Importer:
         key = exported.get(mart.identity_key)
         if not isinstance(key, str):
             return None
-        variants = [v for v in self.index.case_variants.get(f"{mart.table}.{mart.identity_key}", {}).get(key.lower(), [])
-                    if v != key]
+        variants = [v for v in self.index.case_variants.get(mart.table, {}).get(key.lower(), []) if v != key]
         if not variants:
             return None
         return {"table": mart.table, "legacy_id": key, "dq_id": "DQ-30", "field": mart.identity_key,
@@ -246,38 +248,43 @@ class Importer:
         resolver = Resolver(mart, self.schema, self.index.lookup)
         writers = {kind: JsonlWriter(path) for kind, path in files.items()}
         counts: dict[str, int] = {}
-        with self._progress(mart) as bar:
-            for exported in iter_jsonl(export_file):
-                bar.update()
-                existing = self._existing(mart, exported)
-                if existing is not None:
-                    rule, convex_id = existing
-                    counts[rule] = counts.get(rule, 0) + 1
-                    self.recorder.add(self._mapping_rows(mart, mart.v1_rows(exported),
-                                                     exported.get(mart.mapping_email_column or ""), convex_id, rule))
-                    if rule == "existing_secondary_email":
-                        writers["findings"].write(dumps({
-                            "table": mart.table, "legacy_id": exported.get(mart.identity_key), "dq_id": "DQ-30",
-                            "field": mart.identity_key, "message": "reused the target document holding the "
-                            f"secondary key {exported.get(mart.secondary_match_column)!r}"}))
-                    continue
-                resolved = resolver.resolve(exported)
-                variant = self._case_variant_finding(mart, exported)
-                for finding in resolved.findings + ([variant] if variant else []):
-                    writers["findings"].write(dumps(finding))
-                problems = resolved.rejects or [
-                    {"table": mart.table, "legacy_id": mart.legacy_id(exported), "dq_id": "CONTRACT",
-                     "field": issue.path, "expected": issue.expected, "got": issue.got, "message": issue.one_line()}
-                    for issue in validator.errors(as_convex(resolved.document), mart.table)]
-                if problems:
-                    counts["rejected"] = counts.get("rejected", 0) + 1
-                    for problem in problems:
-                        writers["rejects"].write(dumps({"run_id": self.folder.run_id, **problem}))
-                    continue
-                writers["send"].write(dumps(resolved.document))
-                writers["pending"].write(dumps({
-                    "identity": exported.get(mart.identity_key), "legacy_id": mart.legacy_id(exported),
-                    "v1_rows": mart.v1_rows(exported), "email": exported.get(mart.mapping_email_column or "")}))
+        try:
+            with self._progress(mart) as bar:
+                for exported in iter_jsonl(export_file):
+                    bar.update()
+                    existing = self._existing(mart, exported)
+                    if existing is not None:
+                        rule, convex_id = existing
+                        counts[rule] = counts.get(rule, 0) + 1
+                        self.recorder.add(self._mapping_rows(mart, mart.v1_rows(exported),
+                                                         exported.get(mart.mapping_email_column or ""), convex_id, rule))
+                        if rule == "existing_secondary_email":
+                            writers["findings"].write(dumps({
+                                "table": mart.table, "legacy_id": exported.get(mart.identity_key), "dq_id": "DQ-30",
+                                "field": mart.identity_key, "message": "reused the target document holding the "
+                                f"secondary key {exported.get(mart.secondary_match_column)!r}"}))
+                        continue
+                    resolved = resolver.resolve(exported)
+                    variant = self._case_variant_finding(mart, exported)
+                    for finding in resolved.findings + ([variant] if variant else []):
+                        writers["findings"].write(dumps(finding))
+                    problems = resolved.rejects or [
+                        {"table": mart.table, "legacy_id": mart.legacy_id(exported), "dq_id": "CONTRACT",
+                         "field": issue.path, "expected": issue.expected, "got": issue.got, "message": issue.one_line()}
+                        for issue in validator.errors(as_convex(resolved.document), mart.table)]
+                    if problems:
+                        counts["rejected"] = counts.get("rejected", 0) + 1
+                        for problem in problems:
+                            writers["rejects"].write(dumps({"run_id": self.folder.run_id, **problem}))
+                        continue
+                    writers["send"].write(dumps(resolved.document))
+                    writers["pending"].write(dumps({
+                        "identity": exported.get(mart.identity_key), "legacy_id": mart.legacy_id(exported),
+                        "v1_rows": mart.v1_rows(exported), "email": exported.get(mart.mapping_email_column or "")}))
+        except BaseException:
+            for writer in writers.values():
+                writer.abort()
+            raise
         info = {kind: writer.commit() for kind, writer in writers.items()}
         return {"counts": counts, "send": info["send"], "findings": info["findings"]["lines"]}
 
