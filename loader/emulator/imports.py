@@ -216,7 +216,9 @@ class Imports:
         if doc is not None and doc["state"]["state"] not in TERMINAL:
             self._set_state(doc, {"state": "failed", "error_message": PREFIX + message})
         with self._lock:
-            self.jobs.pop(import_id, None)
+            job = self.jobs.pop(import_id, None)
+        if job is not None:
+            job.object_path.unlink(missing_ok=True)  # a failed import never reads its file again
 
     def _run_parse(self, job: ImportJob) -> None:
         try:

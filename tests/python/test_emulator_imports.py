@@ -375,3 +375,11 @@ def test_bad_special_value_in_uniform_zip_fails_while_writing(client):
     doc, _ = client.wait_state(import_id, ("completed", "failed"))
     assert "Row 2 wasn't a valid Convex value: $integer must encode 8 bytes" in doc["state"]["error_message"]
     assert "blobs" not in client.mapping()
+
+
+def test_uploaded_objects_are_removed_after_success_and_failure(client, emu):
+    objects = emu.config.state_dir / "objects"
+    assert client.oneshot("users", users(2)).status_code == 200
+    assert client.oneshot("users", ["{not json"], mode="append").status_code == 400
+    assert client.run_import("users", b"", mode="append")["state"]["state"] == "completed"
+    assert list(objects.iterdir()) == []
