@@ -218,3 +218,28 @@ def test_documents_convex_still_refuses_are_rejected_and_the_rest_proceed(tmp_pa
     with MappingTable(tmp_path / "mapping.sqlite") as mapping:
         assert mapping.lookup("cases", uuid(12), "cases") is None
         assert mapping.lookup("cases", uuid(11), "cases").convex_id == cases[uuid(11)]["_id"]
+
+
+def test_transient_faults_and_lost_responses_create_no_duplicates(run, tmp_path, caplog):
+    from loader.convex.gateway import RetryPolicy
+
+    caplog.set_level("WARNING", logger="loader.convex.gateway")
+    faults = [
+        {"endpoint": "/api/query", "action": "status", "status": 503, "times": 2, "skip": 3},
+        {"endpoint": "/api/query", "action": "status", "status": 429, "times": 1, "skip": 9},
+        {"endpoint": "/api/import/finish_upload", "action": "commit_then_status", "status": 500, "times": 1},
+        {"endpoint": "/api/mutation", "action": "commit_then_drop", "times": 1},
+    ]
+    with Emulator(EmulatorConfig(state_dir=tmp_path / "emulator"), faults=faults) as emulator, ConvexGateway(
+            ConvexTarget(emulator.url, emulator.admin_key), poll_interval=0.01, max_poll_interval=0.05,
+            retry=RetryPolicy(base_delay=0.01, max_delay=0.05)) as gateway:
+        result = run_import(run, gateway, tmp_path)
+        users, cases, profiles = docs(gateway, "users"), docs(gateway, "cases"), docs(gateway, "userProfiles")
+        assert len(users) == 3 and len({u["email"] for u in users}) == 3
+        assert len(cases) == 4 and len({c["legacyId"] for c in cases}) == 4
+        assert len(profiles) == 3 and len({p["userId"] for p in profiles}) == 3
+        assert {c["userId"] for c in cases} <= {u["_id"] for u in users}
+    assert sum(result["tables"]["userProfiles"]["counts"].values()) == 3
+    seen = caplog.text  # every injected fault really happened (and was survived)
+    assert "Overloaded" in seen and "RateLimited" in seen and "adopting it" in seen
+    assert "POST /api/mutation failed" in seen
