@@ -25,7 +25,7 @@ from loader.convex.ids import encode_id, table_number_of
 from loader.convex.schema import Schema
 from loader.convex.validator import INVALID_VALUE, DocumentValidator, Issue
 from loader.dbt_manifest import ConvexMart, load_convex_marts
-from loader.errors import ConfigError, MigrationError
+from loader.errors import ConfigError
 from loader.run_folder import RunFolder
 
 MAX_EXPORT_DOCUMENT_BYTES = 921_600  # DQ-27: 900 KiB of compact UTF-8 JSON
@@ -35,8 +35,12 @@ REJECTS_FILE = "rejects.jsonl"
 NESTED_TYPES = {"array", "object", "record", "any"}
 
 
-class ExportError(MigrationError):
-    """A mart value cannot be expressed as a Convex value (the message names table, row, column)."""
+class BadValue(ValueError):
+    """A mart value that cannot be expressed as a Convex value."""
+
+    def __init__(self, expected: str, got: str):
+        super().__init__(f"expected {expected}, got {got}")
+        self.expected, self.got = expected, got
 
 
 def dumps(value: Any) -> str:
@@ -127,48 +131,47 @@ class MartExporter:
             return any(m["type"] in NESTED_TYPES for m in members)
         return column == self.mart.mapping_rows_column
 
-    def convert(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """Warehouse values → JSON values; NULL columns omitted."""
+    def convert(self, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, BadValue]]:
+        """Warehouse values → JSON values (NULL columns omitted), and the columns that cannot convert."""
         row: dict[str, Any] = {}
+        bad: dict[str, BadValue] = {}
         for column, value in raw.items():
             if value is None:
                 continue
-            row[column] = self._value(column, value, raw)
-        return row
+            try:
+                row[column] = self._value(column, value)
+            except BadValue as problem:
+                bad[column] = problem
+        return row, bad
 
-    def _value(self, column: str, value: Any, raw: dict[str, Any]) -> Any:
+    def _value(self, column: str, value: Any) -> Any:
         if column in self.nested_columns and isinstance(value, str):
             try:
                 value = json.loads(value)
             except json.JSONDecodeError as exc:
-                raise self._error(raw, column, f"JSON text does not parse ({exc.msg})") from None
-        return self._plain(column, value, raw)
+                raise BadValue("JSON text", f"text that does not parse ({exc.msg} at {exc.pos})") from None
+        return self._plain(value)
 
-    def _plain(self, column: str, value: Any, raw: dict[str, Any]) -> Any:
+    def _plain(self, value: Any) -> Any:
         if isinstance(value, (bool, str)) or value is None:
             return value
         if isinstance(value, decimal.Decimal):
             value = int(value) if value == value.to_integral_value() else float(value)
         if isinstance(value, int):
             if abs(value) > MAX_SAFE_INTEGER:
-                raise self._error(raw, column, f"integer {value} is beyond float64 precision (2^53)")
+                raise BadValue("an integer within ±2^53 (float64)", str(value))
             return value
         if isinstance(value, float):
             if not math.isfinite(value):
-                raise self._error(raw, column, f"{value} is not a finite number")
+                raise BadValue("a finite number", str(value))
             return value
         if isinstance(value, list):
-            return [self._plain(column, x, raw) for x in value]
+            return [self._plain(x) for x in value]
         if isinstance(value, dict):
-            return {str(k): self._plain(column, x, raw) for k, x in value.items()}
+            return {str(k): self._plain(x) for k, x in value.items()}
         if hasattr(value, "isoformat"):
             return value.isoformat()
-        raise self._error(raw, column, f"unsupported warehouse value of type {type(value).__name__}")
-
-    def _error(self, raw: dict[str, Any], column: str, problem: str) -> ExportError:
-        key = raw.get(self.mart.identity_key) or raw.get(self.mart.mapping_rows_column or "")
-        return ExportError(f"{self.mart.model} ({self.mart.table}) {self.mart.identity_key}={key}: "
-                           f"column {column}: {problem}")
+        raise BadValue("a JSON value", f"a warehouse value of type {type(value).__name__}")
 
     def as_sent(self, row: dict[str, Any]) -> dict[str, Any]:
         """The document as it will be sent, with placeholder ids where references go."""
@@ -191,7 +194,11 @@ class MartExporter:
 
     def document(self, raw: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         """(exported line, reject records) for one mart row."""
-        row = self.convert(raw)
+        row, bad = self.convert(raw)
+        if bad:
+            return "", [{"table": self.mart.table, "legacy_id": self.mart.legacy_id(row), "dq_id": "CONTRACT",
+                         "field": f".{column}", "expected": problem.expected, "got": problem.got,
+                         "message": f".{column}: {problem}"} for column, problem in sorted(bad.items())]
         line = dumps(as_wire(ordered(row, self.document_type)))
         sent = as_convex(self.as_sent(row))
         issues = self.validator.errors(sent, self.mart.table)

@@ -90,16 +90,19 @@ def test_null_inside_nested_json_is_rejected_not_exported(tmp_path, schema):
     assert uuid(12) not in (folder.export_dir / "cases.jsonl").read_text()
 
 
-def test_unparseable_json_text_names_table_row_and_column(tmp_path, schema):
+def test_unconvertible_values_are_rejected_with_row_and_column(tmp_path, schema):
     folder = RunFolder.create(tmp_path / "runs", "r3")
     rows = sample_rows(schema)
     rows["convex_cases"][0]["tags"] = "[not json"
+    rows["convex_cases"][1]["updatedAt"] = float("inf")
     build_duckdb_run(folder, schema, rows)
-    with pytest.raises(Exception) as caught:
-        export(folder)
-    message = str(caught.value)
-    assert "convex_cases" in message and uuid(11) in message and "column tags" in message
-    assert not (folder.export_dir / "cases.jsonl").exists()
+    result = export(folder)
+    rejects = {r["legacy_id"]: r for r in read_lines(folder.export_dir / "rejects.jsonl")}
+    assert rejects[uuid(11)]["field"] == ".tags" and rejects[uuid(11)]["expected"] == "JSON text"
+    assert "does not parse" in rejects[uuid(11)]["got"]
+    assert rejects[uuid(12)]["field"] == ".updatedAt" and rejects[uuid(12)]["got"] == "inf"
+    assert result["tables"]["cases"]["documents"] == 2
+    assert [c["legacyId"] for c in read_lines(folder.export_dir / "cases.jsonl")] == [uuid(14), uuid(16)]
 
 
 def test_export_is_byte_identical_across_builds(tmp_path, schema):
