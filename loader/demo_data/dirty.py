@@ -1,8 +1,8 @@
 """Dirty v1 rows: one small scenario per source-data DQ id of MAPPING_SPEC §4.3.
 
 Every scenario adds its own users/cases (the clean population stays clean) and records each
-injected problem as {table, v1_id, field, detail} under its DQ id, so tests can check that the
-transform reports every one of them. Deterministic for a seed.
+injected problem as {table, v1_id, field, detail[, case_legacy_id]} under its DQ id, so tests
+can check that the transform reports every one of them. Deterministic for a seed.
 """
 
 from __future__ import annotations
@@ -53,10 +53,15 @@ class DirtyData:
         self.injected: dict[str, list[dict]] = defaultdict(list)
         self.storage_forms: dict[str, list[str]] = defaultdict(list)
         self._n = 0
+        self._entry_case: dict[str, str] = {}
 
     # ---- helpers -------------------------------------------------------------------------
     def mark(self, dq: str, table: str, v1_id: str, field: str, detail: str) -> None:
-        self.injected[dq].append({"table": table, "v1_id": v1_id, "field": field, "detail": detail})
+        """Record a problem; a case_rfi/case_rfe row also names its case (entry findings are case-level)."""
+        item = {"table": table, "v1_id": v1_id, "field": field, "detail": detail}
+        if v1_id in self._entry_case:
+            item["case_legacy_id"] = self._entry_case[v1_id]
+        self.injected[dq].append(item)
 
     def uid(self) -> str:
         return new_uuid(self.rng)
@@ -103,6 +108,7 @@ class DirtyData:
 
     def rfx(self, kind: str, case_id: str, **fields) -> str:
         rid = self.uid()
+        self._entry_case[rid] = case_id
         self.rows[f"public.case_{kind}"].append({
             "id": rid, "case_id": case_id, "title": f"{kind.upper()} item", "created_at": _t("2025-01-10T12:00:00"),
             "updated_at": _t("2025-01-10T12:00:00"), **fields,
