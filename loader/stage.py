@@ -106,7 +106,8 @@ def _stage_postgres(folder: RunFolder, tables: dict[str, dict], dsn: str) -> dic
             for name, entry in tables.items():
                 current = name
                 target = sql.Identifier(RAW_SCHEMA, name)
-                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(target))
+                # CASCADE: dbt's views over a previous raw table are rebuilt by the next transform.
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(target))
                 conn.execute(sql.SQL("CREATE TABLE {} ({})").format(target, sql.SQL(_column_defs(entry))))
                 copy_in = "COPY perm_stage_lines (line) FROM STDIN WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
                 with conn.cursor().copy(copy_in) as copy, folder.path(entry["file"]).open("rb") as fh:
