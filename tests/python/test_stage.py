@@ -164,3 +164,12 @@ def test_create_empty_raw_schema_matches_the_contract_on_both(raw_schema_project
     run_operation(raw_schema_project, "postgres", pg_server.env(dbname), monkeypatch)
     assert duckdb_types(duck) == postgres_types(pg_server.dsn(dbname)) == contract_types()
     assert all(rows == [] for rows in duckdb_tables(duck).values())
+
+
+def test_restage_postgres_replaces_tables_that_dbt_views_depend_on(staged_postgres_run):
+    folder, dsn = staged_postgres_run
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA perm")
+        conn.execute("CREATE VIEW perm.stg_cases AS SELECT id FROM raw.cases")
+    result = stage(folder, "postgres", warehouse_dsn=dsn, echo=quiet)
+    assert result["tables"]["cases"]["rows"] == len(postgres_tables(dsn)["cases"]) > 0
