@@ -143,8 +143,9 @@ def _plan_table(table: ContractTable, source: dict, report: SourceReport) -> Tab
                 )
     known = set(reference_columns(report.app_table).get(qualified, ()))
     known.update(n for c in table.columns for n in (c.name, *c.aliases))
-    for extra in (n for n in live if n not in known):
-        report.notes.append(f"table {qualified}: extra column {extra} is not read")
+    extra = [n for n in live if n not in known]
+    if extra:
+        report.notes.append(f"table {qualified}: extra columns not read: {', '.join(extra)}")
     return TablePlan(table, qualified, True, tuple(plans))
 
 

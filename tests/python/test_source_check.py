@@ -57,7 +57,7 @@ def test_optional_column_and_table_absent_and_extra_column_are_notes(source):
     assert report.errors == []
     assert report.notes == [
         "table auth.users: optional column is_anonymous is absent; read as NULL",
-        "table public.cases: extra column recruitment_end_date is not read",
+        "table public.cases: extra columns not read: recruitment_end_date",
         "optional table public.case_rfe is absent: extracted as an empty table",
     ]
     assert plan(report, "auth_users", "is_anonymous").source_columns == ()
