@@ -2,8 +2,9 @@
 
 All tables are read inside one read-only REPEATABLE READ transaction. Each table is streamed
 by the server as `row_to_json` lines through `COPY ... TO STDOUT` in CSV mode with control-byte
-quote/delimiter characters, so the JSON bytes arrive unescaped and go straight to a temp file
-while being hashed (constant memory). Files are renamed into place and marked complete in the
+quote/delimiter characters, so the JSON bytes arrive unescaped. libpq hands the COPY data over
+as it arrives; the bytes are only appended to a 1 MiB buffer that is hashed, line-counted and
+written as one block (no per-row parsing or encoding in Python; constant memory). Files are renamed into place and marked complete in the
 manifest only after every table was fully written and hashed; any failure leaves no file that
 looks complete. Values follow docs/INTERFACES.md §1.
 """
