@@ -7,14 +7,22 @@ from pathlib import Path
 
 import click
 
-from loader.commands._source_options import SOURCE_ENV_HELP, source_url_option
+from loader.commands._source_options import source_url_option
 from loader.demo_data import generate
 from loader.demo_data.generator import VARIANTS
 from loader.run_folder import write_private
 from loader.source_config import describe_dsn, resolve_source_dsn
 
 
-@click.command("demo-data", epilog=SOURCE_ENV_HELP)
+DEMO_ENV_HELP = (
+    "\b\nEnvironment variables:\n"
+    "  SUPABASE_DB_URL   DSN of the database to fill, used when --source-url is not given\n"
+    "  PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD\n"
+    "                    libpq variables, used when neither --source-url nor SUPABASE_DB_URL is set"
+)
+
+
+@click.command("demo-data", epilog=DEMO_ENV_HELP)
 @source_url_option
 @click.option("--users", "n_users", type=click.IntRange(min=1), default=50, show_default=True,
               help="Number of clean users (auth + app rows, settings, preferences).")
