@@ -159,3 +159,21 @@ def test_every_command_help_documents_options_and_environment():
         assert done.returncode == 0
         for needle in needles:
             assert needle in done.stdout, (command, needle)
+
+
+def test_source_dsn_precedence_flag_then_env_then_pg_variables(monkeypatch):
+    from loader.errors import ConfigError
+    from loader.source_config import resolve_source_dsn, resolve_warehouse_dsn
+
+    for name in ("SUPABASE_DB_URL", "PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError, match="no source database"):
+        resolve_source_dsn(None)
+    with pytest.raises(ConfigError, match="no Postgres warehouse"):
+        resolve_warehouse_dsn(None)
+    monkeypatch.setenv("PGHOST", "pg.internal")
+    assert resolve_source_dsn(None) == "" and resolve_warehouse_dsn(None) == ""  # libpq reads PG*
+    monkeypatch.setenv("SUPABASE_DB_URL", "postgresql://env@h/db")
+    assert resolve_source_dsn(None) == "postgresql://env@h/db"
+    assert resolve_source_dsn("postgresql://flag@h/db") == "postgresql://flag@h/db"
+    assert resolve_warehouse_dsn("postgresql://wh@h/db") == "postgresql://wh@h/db"
