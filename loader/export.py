@@ -27,6 +27,7 @@ from loader.convex.validator import INVALID_VALUE, DocumentValidator, Issue
 from loader.dbt_manifest import ConvexMart, load_convex_marts
 from loader.errors import ConfigError
 from loader.run_folder import RunFolder
+from loader.source_config import one_line
 
 MAX_EXPORT_DOCUMENT_BYTES = 921_600  # DQ-27: 900 KiB of compact UTF-8 JSON
 MAX_SAFE_INTEGER = 2**53
@@ -238,27 +239,37 @@ def select_sql(mart: ConvexMart, warehouse: str) -> str:
 
 
 @contextlib.contextmanager
-def warehouse_rows(folder: RunFolder, warehouse: str, sql: str) -> Iterator[Iterator[dict[str, Any]]]:
-    """Rows of `sql` as dicts, fetched in batches (constant memory)."""
+def warehouse_rows(folder: RunFolder, warehouse: str, sql: str,
+                   dsn: str | None = None) -> Iterator[Iterator[dict[str, Any]]]:
+    """Rows of `sql` as dicts, fetched in batches (constant memory). Postgres: `dsn`, else the PG* variables."""
     if warehouse == "duckdb":
         import duckdb
 
         if not folder.warehouse_path.is_file():
             raise ConfigError(f"warehouse {folder.warehouse_path} not found; run stage and transform first")
-        connection = duckdb.connect(str(folder.warehouse_path), read_only=True)
         try:
+            connection = duckdb.connect(str(folder.warehouse_path), read_only=True)
             cursor = connection.execute(sql)
+        except duckdb.Error as exc:
+            raise ConfigError(f"DuckDB warehouse {folder.warehouse_path}: {str(exc).splitlines()[0]}") from None
+        try:
             yield _batched(cursor, [d[0] for d in cursor.description])
         finally:
             connection.close()
     else:
         import psycopg
 
-        with psycopg.connect("", autocommit=False) as connection:
-            with connection.cursor(name="perm_export") as cursor:
-                cursor.itersize = FETCH_ROWS
+        try:
+            connection = psycopg.connect(dsn or "", autocommit=False)
+        except psycopg.Error as exc:
+            raise ConfigError(f"Postgres warehouse: {one_line(exc, dsn or '')}") from None
+        with connection, connection.cursor(name="perm_export") as cursor:
+            cursor.itersize = FETCH_ROWS
+            try:
                 cursor.execute(sql)
-                yield _batched(cursor, None)
+            except psycopg.Error as exc:
+                raise ConfigError(f"Postgres warehouse: {one_line(exc, dsn or '')}") from None
+            yield _batched(cursor, None)
 
 
 def _batched(cursor: Any, names: list[str] | None) -> Iterator[dict[str, Any]]:
@@ -310,7 +321,7 @@ def manifest_path(folder: RunFolder) -> Path:
 
 
 def export_marts(folder: RunFolder, marts: list[ConvexMart], warehouse: str, schema: Schema,
-                 progress: Any = None) -> dict[str, Any]:
+                 progress: Any = None, warehouse_dsn: str | None = None) -> dict[str, Any]:
     """Export every mart; return per-table counts (documents, rejected, sha256)."""
     placeholders = placeholder_ids(schema)
     validator = DocumentValidator(schema, {table_number_of(i): n for n, i in placeholders.items()})
@@ -323,7 +334,7 @@ def export_marts(folder: RunFolder, marts: list[ConvexMart], warehouse: str, sch
             out = JsonlWriter(folder.export_dir / f"{mart.table}.jsonl")
             rejected = 0
             try:
-                with warehouse_rows(folder, warehouse, select_sql(mart, warehouse)) as rows:
+                with warehouse_rows(folder, warehouse, select_sql(mart, warehouse), warehouse_dsn) as rows:
                     for raw in rows:
                         line, problems = exporter.document(raw)
                         if problems:
@@ -348,12 +359,13 @@ def export_marts(folder: RunFolder, marts: list[ConvexMart], warehouse: str, sch
             "rejected_documents": sum(t["rejected"] for t in tables.values())}
 
 
-def export(folder: RunFolder, schema_path: Path | None = None, progress: Any = None) -> dict[str, Any]:
+def export(folder: RunFolder, schema_path: Path | None = None, progress: Any = None,
+           warehouse_dsn: str | None = None) -> dict[str, Any]:
     """Export the run's Convex marts (warehouse and manifest from the run) and record the step."""
     manifest = folder.read_manifest()
     warehouse = manifest.get("config", {}).get("warehouse", "duckdb")
     marts = load_convex_marts(manifest_path(folder))
     schema = Schema.from_file(schema_path) if schema_path else Schema.from_file()
-    result = export_marts(folder, marts, warehouse, schema, progress)
+    result = export_marts(folder, marts, warehouse, schema, progress, warehouse_dsn)
     folder.record_step("export", result)
     return result

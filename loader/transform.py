@@ -99,18 +99,36 @@ def target_dir(folder: RunFolder) -> Path:
     return folder.path("target")
 
 
+PG_DSN_ENV = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "password": "PGPASSWORD", "dbname": "PGDATABASE"}
+
+
+def _dsn_env(dsn: str | None) -> dict[str, str]:
+    """PG* variables for a Postgres warehouse DSN (the shipped profile reads them)."""
+    if not dsn:
+        return {}
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        parts = conninfo_to_dict(dsn)
+    except Exception:  # noqa: BLE001 - psycopg raises ProgrammingError with the DSN in it
+        raise ConfigError("the Postgres warehouse DSN cannot be parsed") from None
+    return {env: str(parts[key]) for key, env in PG_DSN_ENV.items() if parts.get(key) is not None}
+
+
 @contextlib.contextmanager
-def warehouse_env(folder: RunFolder) -> Iterator[None]:
-    """Point the shipped profile's DuckDB path at the run's warehouse for the duration."""
-    previous = os.environ.get("PERM_DUCKDB_PATH")
-    os.environ["PERM_DUCKDB_PATH"] = str(folder.warehouse_path.resolve())
+def warehouse_env(folder: RunFolder, dsn: str | None = None) -> Iterator[None]:
+    """Point the shipped profile at the run's warehouse (DuckDB file, or the DSN's PG*) for the duration."""
+    wanted = {"PERM_DUCKDB_PATH": str(folder.warehouse_path.resolve()), **_dsn_env(dsn)}
+    previous = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop("PERM_DUCKDB_PATH", None)
-        else:
-            os.environ["PERM_DUCKDB_PATH"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def dbt_args(command: str, folder: RunFolder, settings: dict[str, Any], project: Path) -> list[str]:
@@ -149,12 +167,15 @@ def release_duckdb() -> None:
 
 
 def run_dbt(folder: RunFolder, settings: dict[str, Any], command: str = "build",
-            project: Path | None = None) -> dict[str, Any]:
-    """Invoke dbt in-process (default project: this repo); raise TransformFailed naming the failing nodes."""
+            project: Path | None = None, warehouse_dsn: str | None = None) -> dict[str, Any]:
+    """Invoke dbt in-process (default project: this repo); raise TransformFailed naming the failing nodes.
+
+    `warehouse_dsn` (postgres): used instead of the PG* variables already in the environment.
+    """
     from dbt.cli.main import dbtRunner  # imported lazily: dbt takes ~2 s to import
 
     folder.path("logs").mkdir(exist_ok=True)
-    with warehouse_env(folder), contextlib.redirect_stdout(io.StringIO()) as captured:
+    with warehouse_env(folder, warehouse_dsn), contextlib.redirect_stdout(io.StringIO()) as captured:
         try:
             outcome = dbtRunner().invoke(dbt_args(command, folder, settings, project or project_dir()))
         finally:
@@ -177,9 +198,9 @@ def run_dbt(folder: RunFolder, settings: dict[str, Any], command: str = "build",
 
 
 def transform(folder: RunFolder, as_of: str | None = None, overrides: dict[str, Any] | None = None,
-              warehouse: str | None = None) -> dict[str, Any]:
+              warehouse: str | None = None, warehouse_dsn: str | None = None) -> dict[str, Any]:
     """Fix the run settings, run `dbt build`, record the step."""
     settings = run_settings(folder, as_of, overrides, warehouse)
-    result = run_dbt(folder, settings)
+    result = run_dbt(folder, settings, warehouse_dsn=warehouse_dsn)
     folder.record_step("transform", result)
     return result

@@ -11,11 +11,13 @@ from loader.run_folder import RunFolder
 
 @click.command("export")
 @click.option("--run-id", required=True, help="Run folder (id under PERM_RUNS_DIR, or a path).")
-def command(run_id: str) -> None:
+@click.option("--warehouse-url", default=None, metavar="DSN",
+              help="Postgres warehouse DSN (runs on the postgres warehouse); default: the PG* variables.")
+def command(run_id: str, warehouse_url: str | None) -> None:
     """Stream every Convex mart to JSONL, validating each document against the v2 contract."""
     folder = RunFolder.open(run_id)
     with tqdm(desc="export", unit="doc", disable=None) as bar:
-        result = export(folder, progress=lambda _table: bar.update())
+        result = export(folder, progress=lambda _table: bar.update(), warehouse_dsn=warehouse_url)
     for table, info in result["tables"].items():
         click.echo(f"export: {table}: {info['documents']} document(s), {info['rejected']} rejected")
     if result["rejected_documents"]:

@@ -24,14 +24,18 @@ def _parse_vars(pairs: tuple[str, ...]) -> dict[str, object]:
 @click.option("--run-id", required=True, help="Run folder (id under PERM_RUNS_DIR, or a path).")
 @click.option("--warehouse", type=click.Choice(WAREHOUSES), default=None,
               help="duckdb (runs/<id>/warehouse.duckdb) or postgres (PG* env); default: the run's.")
+@click.option("--warehouse-url", default=None, metavar="DSN",
+              help="Postgres warehouse DSN (with --warehouse postgres); default: the PG* variables.")
 @click.option("--as-of", "as_of", default=None,
               help="migration_as_of (ISO-8601 UTC); fixed once per run, default: the run's start time.")
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
               help="Override a MAPPING_SPEC §0.3 variable (YAML value), e.g. --var merge_duplicate_emails=false.")
-def command(run_id: str, warehouse: str | None, as_of: str | None, variables: tuple[str, ...]) -> None:
+def command(run_id: str, warehouse: str | None, warehouse_url: str | None, as_of: str | None,
+            variables: tuple[str, ...]) -> None:
     """Run `dbt build` with every mapping variable; fail on any failing test or contract."""
     folder = RunFolder.open(run_id)
-    result = transform(folder, as_of=as_of, overrides=_parse_vars(variables), warehouse=warehouse)
+    result = transform(folder, as_of=as_of, overrides=_parse_vars(variables), warehouse=warehouse,
+                       warehouse_dsn=warehouse_url)
     statuses = ", ".join(f"{n} {s}" for s, n in result["node_statuses"].items())
     click.echo(f"transform: dbt build ok on {result['warehouse']} "
                f"(migration_as_of {result['migration_as_of']}; {statuses})")

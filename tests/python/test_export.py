@@ -10,6 +10,7 @@ from convex_marts_fixture import build_duckdb_run, build_marts, sample_rows, uui
 from loader.convex.schema import Schema
 from loader.dbt_manifest import ConvexMart, load_convex_marts
 from loader.export import export, export_marts, manifest_path, select_sql
+from loader.errors import ConfigError
 from loader.run_folder import RunFolder
 
 
@@ -129,9 +130,9 @@ def test_duckdb_and_postgres_exports_are_identical(tmp_path, schema, pg_server, 
         columns = build_marts(connection, sample_rows(schema), "%s")
     pg = RunFolder.create(tmp_path / "pg", "same")
     write_manifest(manifest_path(pg), columns)
-    for name, value in pg_server.env(dbname).items():
-        monkeypatch.setenv(name, value)
-    result = export_marts(pg, load_convex_marts(manifest_path(pg)), "postgres", schema)
+    for name in pg_server.env(dbname):
+        monkeypatch.delenv(name, raising=False)
+    result = export_marts(pg, load_convex_marts(manifest_path(pg)), "postgres", schema, warehouse_dsn=dsn)
     assert result["tables"]["cases"]["documents"] == 4
     for name in ("users.jsonl", "cases.jsonl", "userProfiles.jsonl", "rejects.jsonl"):
         assert (pg.export_dir / name).read_bytes() == (duck.export_dir / name).read_bytes(), name
@@ -143,3 +144,14 @@ def test_postgres_order_is_byte_order():
         order_by=("legacyId",), columns=("legacyId",))
     assert select_sql(mart, "postgres").endswith('order by "legacyId" COLLATE "C"')
     assert select_sql(mart, "duckdb").endswith('order by "legacyId"')
+
+
+def test_unreachable_postgres_warehouse_is_one_clear_line(tmp_path, schema, pg_server):
+    folder = RunFolder.create(tmp_path / "runs", "pgdown")
+    write_manifest(manifest_path(folder), {"convex_users": ["email"]})
+    bad = pg_server.dsn("no_such_database")
+    with pytest.raises(ConfigError) as caught:
+        export_marts(folder, load_convex_marts(manifest_path(folder)), "postgres", schema, warehouse_dsn=bad)
+    message = str(caught.value)
+    assert message.startswith("Postgres warehouse:") and "no_such_database" in message
+    assert pg_server.password not in message and "\n" not in message

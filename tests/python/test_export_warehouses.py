@@ -32,12 +32,12 @@ def test_duckdb_and_postgres_warehouses_export_identical_bytes(tmp_path, pg_serv
     export(duck)
 
     warehouse_db = pg_server.create_database("wh_warehouse")
-    for name, value in pg_server.env("wh_warehouse").items():
-        monkeypatch.setenv(name, value)
+    for name in pg_server.env("wh_warehouse"):
+        monkeypatch.delenv(name, raising=False)  # the DSN alone must reach dbt and the export
     monkeypatch.setenv("PERM_PG_SCHEMA", "perm")
     stage(pg, "postgres", warehouse_dsn=warehouse_db, echo=lambda _line: None)
-    transform(pg, as_of=AS_OF, warehouse="postgres")
-    export(pg)
+    transform(pg, as_of=AS_OF, warehouse="postgres", warehouse_dsn=warehouse_db)
+    export(pg, warehouse_dsn=warehouse_db)
 
     names = sorted(p.name for p in duck.export_dir.iterdir())
     assert names == sorted(p.name for p in pg.export_dir.iterdir())

@@ -95,3 +95,20 @@ def test_failing_test_is_named(folder, tiny_project):
         run_dbt(folder, settings, project=tiny_project)
     assert "test.tiny.as_of_is_old (fail)" in str(caught.value)
     assert isinstance(caught.value, MigrationError) and caught.value.exit_code == 2
+
+
+def test_warehouse_dsn_reaches_the_profile_and_env_is_restored(folder, monkeypatch):
+    import os
+
+    from loader.transform import warehouse_env
+
+    monkeypatch.setenv("PGHOST", "elsewhere")
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    with warehouse_env(folder, "postgresql://u:s3cret@127.0.0.1:5999/wh"):
+        assert (os.environ["PGHOST"], os.environ["PGPORT"], os.environ["PGDATABASE"], os.environ["PGUSER"],
+                os.environ["PGPASSWORD"]) == ("127.0.0.1", "5999", "wh", "u", "s3cret")
+        assert os.environ["PERM_DUCKDB_PATH"] == str(folder.warehouse_path.resolve())
+    assert os.environ["PGHOST"] == "elsewhere" and "PGPASSWORD" not in os.environ
+    with pytest.raises(ConfigError, match="cannot be parsed"):
+        with warehouse_env(folder, "host=a port"):
+            pass
