@@ -158,19 +158,20 @@ def test_cli_writes_injection_report_and_refuses_to_overwrite(fresh_database, tm
 
 @pytest.mark.slow
 def test_large_generation_is_feasible(fresh_database):
-    """20,000 users / 1,000,000 cases in minutes with constant memory (make test-slow)."""
+    """20,000 users / 1,000,000 cases in minutes with constant memory (make test-slow).
+
+    Measured as this process's CPU time, so a busy machine does not make it flaky.
+    """
     import resource
     import time
 
     from loader.demo_data import generate
 
-    start = time.monotonic()
+    start = time.process_time()
     result = generate(fresh_database("large"), n_users=20_000, n_cases=1_000_000, seed=9)
     assert result.counts["public.cases"] == 1_000_000
-    assert time.monotonic() - start < 900
+    assert time.process_time() - start < 600
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 1_000_000  # KiB: under 1 GiB
-
-
 
 def test_variant_schema_holds_text_dates_and_text_wages(fresh_database, tmp_path):
     from loader.demo_data import generate
