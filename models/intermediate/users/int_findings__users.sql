@@ -1,5 +1,5 @@
 {#- Warnings and info notes of the user side (§4.5): identity findings (DQ-01 duplicate groups, DQ-02, DQ-05,
-    DQ-07, DQ-08, DQ-22 legacy JSON, DQ-27 text), profile findings (DQ-06 firm, DQ-13, DQ-14, DQ-22, DQ-26, DQ-28, DQ-29), superseded rows
+    DQ-07, DQ-08, DQ-22 legacy and metadata JSON, DQ-27 text), profile findings (DQ-06 firm, DQ-13, DQ-14, DQ-22, DQ-26, DQ-28, DQ-29), superseded rows
     (DQ-11) and dismissed-deadline items (DQ-22, DQ-24). -#}
 {%- set app_table = 'public.' ~ var('v1_user_table') -%}
 with
@@ -119,6 +119,13 @@ source_text_findings as (
     where app_users.is_{{ column }}_invalid or app_users.is_{{ column }}_wrong_shape or app_users.is_{{ column }}_double_encoded
     union all
     {%- endfor %}
+    select 'DQ-22', 'warning', 'auth.users', loaded_identities.auth_user_id, loaded_identities.identity_email,
+        auth_users.invalid_json_columns, null, null,
+        'auth.users ' || loaded_identities.auth_user_id || ': ' || auth_users.invalid_json_columns || ' is not valid JSON (ignored)'
+    from loaded_identities
+    inner join auth_users on auth_users.auth_user_id = loaded_identities.auth_user_id
+    where auth_users.invalid_json_columns is not null
+    union all
     select 'DQ-27', 'info', '{{ app_table }}', loaded_identities.app_user_id, loaded_identities.identity_email,
         app_users.dirty_text_columns, null, null,
         '{{ app_table }} ' || loaded_identities.app_user_id || ': control characters or surrounding whitespace removed from '

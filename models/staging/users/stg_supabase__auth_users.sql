@@ -48,6 +48,10 @@ final as (
         {{ epoch_ms('parsed.deleted_at') }} as deleted_ms,
         coalesce(parsed.is_anonymous, false) as is_anonymous,
         {{ dirty_text_columns('parsed', ['phone']) }} as dirty_text_columns,
+        nullif(concat_ws(',',
+            case when {{ json_is_invalid('parsed.raw_app_meta_data') }} then 'raw_app_meta_data' end,
+            case when {{ json_is_invalid('parsed.raw_user_meta_data') }} then 'raw_user_meta_data' end
+        ), '') as invalid_json_columns,
         {{ row_json_text('parsed', ['id', 'email', 'email_confirmed_at', 'last_sign_in_at', 'raw_app_meta_data',
             'raw_user_meta_data', 'phone', 'created_at', 'updated_at', 'banned_until', 'deleted_at', 'is_anonymous']) }} as source_row
     from parsed
