@@ -34,8 +34,7 @@ select
         when refs.identity_outcome = 'rejected' then 'owner identity is rejected (' || coalesce(refs.identity_reason, '?') || ')'
         when refs.identity_outcome = 'excluded' then 'owner identity is excluded (' || coalesce(refs.identity_reason, '?') || ')'
         when refs.group_email is null then 'owner identity has no user group'
-    end as message,
-    cases.source_row
+    end as message
 from {{ ref('stg_supabase__cases') }} as cases
 left join {{ ref('int_user_references') }} as refs
     on refs.user_ref = cases.user_ref

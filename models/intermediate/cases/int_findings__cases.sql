@@ -22,10 +22,7 @@
     ('i140_denial_date', 'i140DenialDate')] -%}
 
 with cases as (
-    select mapped.*, stg.source_row
-    from {{ ref('int_cases__mapped') }} as mapped
-    inner join {{ ref('stg_supabase__cases') }} as stg
-        on stg.case_id = mapped.case_id
+    select * from {{ ref('int_cases__mapped') }}
 ),
 
 raw_dates as (

@@ -1,42 +1,54 @@
 {#- One row per public.case_rfe source row with its outcome (§4.1, §3.6): loaded (kept entry),
     excluded merged (duplicate entry) or owner_excluded (case excluded), rejected DQ-19a (no dates),
     DQ-06 (case_id matches no case) or the case's own DQ id (case rejected). -#}
-select
-    'public.case_rfe' as source_table,
-    rows.row_id as v1_id,
-    case
-        when cases.outcome = 'excluded' then 'excluded'
-        when cases.case_id is null or cases.outcome = 'rejected' then 'rejected'
-        when entries.fate = 'kept' then 'loaded'
-        when entries.fate = 'duplicate' then 'excluded'
-        else 'rejected'
-    end as outcome,
-    case
-        when cases.outcome = 'excluded' then 'owner_excluded'
-        when cases.case_id is null or cases.outcome = 'rejected' then null
-        when entries.fate = 'duplicate' then 'merged'
-    end as reason,
-    case
-        when cases.outcome = 'excluded' then null
-        when cases.case_id is null then 'DQ-06'
-        when cases.outcome = 'rejected' then cases.dq_id
-        when entries.fate = 'no_dates' then 'DQ-19a'
-    end as dq_id,
-    case
-        when cases.case_id is null then 'case_id'
-        when entries.fate = 'no_dates' then 'received_date'
-    end as field,
-    case when cases.case_id is null then rows.case_id end as value,
-    case
-        when cases.outcome = 'excluded' then 'public.case_rfe ' || rows.row_id || ': case ' || rows.case_id || ' is excluded (' || cases.reason || ')'
-        when cases.case_id is null then 'public.case_rfe ' || rows.row_id || ': case_id ' || coalesce(rows.case_id, 'NULL') || ' matches no case'
-        when cases.outcome = 'rejected' then 'public.case_rfe ' || rows.row_id || ': case ' || rows.case_id || ' is rejected (' || cases.dq_id || ')'
-        when entries.fate = 'duplicate' then 'public.case_rfe ' || rows.row_id || ': duplicate entry merged into a higher-precedence entry'
-        when entries.fate = 'no_dates' then 'public.case_rfe ' || rows.row_id || ': received_date and response_due_date are both missing'
-    end as message,
-    case when cases.case_id is null or cases.outcome = 'rejected' or entries.fate = 'no_dates' then rows.source_row end as source_row
-from {{ ref('stg_supabase__case_rfe') }} as rows
-left join {{ ref('int_cases__ownership') }} as cases
-    on cases.case_id = rows.case_id
-left join {{ ref('int_cases__rfi_rfe_entries') }} as entries
-    on entries.kind = 'rfe' and entries.source_row_id = rows.row_id and entries.source_rank = 1
+with decided as (
+    select
+        'public.case_rfe' as source_table,
+        rows.row_id as v1_id,
+        case
+            when cases.outcome = 'excluded' then 'excluded'
+            when cases.case_id is null or cases.outcome = 'rejected' then 'rejected'
+            when entries.fate = 'kept' then 'loaded'
+            when entries.fate = 'duplicate' then 'excluded'
+            else 'rejected'
+        end as outcome,
+        case
+            when cases.outcome = 'excluded' then 'owner_excluded'
+            when cases.case_id is null or cases.outcome = 'rejected' then null
+            when entries.fate = 'duplicate' then 'merged'
+        end as reason,
+        case
+            when cases.outcome = 'excluded' then null
+            when cases.case_id is null then 'DQ-06'
+            when cases.outcome = 'rejected' then cases.dq_id
+            when entries.fate = 'no_dates' then 'DQ-19a'
+        end as dq_id,
+        case
+            when cases.case_id is null then 'case_id'
+            when entries.fate = 'no_dates' then 'received_date'
+        end as field,
+        case when cases.case_id is null then rows.case_id end as value,
+        case
+            when cases.outcome = 'excluded' then 'public.case_rfe ' || rows.row_id || ': case ' || rows.case_id || ' is excluded (' || cases.reason || ')'
+            when cases.case_id is null then 'public.case_rfe ' || rows.row_id || ': case_id ' || coalesce(rows.case_id, 'NULL') || ' matches no case'
+            when cases.outcome = 'rejected' then 'public.case_rfe ' || rows.row_id || ': case ' || rows.case_id || ' is rejected (' || cases.dq_id || ')'
+            when entries.fate = 'duplicate' then 'public.case_rfe ' || rows.row_id || ': duplicate entry merged into a higher-precedence entry'
+            when entries.fate = 'no_dates' then 'public.case_rfe ' || rows.row_id || ': received_date and response_due_date are both missing'
+        end as message
+    from {{ ref('stg_supabase__case_rfe') }} as rows
+    left join {{ ref('int_cases__ownership') }} as cases
+        on cases.case_id = rows.case_id
+    left join {{ ref('int_cases__rfi_rfe_entries') }} as entries
+        on entries.kind = 'rfe' and entries.source_row_id = rows.row_id and entries.source_rank = 1
+),
+
+rejected_rows as (
+    select rows.row_id, rows.source_row
+    from {{ ref('stg_supabase__case_rfe') }} as rows
+    where rows.row_id in (select v1_id from decided where outcome = 'rejected')
+)
+
+select decided.*, rejected_rows.source_row
+from decided
+left join rejected_rows
+    on rejected_rows.row_id = decided.v1_id

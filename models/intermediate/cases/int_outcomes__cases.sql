@@ -1,13 +1,21 @@
 {#- One row per public.cases source row with its outcome (§4.1): loaded, rejected (DQ-06, or the
     owner identity's DQ id) or excluded (soft_deleted, owner_excluded). -#}
+with rejected_rows as (
+    select source_rows.case_id, source_rows.source_row
+    from {{ ref('stg_supabase__case_source_rows') }} as source_rows
+    where source_rows.case_id in (select case_id from {{ ref('int_cases__ownership') }} where outcome = 'rejected')
+)
+
 select
     'public.cases' as source_table,
-    case_id as v1_id,
-    outcome,
-    reason,
-    dq_id,
-    case when outcome = 'rejected' then 'user_id' end as field,
-    case when outcome = 'rejected' then user_ref end as value,
-    case when outcome <> 'loaded' then 'public.cases ' || case_id || ': ' || message end as message,
-    case when outcome = 'rejected' then source_row end as source_row
-from {{ ref('int_cases__ownership') }}
+    owners.case_id as v1_id,
+    owners.outcome,
+    owners.reason,
+    owners.dq_id,
+    case when owners.outcome = 'rejected' then 'user_id' end as field,
+    case when owners.outcome = 'rejected' then owners.user_ref end as value,
+    case when owners.outcome <> 'loaded' then 'public.cases ' || owners.case_id || ': ' || owners.message end as message,
+    rejected_rows.source_row
+from {{ ref('int_cases__ownership') }} as owners
+left join rejected_rows
+    on rejected_rows.case_id = owners.case_id

@@ -41,6 +41,5 @@ select
     i140_premium_processing,
     {{ epoch_ms('created_at') }} as created_at_ms,
     {{ epoch_ms('updated_at') }} as updated_at_ms,
-    {{ epoch_ms('deleted_at') }} as deleted_at_ms,
-    {{ cases_row_json(source('supabase', 'cases'), 'source_row') }} as source_row
-from {{ source('supabase', 'cases') }} as source_row
+    {{ epoch_ms('deleted_at') }} as deleted_at_ms
+from {{ source('supabase', 'cases') }}
