@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NPM_STAMP := convex/node_modules/.installed
 
-.PHONY: demo test test-slow venv npm docs lint bench clean
+.PHONY: demo test test-slow venv npm sysdeps docs lint bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -24,16 +24,24 @@ $(NPM_STAMP): convex/package.json convex/package-lock.json
 
 npm: $(NPM_STAMP)
 
+# Debian packages the tests use: Chromium (report rendering test). PostgreSQL server binaries
+# are installed on demand by loader/throwaway_pg.py when initdb/pg_ctl are missing.
+sysdeps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium (report rendering test)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
 ## Run the whole migration on generated dirty data into the local emulator (DuckDB warehouse).
 demo: venv
 	$(BIN)/perm-migrate run --demo
 
 ## Run the full test suite (starts a throwaway PostgreSQL, runs dbt on DuckDB and Postgres).
-test: venv npm
+test: venv npm sysdeps
 	$(BIN)/python -m pytest
 
 ## Long resilience/scale variants (not part of CI).
-test-slow: venv npm
+test-slow: venv npm sysdeps
 	$(BIN)/python -m pytest -m slow
 
 ## Build and serve the dbt lineage docs on http://localhost:8080.
