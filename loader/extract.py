@@ -11,6 +11,7 @@ looks complete. Values follow docs/INTERFACES.md §1.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from pathlib import Path
@@ -38,11 +39,18 @@ _SESSION_SETTINGS = (
 )
 
 
+_ODD_TIME = sql.SQL("(NOT isfinite({c}) OR {c} < '0001-01-01' OR {c} >= '10000-01-01')")
+
+
 def _value_expr(column: sql.Identifier, pg_type: str, raw_type: str) -> sql.Composable:
     """The SQL expression producing one column's raw representation (session time zone is UTC)."""
     family = type_family(pg_type)
     if family == "timestamp":
-        return sql.SQL("to_char({}::timestamp, 'YYYY-MM-DD HH24:MI:SS.US')").format(column)
+        typed = sql.SQL("to_char({}::timestamp, 'YYYY-MM-DD HH24:MI:SS.US')").format(column)
+        if raw_type == "varchar":  # keeps 'infinity' and BC values visible instead of NULL
+            return sql.SQL("CASE WHEN {odd} THEN {c}::text ELSE {typed} END").format(
+                odd=_ODD_TIME.format(c=column), c=column, typed=typed)
+        return typed
     if raw_type == "varchar":
         template = "to_json({})::text" if family == "array" else "{}::text"
         return sql.SQL(template).format(column)
@@ -72,6 +80,29 @@ def copy_query(plan: TablePlan) -> sql.Composed:
         select_list, sql.Identifier(schema, table), sql.Identifier("t", id_column.source_columns[0])
     )
     return sql.SQL("COPY (SELECT row_to_json(r) FROM ({}) AS r) TO STDOUT {}").format(inner, _COPY_OPTIONS)
+
+
+def _probe_odd_dates(conn: psycopg.Connection, plan: TablePlan, notes: list[str]) -> TablePlan:
+    """Stage date/timestamp columns as text when they hold infinity or years outside 1-9999.
+
+    Neither raw warehouse holds those values identically; as text they reach the transform,
+    which reports them (DQ-16) instead of the extract silently changing them.
+    """
+    checks = [(c, n) for c in plan.columns for n, t in zip(c.source_columns, c.source_types)
+              if type_family(t) in ("date", "timestamp") and c.raw_type != "varchar"]
+    if not plan.present or not checks:
+        return plan
+    schema, table = plan.v1_qualified.split(".")
+    query = sql.SQL("SELECT {} FROM {} AS t").format(
+        sql.SQL(", ").join(sql.SQL("coalesce(bool_or({}), false)").format(_ODD_TIME.format(c=sql.Identifier("t", n)))
+                           for _, n in checks),
+        sql.Identifier(schema, table))
+    odd = {c.name for (c, _), flag in zip(checks, conn.execute(query).fetchone()) if flag}
+    for name in sorted(odd):
+        notes.append(f"table {plan.v1_qualified}: column {name} holds infinity or years outside 1-9999; "
+                     "staged as text")
+    columns = tuple(dataclasses.replace(c, as_text=True) if c.name in odd else c for c in plan.columns)
+    return dataclasses.replace(plan, columns=columns)
 
 
 def _open_private(path: Path):
@@ -146,6 +177,7 @@ def extract(
             tables = {}
             for plan in report.tables:
                 current = plan.v1_qualified
+                plan = _probe_odd_dates(conn, plan, report.notes)
                 final = folder.raw_dir / f"{plan.name}.jsonl"
                 part = final.with_name(f".{final.name}.part")
                 parts.append((part, final))

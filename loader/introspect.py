@@ -41,6 +41,7 @@ class ColumnPlan:
     contract: ContractColumn
     source_columns: tuple[str, ...]
     source_types: tuple[str, ...]
+    as_text: bool = False  # values the typed raw layer cannot hold (set by the extract's probe)
 
     @property
     def name(self) -> str:
@@ -49,7 +50,7 @@ class ColumnPlan:
     @property
     def raw_type(self) -> str:
         """The contract's raw type, or varchar when a source column has another type family."""
-        if all(raw_type_of(t) == self.contract.raw_type for t in self.source_types):
+        if not self.as_text and all(raw_type_of(t) == self.contract.raw_type for t in self.source_types):
             return self.contract.raw_type
         return "varchar"
 

@@ -173,3 +173,24 @@ def test_restage_postgres_replaces_tables_that_dbt_views_depend_on(staged_postgr
         conn.execute("CREATE VIEW perm.stg_cases AS SELECT id FROM raw.cases")
     result = stage(folder, "postgres", warehouse_dsn=dsn, echo=quiet)
     assert result["tables"]["cases"]["rows"] == len(postgres_tables(dsn)["cases"]) > 0
+
+
+def test_infinite_and_bc_dates_reach_both_warehouses_as_text(source_database, fresh_database, tmp_path):
+    dsn, _ = source_database(seed=13, n_users=2, n_cases=4)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        target = conn.execute("SELECT id FROM public.cases ORDER BY id LIMIT 1").fetchone()[0]
+        conn.execute("ALTER TABLE public.cases DROP CONSTRAINT cases_case_status_check")  # variant statuses
+        conn.execute("UPDATE public.cases SET pwd_filing_date = '0044-03-15 BC', pwd_determination_date = 'infinity', "
+                     "updated_at = '-infinity' WHERE id = %s", [target])
+    folder = RunFolder.create(tmp_path, "odd")
+    result = extract(folder, dsn, echo=quiet)
+    assert any("pwd_filing_date holds infinity or years outside 1-9999" in n for n in result["notes"])
+    warehouse = fresh_database("wh_odd")
+    stage(folder, "duckdb", echo=quiet)
+    stage(folder, "postgres", warehouse_dsn=warehouse, echo=quiet)
+    in_duckdb = duckdb_tables(folder.warehouse_path)
+    assert in_duckdb == postgres_tables(warehouse)
+    row = next(r for r in in_duckdb["cases"] if r[0] == str(target))
+    assert (row[19], row[20], row[-2]) == ("0044-03-15 BC", "infinity", "-infinity")
+    types = duckdb_types(folder.warehouse_path)
+    assert types[("cases", "pwd_filing_date")] == "varchar" and types[("cases", "job_order_start_date")] == "date"
