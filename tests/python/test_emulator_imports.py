@@ -383,3 +383,17 @@ def test_uploaded_objects_are_removed_after_success_and_failure(client, emu):
     assert client.oneshot("users", ["{not json"], mode="append").status_code == 400
     assert client.run_import("users", b"", mode="append")["state"]["state"] == "completed"
     assert list(objects.iterdir()) == []
+
+
+def test_default_part_rules_with_real_5_mib_parts(tmp_path):
+    with running_emulator(tmp_path / "default") as emu:  # production minimum part size (5 MiB)
+        c = EmuClient(emu)
+        rows = [{"email": f"user{i:07d}@example.com", "name": "x" * 200} for i in range(30000)]
+        data = jsonl(rows)
+        assert len(data) > 5 << 20
+        token, parts = c.upload(data, part_size=4 << 20)  # non-final part under 5 MiB
+        assert c.finish(token, parts, "users").status_code == 500
+        done = c.run_import("users", data, part_size=5 << 20)
+        assert done["state"]["state"] == "completed" and done["state"]["num_rows_written"] == "30000"
+        assert c.size("users") == 30000
+        c.close()
