@@ -62,6 +62,7 @@ STAGES = (
 )
 _STAGE_NAMES = tuple(s[0] for s in STAGES)
 _STAGE_WEIGHTS = tuple(s[1] for s in STAGES)
+_STAGE_STATUSES = {s[0]: s[2] for s in STAGES}
 
 
 def rng_for(seed: int, kind: str, index: int) -> random.Random:
@@ -258,7 +259,7 @@ def _case(seed: int, index: int, n_users: int, years_back: int) -> tuple[dict[st
         "employer_name": rng.choice(EMPLOYERS), "employer_fein": f"{rng.randrange(10, 99)}-{rng.randrange(10**6, 10**7)}",
         "beneficiary_identifier": f"BEN-{rng.getrandbits(32):08X}", "position_title": position,
         "job_title": position, "soc_code": soc, "soc_title": soc_title, "job_order_state": rng.choice(STATES),
-        "case_status": rng.choice(dict((s[0], s[2]) for s in STAGES)[stage]),
+        "case_status": rng.choice(_STAGE_STATUSES[stage]),
         "progress_status": rng.choice(PROGRESS) if rng.random() < 0.6 else None,
         "priority_level": rng.choice(("low", "normal", "normal", "normal", "high", "urgent")),
         "is_favorite": rng.random() < 0.15, "is_professional_occupation": professional,
