@@ -22,7 +22,7 @@ import jinja2
 from loader.errors import ConfigError
 from loader.run_folder import RunFolder, write_private
 from loader.run_state import STATE_FILE, STEPS
-from loader.verify import VERIFY_FILE, iter_loader_rejects, sql_text, warehouse_query
+from loader.verify import VERIFY_FILE, Warehouse, iter_loader_rejects, sql_text
 
 REPORT_DIR = "report"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -212,17 +212,17 @@ def _table(title: str, rows: list[dict[str, Any]], total: int, columns: list[str
     return Table(title, columns, shown, total, note)
 
 
-def _first_rows(folder: RunFolder, model: str, where: str, order: str) -> tuple[list[dict[str, Any]], int] | None:
+def _first_rows(warehouse: Warehouse, model: str, where: str, order: str) -> tuple[list[dict[str, Any]], int] | None:
     """The first LIST_LIMIT rows of a model (optionally filtered) and the total; None if the model is absent."""
-    counted = warehouse_query(folder, model, f"select count(*) as n from {{rel}}{where}")
+    counted = warehouse.query(model, f"select count(*) as n from {{rel}}{where}")
     if counted is None:
         return None
-    rows = warehouse_query(folder, model, f"select * from {{rel}}{where} order by {order} limit {LIST_LIMIT}")
+    rows = warehouse.query(model, f"select * from {{rel}}{where} order by {order} limit {LIST_LIMIT}")
     return rows or [], int(counted[0]["n"])
 
 
-def _warning_list(folder: RunFolder, dq_id: str, title: str) -> Table | None:
-    found = _first_rows(folder, "dq_warnings", " where dq_id = " + sql_text(dq_id), "source_table, v1_id, target_field")
+def _warning_list(warehouse: Warehouse, dq_id: str, title: str) -> Table | None:
+    found = _first_rows(warehouse, "dq_warnings", " where dq_id = " + sql_text(dq_id), "source_table, v1_id, target_field")
     if found is None:
         return None
     rows, total = found
@@ -231,8 +231,8 @@ def _warning_list(folder: RunFolder, dq_id: str, title: str) -> Table | None:
     return _table(f"{dq_id} — {title}", rows, total, columns)
 
 
-def _model_list(folder: RunFolder, model: str, title: str, order: str) -> Table | None:
-    found = _first_rows(folder, model, "", order)
+def _model_list(warehouse: Warehouse, model: str, title: str, order: str) -> Table | None:
+    found = _first_rows(warehouse, model, "", order)
     if found is None:
         return None
     rows, total = found
@@ -250,46 +250,44 @@ def _loader_rejects_table(folder: RunFolder) -> Table:
                   full_list="export/rejects.jsonl and import/*.rejects.jsonl")
 
 
-def collect(folder: RunFolder) -> ReportData:
+def collect(folder: RunFolder, warehouse_dsn: str | None = None) -> ReportData:
     """Gather everything the report shows from the run folder and the warehouse."""
+    warehouse = Warehouse(folder, warehouse_dsn)
     manifest = folder.read_manifest()
     state = _read_json(folder.path(STATE_FILE))
     verify = _read_json(folder.path(VERIFY_FILE))
     notes: list[str] = []
 
-    rejects_by_dq = warehouse_query(
-        folder, "dq_rejects",
+    rejects_by_dq = warehouse.query("dq_rejects",
         "select dq_id, source_table, count(*) as rows from {rel} group by dq_id, source_table "
         "order by dq_id, source_table") or []
     reject_examples = []
     for dq_id in sorted({r["dq_id"] for r in rejects_by_dq}):
-        rows = warehouse_query(
-            folder, "dq_rejects",
+        rows = warehouse.query("dq_rejects",
             "select * from {rel} where dq_id = " + sql_text(dq_id)
             + f" order by source_table, v1_id limit {EXAMPLES_PER_DQ}") or []
         columns = [c for c in REJECT_COLUMNS if rows and c in rows[0]]
         total = sum(r["rows"] for r in rejects_by_dq if r["dq_id"] == dq_id)
         reject_examples.append(Table(f"{dq_id} — {DQ_TITLES.get(dq_id, '')}", columns,
                                      [mask_row(r, columns) for r in rows], total))
-    warnings_by_dq = warehouse_query(
-        folder, "dq_warnings",
+    warnings_by_dq = warehouse.query("dq_warnings",
         "select dq_id, level, count(*) as findings from {rel} group by dq_id, level order by dq_id, level")
     if warnings_by_dq is None:
         notes.append("The data-quality marts are not in this run's warehouse (transform did not run).")
         warnings_by_dq = []
 
     lists = [
-        _model_list(folder, "dq_merges", "DQ-01 — accounts merged", "1"),
-        _model_list(folder, "dq_google_email_notify", "DQ-08 — users to notify (Google email differs)", "1")
-        or _warning_list(folder, "DQ-08", "users to notify (Google email differs)"),
-        _model_list(folder, "dq_placeholder_cases", "DQ-12 — cases with [NEEDS ENTRY] placeholders", "1")
-        or _warning_list(folder, "DQ-12", "cases with [NEEDS ENTRY] placeholders"),
-        _model_list(folder, "dq_v2_validation_failures",
+        _model_list(warehouse, "dq_merges", "DQ-01 — accounts merged", "1"),
+        _model_list(warehouse, "dq_google_email_notify", "DQ-08 — users to notify (Google email differs)", "1")
+        or _warning_list(warehouse, "DQ-08", "users to notify (Google email differs)"),
+        _model_list(warehouse, "dq_placeholder_cases", "DQ-12 — cases with [NEEDS ENTRY] placeholders", "1")
+        or _warning_list(warehouse, "DQ-12", "cases with [NEEDS ENTRY] placeholders"),
+        _model_list(warehouse, "dq_v2_validation_failures",
                     "DQ-17 — cases that fail v2 validation rules (every save through the case edit "
                     "form fails until fixed)", "1"),
-        _model_list(folder, "dq_wage_anomalies", "DQ-21 — wage and applicant-count anomalies", "1")
-        or _warning_list(folder, "DQ-21", "wage and applicant-count anomalies"),
-        _model_list(folder, "dq_document_reupload", "Documents that need re-upload", "1"),
+        _model_list(warehouse, "dq_wage_anomalies", "DQ-21 — wage and applicant-count anomalies", "1")
+        or _warning_list(warehouse, "DQ-21", "wage and applicant-count anomalies"),
+        _model_list(warehouse, "dq_document_reupload", "Documents that need re-upload", "1"),
     ]
     verify_failures = []
     for name, check in (verify or {}).get("checks", {}).items():
@@ -302,8 +300,7 @@ def collect(folder: RunFolder) -> ReportData:
         steps=_step_rows(state, manifest),
         extract_counts=_extract_counts(manifest),
         load_counts=_load_counts(manifest, verify),
-        reconciliation=(verify or {}).get("conservation") or warehouse_query(
-            folder, "dq_reconciliation", "select * from {rel} order by source_table") or [],
+        reconciliation=(verify or {}).get("conservation") or warehouse.query("dq_reconciliation", "select * from {rel} order by source_table") or [],
         rejects_by_dq=rejects_by_dq,
         reject_examples=reject_examples,
         loader_rejects=_loader_rejects_table(folder),
@@ -373,11 +370,11 @@ def render_html(data: ReportData) -> str:
     return _environment().get_template("report.html.j2").render(data=data)
 
 
-def write_report(folder: RunFolder) -> dict[str, Any]:
+def write_report(folder: RunFolder, warehouse_dsn: str | None = None) -> dict[str, Any]:
     """Write `report/report.md` and `report/report.html` (mode 0600); return their paths."""
     if not folder.path("manifest.json").is_file():
         raise ConfigError(f"run {folder.run_id}: no manifest.json")
-    data = collect(folder)
+    data = collect(folder, warehouse_dsn)
     md_path, html_path = folder.path(REPORT_DIR, "report.md"), folder.path(REPORT_DIR, "report.html")
     write_private(md_path, render_markdown(data).encode("utf-8"))
     write_private(html_path, render_html(data).encode("utf-8"))

@@ -33,6 +33,7 @@ from loader.dbt_manifest import ConvexMart, load_convex_marts
 from loader.errors import ConfigError, VerificationFailed
 from loader.export import REJECTS_FILE, manifest_path, quote, warehouse_rows
 from loader.mapping_table import MappingTable
+from loader.resolve import Resolver
 from loader.run_folder import RunFolder, write_private
 from loader.run_state import get_logger
 
@@ -180,28 +181,13 @@ def _single(ids: list[str]) -> str | None:
     return ids[0] if len(ids) == 1 else None
 
 
-def resolve_expected(doc: dict[str, Any], mart: ConvexMart, index: TargetIndex) -> dict[str, Any]:
-    """The exported document as it must look in Convex: keys swapped for target ids, stripped."""
-    expected = dict(doc)
-    for ref in mart.references:
-        key = expected.get(ref.key_column)
-        target_id = _single(index.ids_by_key(ref.table, ref.match_field, key)) if isinstance(key, str) else None
-        if target_id is not None:
-            expected[ref.field] = target_id
-    for ref in mart.nested_references:
-        items = expected.get(ref.array_field)
-        if not isinstance(items, list):
-            continue
-        kept = []
-        for item in items:
-            key = item.get(ref.key_member)
-            target_id = _single(index.ids_by_key(ref.table, ref.match_field, key)) if isinstance(key, str) else None
-            if target_id is not None:
-                kept.append({**{k: v for k, v in item.items() if k != ref.key_member}, ref.id_member: target_id})
-        expected[ref.array_field] = kept
-    for key in mart.resolution_keys:
-        expected.pop(key, None)
-    return expected
+def target_resolver(mart: ConvexMart, schema: Schema, index: TargetIndex) -> Resolver:
+    """The loader's own resolution rules (loader/resolve.py), looking ids up in the target as it is now."""
+
+    def lookup(table: str, match_field: str, key: Any) -> str | None:
+        return _single(index.ids_by_key(table, match_field, key)) if isinstance(key, str) else None
+
+    return Resolver(mart, schema, lookup)
 
 
 def expected_for_existing(before: dict[str, Any], exported: dict[str, Any], mart: ConvexMart,
@@ -264,9 +250,8 @@ def values_at(doc: Any, path: str) -> Iterator[Any]:
         yield from values_at(value, rest)
 
 
-def contract_id_paths(contract_path: Path, tables: list[str]) -> dict[str, list[tuple[str, str]]]:
+def contract_id_paths(schema: Schema, tables: list[str]) -> dict[str, list[tuple[str, str]]]:
     """Per table, every id path of the v2 contract and the table it must point into."""
-    schema = Schema.from_file(contract_path)
     return {name: sorted(id_paths(schema.table(name).document_type)) for name in tables if schema.table(name)}
 
 
@@ -343,10 +328,11 @@ def verify_run(inputs: VerifyInputs, gateway: Any, progress: Callable[[int], Non
         before_counts = {t: index.load_before(t, iter_backup_documents(folder, t)) for t in backup["tables"]}
         index.load_user_groups(inputs.user_groups())
         index.finish_loading()
-        id_fields = contract_id_paths(inputs.contract_path, tables)
+        schema = Schema.from_file(inputs.contract_path)
+        id_fields = contract_id_paths(schema, tables)
         for mart in marts:
-            per_table[mart.table] = _verify_table(mart, inputs, index, checks, id_fields.get(mart.table, []),
-                                                  progress)
+            per_table[mart.table] = _verify_table(mart, inputs, schema, index, checks,
+                                                  id_fields.get(mart.table, []), progress)
         for tbl, doc_id, before in index.unseen_before():
             current = index.get(doc_id)
             if current is None:
@@ -372,14 +358,15 @@ def verify_run(inputs: VerifyInputs, gateway: Any, progress: Callable[[int], Non
     return result
 
 
-def _verify_table(mart: ConvexMart, inputs: VerifyInputs, index: TargetIndex, checks: dict[str, Findings],
-                  id_fields: list[tuple[str, str]], progress) -> dict[str, int]:
+def _verify_table(mart: ConvexMart, inputs: VerifyInputs, schema: Schema, index: TargetIndex,
+                  checks: dict[str, Findings], id_fields: list[tuple[str, str]], progress) -> dict[str, int]:
     counts = Counter()
+    resolver = target_resolver(mart, schema, index)
     for exported in _export_lines(inputs.folder.export_dir / f"{mart.table}.jsonl"):
         counts["exported"] += 1
-        expected = resolve_expected(exported, mart, index)
-        label = describe(mart, expected)
-        identity = identity_value(expected, mart)
+        expected = resolver.resolve(exported).document
+        label = describe(mart, expected or exported)
+        identity = identity_value(expected or {}, mart)
         ids = index.ids_by_key(mart.table, mart.identity_key, identity) if identity else []
         if not ids:
             ids = _ids_from_mapping(exported, mart, inputs, index)
@@ -388,6 +375,9 @@ def _verify_table(mart: ConvexMart, inputs: VerifyInputs, index: TargetIndex, ch
                 counts["rejected_at_load"] += 1
             else:
                 checks["documents"].add(f"{label}: not found in the target")
+            continue
+        if expected is None:
+            checks["documents"].add(f"{label}: a required reference does not resolve to a target document")
             continue
         if len(ids) > 1:
             checks["documents"].add(f"{label}: {len(ids)} documents in the target (duplicates {', '.join(ids)})")
@@ -466,34 +456,36 @@ def raise_if_failed(result: dict[str, Any]) -> None:
 
 # --- inputs from the run folder ----------------------------------------------------------------
 
-def _relation(folder: RunFolder, model: str) -> str | None:
-    """The warehouse relation of a dbt model, from the run's dbt manifest (None if absent)."""
-    path = manifest_path(folder)
-    if not path.is_file():
+@dataclass
+class Warehouse:
+    """Read access to the models of a run's warehouse, by dbt model name (relation from the run's dbt manifest)."""
+
+    folder: RunFolder
+    dsn: str | None = None  # Postgres warehouse DSN; None = the PG* variables
+
+    def relation(self, model: str) -> str | None:
+        path = manifest_path(self.folder)
+        if not path.is_file():
+            return None
+        for node in json.loads(path.read_text()).get("nodes", {}).values():
+            if node.get("resource_type") == "model" and node.get("name") == model:
+                return node.get("relation_name")
         return None
-    for node in json.loads(path.read_text()).get("nodes", {}).values():
-        if node.get("resource_type") == "model" and node.get("name") == model:
-            return node.get("relation_name")
-    return None
 
+    def query(self, model: str, sql_template: str) -> list[dict[str, Any]] | None:
+        """Rows of `sql_template` with `{rel}` = the model's relation; None when the model is absent."""
+        if self.relation(model) is None:
+            return None
+        return list(self.rows(model, sql_template))
 
-def warehouse_query(folder: RunFolder, model: str, sql_template: str) -> list[dict[str, Any]] | None:
-    """Rows of `sql_template` with `{rel}` = the model's relation; None when the model is absent."""
-    relation = _relation(folder, model)
-    if relation is None:
-        return None
-    warehouse = folder.read_manifest().get("config", {}).get("warehouse", "duckdb")
-    with warehouse_rows(folder, warehouse, sql_template.format(rel=relation)) as rows:
-        return list(rows)
-
-
-def _iter_model(folder: RunFolder, model: str, sql_template: str) -> Iterator[dict[str, Any]]:
-    relation = _relation(folder, model)
-    if relation is None:
-        raise ConfigError(f"run {folder.run_id}: dbt model {model} is missing; run transform first")
-    warehouse = folder.read_manifest().get("config", {}).get("warehouse", "duckdb")
-    with warehouse_rows(folder, warehouse, sql_template.format(rel=relation)) as rows:
-        yield from rows
+    def rows(self, model: str, sql_template: str) -> Iterator[dict[str, Any]]:
+        """Stream the rows of `sql_template`; a missing model is an error."""
+        relation = self.relation(model)
+        if relation is None:
+            raise ConfigError(f"run {self.folder.run_id}: dbt model {model} is missing; run transform first")
+        warehouse = self.folder.read_manifest().get("config", {}).get("warehouse", "duckdb")
+        with warehouse_rows(self.folder, warehouse, sql_template.format(rel=relation), self.dsn) as rows:
+            yield from rows
 
 
 def v1_rows_of(doc: dict[str, Any], mart: ConvexMart) -> list[tuple[str, str]]:
@@ -520,9 +512,9 @@ def iter_loader_rejects(folder: RunFolder) -> Iterator[dict[str, Any]]:
         yield from _export_lines(path)
 
 
-def _loader_rejects(folder: RunFolder, marts: list[ConvexMart], v1_user_table: str) -> tuple[set, Counter]:
+def _loader_rejects(warehouse: Warehouse, marts: list[ConvexMart], v1_user_table: str) -> tuple[set, Counter]:
     """Documents the loader did not write, and the source rows behind them per source table."""
-    documents = {(record["table"], str(record.get("legacy_id"))) for record in iter_loader_rejects(folder)}
+    documents = {(record["table"], str(record.get("legacy_id"))) for record in iter_loader_rejects(warehouse.folder)}
     by_source: Counter = Counter()
     for mart in marts:
         keys = sorted(k for t, k in documents if t == mart.table)
@@ -533,7 +525,7 @@ def _loader_rejects(folder: RunFolder, marts: list[ConvexMart], v1_user_table: s
             where = f"{quote(mart.identity_key)} in ({', '.join(sql_text(k) for k in keys)})"
         else:  # the legacy id is the first v1 row's uuid
             where = " or ".join(f"{quote(column)} like {sql_text('%' + k + '%')}" for k in keys)
-        for row in _iter_model(folder, mart.model, f"select {quote(column)} from {{rel}} where {where}"):
+        for row in warehouse.rows(mart.model, f"select {quote(column)} from {{rel}} where {where}"):
             if mart.mapping_rows_column and isinstance(row[column], str):
                 row[column] = json.loads(row[column])
             for item in mart.v1_rows(row):
@@ -542,15 +534,17 @@ def _loader_rejects(folder: RunFolder, marts: list[ConvexMart], v1_user_table: s
     return documents, by_source
 
 
-def build_inputs(folder: RunFolder, mapping: MappingTable, contract_path: Path = CONTRACT_PATH) -> VerifyInputs:
+def build_inputs(folder: RunFolder, mapping: MappingTable, contract_path: Path = CONTRACT_PATH,
+                 warehouse_dsn: str | None = None) -> VerifyInputs:
     """Collect the verify inputs of a run from its folder, warehouse and the mapping table."""
+    warehouse = Warehouse(folder, warehouse_dsn)
     manifest = folder.read_manifest()
     marts = load_convex_marts(manifest_path(folder))
     dbt_vars = manifest.get("config", {}).get("dbt_vars", {})
-    reconciliation = warehouse_query(folder, "dq_reconciliation", "select * from {rel} order by source_table")
+    reconciliation = warehouse.query("dq_reconciliation", "select * from {rel} order by source_table")
     if reconciliation is None:
         raise ConfigError(f"run {folder.run_id}: dq_reconciliation is missing; run transform first")
-    rejected, by_source = _loader_rejects(folder, marts, dbt_vars.get("v1_user_table", "users"))
+    rejected, by_source = _loader_rejects(warehouse, marts, dbt_vars.get("v1_user_table", "users"))
     extract = manifest.get("steps", {}).get("extract", {}).get("tables", {})
 
     def lookup(v1_table: str, v1_uuid: str, convex_table: str) -> str | None:
@@ -558,7 +552,7 @@ def build_inputs(folder: RunFolder, mapping: MappingTable, contract_path: Path =
         return row.convex_id if row else None
 
     def user_groups() -> Iterator[tuple[str, str | None]]:
-        for row in _iter_model(folder, "int_user_references", "select user_ref, group_email from {rel}"):
+        for row in warehouse.rows("int_user_references", "select user_ref, group_email from {rel}"):
             yield row["user_ref"], row["group_email"]
 
     return VerifyInputs(

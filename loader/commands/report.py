@@ -10,8 +10,10 @@ from loader.run_folder import RunFolder
 
 @click.command("report")
 @click.argument("run_id")
-def command(run_id: str) -> None:
+@click.option("--warehouse-url", default=None,
+              help="Postgres warehouse DSN for a run on the postgres warehouse (default: the PG* variables).")
+def command(run_id: str, warehouse_url: str | None) -> None:
     """Write runs/<run_id>/report/report.md and report.html (personal data masked)."""
-    paths = write_report(RunFolder.open(run_id))
+    paths = write_report(RunFolder.open(run_id), warehouse_url)
     click.echo(f"report: {paths['html']}")
     click.echo(f"markdown: {paths['markdown']}")

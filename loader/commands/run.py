@@ -106,6 +106,19 @@ class RunContext:
         path = self.options.get("mapping_db")
         return self.resources.enter_context(MappingTable(Path(path) if path else None))
 
+    def warehouse_dsn(self) -> str | None:
+        """The Postgres warehouse DSN (flag, else the PG* variables); None for DuckDB."""
+        if self.settings()["warehouse"] != "postgres":
+            return None
+        from loader.source_config import resolve_warehouse_dsn
+
+        return resolve_warehouse_dsn(self.warehouse_url)
+
+    def warehouse(self):
+        from loader.verify import Warehouse
+
+        return Warehouse(self.folder, self.warehouse_dsn())
+
     def settings(self) -> dict[str, Any]:
         from loader.transform import run_settings
 
@@ -164,12 +177,10 @@ def step_extract(ctx: RunContext) -> dict[str, Any]:
 
 
 def step_stage(ctx: RunContext) -> dict[str, Any]:
-    from loader.source_config import resolve_warehouse_dsn
     from loader.stage import stage
 
     warehouse = ctx.settings()["warehouse"]
-    dsn = resolve_warehouse_dsn(ctx.warehouse_url) if warehouse == "postgres" else None
-    result = stage(ctx.folder, warehouse=warehouse, warehouse_dsn=dsn, echo=log.info)
+    result = stage(ctx.folder, warehouse=warehouse, warehouse_dsn=ctx.warehouse_dsn(), echo=log.info)
     return {"rows": sum(t["rows"] for t in result["tables"].values()), "warehouse": warehouse}
 
 
@@ -177,7 +188,7 @@ def step_transform(ctx: RunContext) -> dict[str, Any]:
     from loader.transform import transform
 
     ctx.settings()
-    result = transform(ctx.folder)
+    result = transform(ctx.folder, warehouse_dsn=ctx.warehouse_dsn())
     return {"node_statuses": result.get("node_statuses", {}), "migration_as_of": result.get("migration_as_of")}
 
 
@@ -186,11 +197,10 @@ def step_export(ctx: RunContext) -> dict[str, Any]:
 
     total = None
     if ctx.progress:
-        from loader.verify import warehouse_query
-
-        total = sum(warehouse_query(ctx.folder, m.model, "select count(*) as n from {rel}")[0]["n"] for m in _marts(ctx))
+        warehouse = ctx.warehouse()
+        total = sum(warehouse.query(m.model, "select count(*) as n from {rel}")[0]["n"] for m in _marts(ctx))
     with progress_bar(ctx.progress, "export", total=total, unit="docs") as tick:
-        result = export(ctx.folder, progress=tick)
+        result = export(ctx.folder, progress=tick, warehouse_dsn=ctx.warehouse_dsn())
     documents = sum(t["documents"] for t in result["tables"].values())
     check_reject_threshold(ctx, result)
     return {"documents": documents, "rejected_documents": result["rejected_documents"],
@@ -202,9 +212,7 @@ def check_reject_threshold(ctx: RunContext, export_result: dict[str, Any]) -> No
     limit = MaxRejects.parse(ctx.options.get("max_rejects"))
     if limit is None:
         return
-    from loader.verify import warehouse_query
-
-    dbt_rejects = warehouse_query(ctx.folder, "dq_rejects", "select count(*) as n from {rel}")
+    dbt_rejects = ctx.warehouse().query("dq_rejects", "select count(*) as n from {rel}")
     rejected = (dbt_rejects[0]["n"] if dbt_rejects else 0) + export_result["rejected_documents"]
     extracted = sum(t.get("rows", 0) for t in ctx.folder.read_manifest().get("steps", {})
                     .get("extract", {}).get("tables", {}).values())
@@ -243,7 +251,7 @@ def step_import(ctx: RunContext) -> dict[str, Any]:
 def step_verify(ctx: RunContext) -> dict[str, Any]:
     from loader.verify import build_inputs, failure_summary, raise_if_failed, verify_run
 
-    inputs = build_inputs(ctx.folder, ctx.mapping())
+    inputs = build_inputs(ctx.folder, ctx.mapping(), warehouse_dsn=ctx.warehouse_dsn())
     total = sum(ctx.folder.read_manifest().get("steps", {}).get("export", {}).get("tables", {})
                 .get(m.table, {}).get("documents", 0) for m in inputs.marts)
     with progress_bar(ctx.progress, "verify", total=total, unit="docs") as tick:
@@ -261,7 +269,7 @@ def step_verify(ctx: RunContext) -> dict[str, Any]:
 def step_report(ctx: RunContext) -> dict[str, Any]:
     from loader.report import write_report
 
-    return write_report(ctx.folder)
+    return write_report(ctx.folder, ctx.warehouse_dsn())
 
 
 STEP_FUNCTIONS: dict[str, Callable[[RunContext], dict[str, Any]]] = {
@@ -311,7 +319,7 @@ def _report_after_failure(ctx: RunContext) -> None:
     from loader.report import write_report
 
     try:
-        paths = write_report(ctx.folder)
+        paths = write_report(ctx.folder, ctx.warehouse_dsn())
     except MigrationError as exc:
         log.error("report could not be written: %s", exc)
         return

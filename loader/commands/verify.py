@@ -17,9 +17,12 @@ from loader.verify import VERIFY_FILE, build_inputs, failure_summary, raise_if_f
 @click.option("--url", default=None, help="Convex deployment URL (default: CONVEX_SELF_HOSTED_URL or CONVEX_URL).")
 @click.option("--admin-key", default=None,
               help="Convex admin/deploy key (default: CONVEX_SELF_HOSTED_ADMIN_KEY or CONVEX_DEPLOY_KEY).")
+@click.option("--warehouse-url", default=None,
+              help="Postgres warehouse DSN for a run on the postgres warehouse (default: the PG* variables).")
 @click.option("--mapping-db", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Durable mapping table (default: PERM_MAPPING_DB or <runs dir>/mapping.sqlite).")
-def command(run_id: str, url: str | None, admin_key: str | None, mapping_db: Path | None) -> None:
+def command(run_id: str, url: str | None, admin_key: str | None, warehouse_url: str | None,
+            mapping_db: Path | None) -> None:
     """Read back every document RUN_ID wrote and compare it with the exported files.
 
     \b
@@ -29,7 +32,7 @@ def command(run_id: str, url: str | None, admin_key: str | None, mapping_db: Pat
     """
     folder = RunFolder.open(run_id)
     with MappingTable(mapping_db) as mapping, ConvexGateway(resolve_target(url, admin_key)) as gateway:
-        result = verify_run(build_inputs(folder, mapping), gateway)
+        result = verify_run(build_inputs(folder, mapping, warehouse_dsn=warehouse_url), gateway)
     for line in failure_summary(result):
         click.echo(line, err=True)
     raise_if_failed(result)

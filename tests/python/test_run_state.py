@@ -162,7 +162,7 @@ def test_execute_marks_steps_and_writes_the_report_after_a_failed_verification(t
 
     monkeypatch.setattr(run_module, "STEP_FUNCTIONS", {name: step(name) for name in STEPS})
     reports = []
-    monkeypatch.setattr("loader.report.write_report", lambda folder: reports.append(folder) or {"html": "r.html"})
+    monkeypatch.setattr("loader.report.write_report", lambda folder, dsn=None: reports.append(folder) or {"html": "r.html"})
     ctx = _context(tmp_path, {})
     with pytest.raises(VerificationFailed):
         run_module.execute(ctx)
