@@ -1,4 +1,4 @@
-"""Convex values in Python and their JSON encodings (CONVEX_HTTP §3.4, §2.6, §6.9).
+"""Convex values in Python, their JSON encodings and limits (CONVEX_HTTP §3.4, §2.6, §6.8, §6.9).
 
 Python model: None, bool, float (float64), int (int64), str, bytes, list, dict.
 """
@@ -88,17 +88,6 @@ def decode_export_json(obj: Any) -> Any:
     return obj
 
 
-def decode_import_json(obj: Any) -> Any:
-    """A single-table JSONL row → Python (`ExportContext::Infer`): every number is float64."""
-    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
-        return obj
-    if isinstance(obj, (int, float)):
-        return float(obj)
-    if isinstance(obj, list):
-        return [decode_import_json(x) for x in obj]
-    return {k: decode_import_json(x) for k, x in obj.items()}
-
-
 def _float_json(value: float) -> Any:
     if math.isnan(value):
         return "NaN"
@@ -144,26 +133,6 @@ def encode(value: Any, fmt: str) -> Any:
     if isinstance(value, dict):
         return {k: encode(x, fmt) for k, x in value.items()}
     raise TypeError(f"not a Convex value: {type(value).__name__}")
-
-
-def dumps(value: Any, fmt: str) -> str:
-    """One-line JSON text of `value` in `fmt` (floats keep `.0` in export_json via Python's float repr)."""
-    return json.dumps(encode(value, fmt), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-
-
-def value_size(value: Any) -> int:
-    """Convex value size (§6.9)."""
-    if value is None or isinstance(value, bool):
-        return 1
-    if isinstance(value, (int, float)):
-        return 9
-    if isinstance(value, str):
-        return 2 + len(value.encode("utf-8", "surrogatepass"))
-    if isinstance(value, bytes):
-        return 2 + len(value)
-    if isinstance(value, list):
-        return 2 + sum(value_size(x) for x in value)
-    return 2 + sum(len(k.encode("utf-8", "surrogatepass")) + 1 + value_size(x) for k, x in value.items())
 
 
 _VALID_NAMES: tuple[set[str], set[str]] = (set(), set())  # (nested, top-level) names already checked

@@ -63,7 +63,6 @@ class Store:
                 " name TEXT NOT NULL, number INTEGER NOT NULL, state TEXT NOT NULL)"
             )
             self._db.execute("CREATE TABLE IF NOT EXISTS sysdocs(id TEXT PRIMARY KEY, tbl TEXT, ct REAL, doc TEXT)")
-            self._db.execute("CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT)")
             # Hidden tablets of imports interrupted by a crash are garbage.
             for (tablet,) in self._db.execute("SELECT tablet FROM catalog WHERE state = ?", (HIDDEN,)).fetchall():
                 self.drop_tablet(tablet)
@@ -253,22 +252,12 @@ class Store:
             ).fetchall()
         return [doc_from_text(r[0]) for r in rows]
 
-    def get_meta(self, key: str) -> str | None:
-        with self.lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else None
-
-    def set_meta(self, key: str, value: str) -> None:
-        with self.transaction():
-            self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
-
     def wipe(self) -> None:
         """Drop everything (for /_emulator/reset)."""
         with self.transaction():
             for (tablet,) in self._db.execute("SELECT tablet FROM catalog").fetchall():
                 self.drop_tablet(tablet)
             self._db.execute("DELETE FROM sysdocs")
-            self._db.execute("DELETE FROM meta")
 
 
 class NoopStore(Store):
