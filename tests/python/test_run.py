@@ -121,6 +121,17 @@ def test_rerun_on_the_same_target_writes_nothing_new(source_dsn, tmp_path):
         assert _documents(emulator) == docs
 
 
+@pytest.mark.slow
+def test_postgres_warehouse_run_verifies(source_dsn, pg_server, tmp_path):
+    warehouse_dsn = pg_server.create_database("run_warehouse")
+    with running_emulator(tmp_path / "emulator") as emulator:
+        result = _run(["--warehouse", "postgres", "--warehouse-url", warehouse_dsn, "--migration-as-of", AS_OF],
+                      _env(source_dsn, emulator, tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "verification PASSED" in result.stdout
+    assert pg_server.password not in result.stderr + result.stdout
+
+
 def test_dry_run_writes_nothing_to_convex(source_dsn, tmp_path):
     with running_emulator(tmp_path / "emulator") as emulator:
         result = _run(["--dry-run", "--migration-as-of", AS_OF, "--json"], _env(source_dsn, emulator, tmp_path))

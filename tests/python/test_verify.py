@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from convex_marts_fixture import PROFILE_FUNCTION, uuid
 from loader.verify import VERIFY_FILE, build_inputs, diff_values, verify_run
