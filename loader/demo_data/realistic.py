@@ -190,7 +190,7 @@ def user_rows(seed: int, index: int, n_users: int, n_cases: int) -> dict[str, li
 
 
 def _methods(rng: random.Random, start: dt.date, end: dt.date) -> list:
-    """Additional recruitment methods in one of the three v1 shapes (§1.9 a/b/c)."""
+    """Additional recruitment methods in v1 shape (a) or (b) of §1.9 (shape (c) is in the dirty set)."""
     labels = rng.sample(METHOD_LABELS, 3)
     days = [start + dt.timedelta(days=rng.randrange(0, max(1, (end - start).days))) for _ in labels]
     shape = rng.choice("aab")
@@ -266,7 +266,8 @@ def _case(seed: int, index: int, n_users: int, years_back: int) -> tuple[dict[st
         "pwd_filing_date": filing, "pwd_case_number": f"P-100-{filing:%y}{rng.randrange(10**5, 10**6)}",
         "pwd_wage_level": rng.choice(("I", "II", "III", "IV", "II", "III", "Level II", "3")),
         "notes": rng.choice((None, "Client prefers email contact.", "Awaiting updated job description.\nFollow up Monday.",
-                             json.dumps([{"text": "Intake call done", "createdAt": created.isoformat()}]))),
+                             json.dumps([{"id": f"note-{index}-1", "content": "Intake call done", "createdAt": created.isoformat(),
+                                         "status": "done"}]))),
         "tags": rng.choice(([], ["priority"], ["h1b-extension", "remote"], ["family"])),
         "documents": json.dumps([{"id": f"doc-{index}", "name": "job_description.pdf", "type": "pdf",
                                   "url": f"https://files.example.com/cases/{cid}/job_description.pdf",
@@ -300,8 +301,6 @@ def _case(seed: int, index: int, n_users: int, years_back: int) -> tuple[dict[st
             row["additional_recruitment_methods"] = json.dumps(methods)
             row["additional_recruitment_start_date"] = jo_start
             row["additional_recruitment_end_date"] = jo_end
-        elif rng.random() < 0.1:
-            row["additional_recruitment_methods"] = json.dumps(rng.sample(METHOD_LABELS, 2))  # shape (c)
     if reached("eta_filed"):
         eta_filed = last + dt.timedelta(days=eta_wait)
         row["eta9089_filing_date"] = eta_filed
