@@ -52,6 +52,8 @@ VARIANTS = {
     "text-dates": ("every public.cases date column typed text", "date", "text"),
     "text-wage": ("public.cases.pwd_wage_amount typed text", "pwd_wage_amount", "text"),
     "unscaled-wage": ("public.cases.pwd_wage_amount typed unscaled numeric", "pwd_wage_amount", "numeric"),
+    "naive-timestamps": ("every public.cases timestamptz column typed timestamp without time zone (UTC values)",
+                         "timestamp with time zone", "timestamp"),
 }
 
 
@@ -68,8 +70,9 @@ def _apply_variants(conn: psycopg.Connection, variants: tuple[str, ...]) -> None
             "AND table_name = 'cases' AND (data_type = %s OR column_name = %s) ORDER BY ordinal_position",
             [selector, selector])]
         for column in columns:
-            conn.execute(sql.SQL("ALTER TABLE public.cases ALTER COLUMN {} TYPE {}").format(
-                sql.Identifier(column), sql.SQL(new_type)))
+            conn.execute(sql.SQL("ALTER TABLE public.cases ALTER COLUMN {c} TYPE {t} USING {using}").format(
+                c=sql.Identifier(column), t=sql.SQL(new_type),
+                using=sql.SQL("{} AT TIME ZONE 'UTC'" if new_type == "timestamp" else "{}").format(sql.Identifier(column))))
 
 
 @dataclass

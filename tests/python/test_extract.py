@@ -169,3 +169,19 @@ def test_lost_connection_leaves_nothing_that_looks_complete(source_database, tmp
     assert step["status"] == "failed" and "tables" not in step
     password = psycopg.conninfo.conninfo_to_dict(dsn)["password"]
     assert password not in json.dumps(step)
+
+
+def test_timestamp_without_time_zone_is_read_as_utc(fresh_database, tmp_path):
+    from loader.demo_data import generate
+
+    dsn = fresh_database("naive")
+    generate(dsn, n_users=2, n_cases=5, seed=3, variants=("naive-timestamps",))
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT data_type FROM information_schema.columns WHERE table_schema = 'public' "
+                            "AND table_name = 'cases' AND column_name = 'created_at'").fetchone() == (
+            "timestamp without time zone",)
+        conn.execute("SET TIME ZONE 'Asia/Kolkata'")
+        stored = {str(i): c.strftime("%Y-%m-%d %H:%M:%S.%f") for i, c in conn.execute("SELECT id, created_at FROM public.cases")}
+    folder = RunFolder.create(tmp_path, "naive")
+    extract(folder, dsn, echo=quiet)
+    assert {r["id"]: r["created_at"] for r in raw_rows(folder, "cases")} == stored
