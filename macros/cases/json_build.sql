@@ -33,21 +33,38 @@ lateral (
 ) as {{ alias }}
 {%- endmacro %}
 
-{#- JSON string literal of any value's text, control characters (§3.1) removed; JSON null for NULL. -#}
-{% macro cases_json_text(expr) -%}
-coalesce({{ json_string("regexp_replace(cast(" ~ expr ~ " as varchar), " ~ control_chars_regex() ~ ", '', 'g')") }}, 'null')
+{#- Regex of a JSON-escaped or raw control character (§3.1 TEXT rule set), removed from row JSON so that
+    both warehouses agree (they differ only in the case of the hex digits of \u escapes). -#}
+{% macro _cases_escaped_control_regex() -%}
+'\\u00(0[0-8BbCcEeFf]|1[0-9A-Fa-f])|\\u007[Ff]|[\x01-\x08\x0B\x0C\x0E-\x1F\x7F]'
 {%- endmacro %}
 
 {#- JSON object text of a raw source row: every column of `relation` in contract order, values as
-    JSON strings of their text (NULL → null). Used for the `source_row` of rejects. -#}
+    JSON strings of their text (NULL → null), control characters removed. Used for the `source_row`
+    of rejects; built with the warehouse's native JSON writer. -#}
 {% macro cases_row_json(relation, alias) -%}
+  {{ return(adapter.dispatch('cases_row_json', 'perm_migration')(relation, alias)) }}
+{%- endmacro %}
+
+{% macro default__cases_row_json(relation, alias) -%}
 {%- if execute -%}
-  {%- set columns = adapter.get_columns_in_relation(relation) -%}
-'{' ||
-{%- for column in columns %}
-  '{{ '"' ~ column.name ~ '":' }}' || {{ cases_json_text(alias ~ '.' ~ adapter.quote(column.name)) }}{{ " || ',' ||" if not loop.last }}
+regexp_replace(cast(to_json({
+{%- for column in adapter.get_columns_in_relation(relation) %}
+  '{{ column.name }}': cast({{ alias }}.{{ adapter.quote(column.name) }} as varchar){{ ',' if not loop.last }}
 {%- endfor %}
-|| '}'
+}) as varchar), {{ _cases_escaped_control_regex() }}, '', 'g')
+{%- else -%}
+''
+{%- endif -%}
+{%- endmacro %}
+
+{% macro postgres__cases_row_json(relation, alias) -%}
+{%- if execute -%}
+regexp_replace((select cast(row_to_json(raw_values) as text) from (select
+{%- for column in adapter.get_columns_in_relation(relation) %}
+  cast({{ alias }}.{{ adapter.quote(column.name) }} as text) as {{ adapter.quote(column.name) }}{{ ',' if not loop.last }}
+{%- endfor %}
+) as raw_values), {{ _cases_escaped_control_regex() }}, '', 'g')
 {%- else -%}
 ''
 {%- endif -%}

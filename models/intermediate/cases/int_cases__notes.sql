@@ -20,34 +20,40 @@ with cases as (
         on lists.case_id = scalars.case_id
 ),
 
-shapes as (
+parsed as (
     select
         cases.*,
         {{ parsed }} as parsed_notes,
-        {{ json_kind(parsed) }} = 'array' as is_array
+        coalesce({{ json_kind(parsed) }} = 'array', false) as is_array
     from cases
 ),
 
 array_items as (
     select
-        shapes.case_id,
-        shapes.created_at,
+        parsed.case_id,
+        parsed.created_at,
         items.item_index + 1 as item_position,
         items.item,
-        {{ json_kind('items.item') }} as item_kind
-    from shapes
-    cross join {{ json_array_items('shapes.parsed_notes', 'items') }}
-    where shapes.is_array
+        coalesce({{ json_kind('items.item') }}, 'null') as item_kind
+    from parsed
+    cross join {{ json_array_items('parsed.parsed_notes', 'items') }}
+    where parsed.is_array
 ),
 
-structured_cases as (
-    select shapes.case_id
-    from shapes
-    where shapes.is_array
-        and not exists (
-            select 1 from array_items
-            where array_items.case_id = shapes.case_id and coalesce(array_items.item_kind, 'null') <> 'object'
-        )
+non_object_counts as (
+    select case_id, count(*) as non_object_count
+    from array_items
+    where item_kind <> 'object'
+    group by case_id
+),
+
+shapes as (
+    select
+        parsed.*,
+        parsed.is_array and non_object_counts.case_id is null as is_structured
+    from parsed
+    left join non_object_counts
+        on non_object_counts.case_id = parsed.case_id
 ),
 
 structured_items as (
@@ -67,8 +73,8 @@ structured_items as (
         {{ parse_date(json_member_text('array_items.item', 'dueDate')) }} as due_date,
         array_items.created_at as case_created_at
     from array_items
-    inner join structured_cases
-        on structured_cases.case_id = array_items.case_id
+    inner join shapes
+        on shapes.case_id = array_items.case_id and shapes.is_structured
 ),
 
 structured_notes as (
@@ -100,8 +106,7 @@ plain_notes as (
         || ',"createdAt":' || cast(shapes.plain_created_at as varchar)
         || ',"status":"pending"}' as note_json
     from shapes
-    where shapes.notes_text is not null
-        and shapes.case_id not in (select case_id from structured_cases)
+    where shapes.notes_text is not null and not shapes.is_structured
 ),
 
 {%- for kind in ['rfi', 'rfe'] %}
