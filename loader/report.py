@@ -65,6 +65,11 @@ DQ_TITLES: dict[str, str] = {
     "DQ-32": "Future date",
     "CONTRACT": "Document does not satisfy the v2 contract",
 }
+def dq_title(dq_id: str) -> str:
+    """The catalogue line of a DQ id; sub-ids such as `DQ-19a` use their parent's."""
+    return DQ_TITLES.get(dq_id) or DQ_TITLES.get(re.sub(r"[a-z]+$", "", dq_id), "")
+
+
 CENTS_NOTE = (
     "Known v2 issue (MAPPING_SPEC §2.5): pwdWageAmount is stored in cents as the v2 schema says. "
     "The v2 detail view divides by 100 and shows it correctly, but the v2 edit form shows and saves "
@@ -267,7 +272,7 @@ def collect(folder: RunFolder, warehouse_dsn: str | None = None) -> ReportData:
             + f" order by source_table, v1_id limit {EXAMPLES_PER_DQ}") or []
         columns = [c for c in REJECT_COLUMNS if rows and c in rows[0]]
         total = sum(r["rows"] for r in rejects_by_dq if r["dq_id"] == dq_id)
-        reject_examples.append(Table(f"{dq_id} — {DQ_TITLES.get(dq_id, '')}", columns,
+        reject_examples.append(Table(f"{dq_id} — {dq_title(dq_id)}", columns,
                                      [mask_row(r, columns) for r in rows], total))
     warnings_by_dq = warehouse.query("dq_warnings",
         "select dq_id, level, count(*) as findings from {rel} group by dq_id, level order by dq_id, level")
@@ -315,7 +320,7 @@ def collect(folder: RunFolder, warehouse_dsn: str | None = None) -> ReportData:
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    env.globals.update(dq_titles=DQ_TITLES, cents_note=CENTS_NOTE)
+    env.globals.update(dq_title=dq_title, cents_note=CENTS_NOTE)
     return env
 
 
@@ -350,7 +355,7 @@ def render_markdown(data: ReportData) -> str:
         out += _md_section(table, level=3)
     out += ["## Warnings and notes by DQ id", ""]
     out += _md_table(["dq_id", "level", "findings", "meaning"],
-                     [{**r, "meaning": DQ_TITLES.get(r["dq_id"], "")} for r in data.warnings_by_dq])
+                     [{**r, "meaning": dq_title(r["dq_id"])} for r in data.warnings_by_dq])
     out += ["## Lists for follow-up", ""]
     for table in data.lists:
         out += _md_section(table, level=3)

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from loader.report import initials, mask_email, mask_value, write_report
+from loader.report import dq_title, initials, mask_email, mask_value, write_report
 from loader.run_folder import RunFolder, write_private
 from loader.run_state import RunState
 
@@ -92,6 +92,11 @@ def reported_run(tmp_path: Path) -> RunFolder:
     _dbt_manifest(folder)
     _warehouse(folder)
     return folder
+
+
+def test_dq_titles_cover_sub_ids():
+    assert dq_title("DQ-19a") == dq_title("DQ-19") != ""
+    assert dq_title("DQ-99") == ""
 
 
 def test_masking_rules():
