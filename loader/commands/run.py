@@ -427,6 +427,8 @@ def run_command(resume_id, dry_run, demo, json_logs, verbose, max_rejects, as_of
         except MigrationError as exc:
             log.error("run %s stopped: %s", folder.run_id, redact(str(exc)))
             log.error("resume with: perm-migrate run --resume %s", folder.run_id)
+            if json_logs:  # already logged as JSON: keep stderr one JSON object per line
+                raise SystemExit(exc.exit_code) from None
             raise
     report = state.step("report").get("result", {})
     verified = state.step("verify")

@@ -154,3 +154,13 @@ def test_bad_source_is_a_one_line_usage_error(tmp_path):
     assert "secret-pw" not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+
+
+def test_json_logs_stay_json_on_failure(tmp_path):
+    with running_emulator(tmp_path / "emulator") as emulator:
+        env = _env("postgresql://nobody:secret-pw@127.0.0.1:1/none", emulator, tmp_path)
+        result = _run(["--migration-as-of", AS_OF, "--json"], env, timeout=120)
+    assert result.returncode == 2
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    stopped = [e for e in events if e["level"] == "error" and "stopped" in e["msg"]]
+    assert len(stopped) == 1 and "secret-pw" not in result.stderr
