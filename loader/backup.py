@@ -82,7 +82,8 @@ def _reduce_snapshot(full_zip: Path, reduced_zip: Path, tables: list[str],
                 for line in _table_lines(src, f"{table}/documents.jsonl"):
                     out.write(line + b"\n")
                     count += 1
-            dst.writestr(f"{table}/generated_schema.jsonl", '"uniform"\n')
+            schema_lines = list(_table_lines(src, f"{table}/generated_schema.jsonl")) or [b'"uniform"']
+            dst.writestr(f"{table}/generated_schema.jsonl", b"".join(line + b"\n" for line in schema_lines))
             counts[table] = count
         dst.writestr("_tables/documents.jsonl", "".join(f"{line}\n" for line in table_lines))
     os.replace(tmp, reduced_zip)
