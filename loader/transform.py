@@ -131,9 +131,11 @@ def warehouse_env(folder: RunFolder, dsn: str | None = None) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def dbt_args(command: str, folder: RunFolder, settings: dict[str, Any], project: Path) -> list[str]:
+def dbt_args(command: str, folder: RunFolder, settings: dict[str, Any], project: Path,
+             extra: tuple[str, ...] = ()) -> list[str]:
     return [
         command,
+        *extra,
         "--project-dir", str(project),
         "--profiles-dir", str(project),
         "--target", settings["warehouse"],
@@ -167,17 +169,19 @@ def release_duckdb() -> None:
 
 
 def run_dbt(folder: RunFolder, settings: dict[str, Any], command: str = "build",
-            project: Path | None = None, warehouse_dsn: str | None = None) -> dict[str, Any]:
+            project: Path | None = None, warehouse_dsn: str | None = None,
+            extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """Invoke dbt in-process (default project: this repo); raise TransformFailed naming the failing nodes.
 
     `warehouse_dsn` (postgres): used instead of the PG* variables already in the environment.
+    `extra`: further dbt arguments (selection, exclusion).
     """
     from dbt.cli.main import dbtRunner  # imported lazily: dbt takes ~2 s to import
 
     folder.path("logs").mkdir(exist_ok=True)
     with warehouse_env(folder, warehouse_dsn), contextlib.redirect_stdout(io.StringIO()) as captured:
         try:
-            outcome = dbtRunner().invoke(dbt_args(command, folder, settings, project or project_dir()))
+            outcome = dbtRunner().invoke(dbt_args(command, folder, settings, project or project_dir(), extra))
         finally:
             release_duckdb()
     (folder.path("logs") / "dbt_stdout.log").write_text(captured.getvalue())
@@ -198,9 +202,16 @@ def run_dbt(folder: RunFolder, settings: dict[str, Any], command: str = "build",
 
 
 def transform(folder: RunFolder, as_of: str | None = None, overrides: dict[str, Any] | None = None,
-              warehouse: str | None = None, warehouse_dsn: str | None = None) -> dict[str, Any]:
-    """Fix the run settings, run `dbt build`, record the step."""
+              warehouse: str | None = None, warehouse_dsn: str | None = None,
+              unit_tests: bool = False) -> dict[str, Any]:
+    """Fix the run settings, run `dbt build`, record the step.
+
+    dbt unit tests check the mapping logic on fixed inputs, not the run's data: they run in
+    `make test` and in a plain `dbt build`, and here only when `unit_tests` is set, to keep the
+    maintenance window short. Models, seeds, contracts and data tests always run.
+    """
     settings = run_settings(folder, as_of, overrides, warehouse)
-    result = run_dbt(folder, settings, warehouse_dsn=warehouse_dsn)
+    extra = () if unit_tests else ("--exclude-resource-type", "unit_test")
+    result = run_dbt(folder, settings, warehouse_dsn=warehouse_dsn, extra=extra)
     folder.record_step("transform", result)
     return result

@@ -1,4 +1,4 @@
-"""`perm-migrate transform`: dbt build (models, unit + data tests, contracts) on the run's warehouse."""
+"""`perm-migrate transform`: dbt build (seeds, models, contracts, data tests) on the run's warehouse."""
 
 from __future__ import annotations
 
@@ -30,12 +30,14 @@ def _parse_vars(pairs: tuple[str, ...]) -> dict[str, object]:
               help="migration_as_of (ISO-8601 UTC); fixed once per run, default: the run's start time.")
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
               help="Override a MAPPING_SPEC §0.3 variable (YAML value), e.g. --var merge_duplicate_emails=false.")
+@click.option("--unit-tests/--no-unit-tests", default=False, show_default=True,
+              help="Also run the dbt unit tests (mapping rules on fixed inputs; `make test` runs them).")
 def command(run_id: str, warehouse: str | None, warehouse_url: str | None, as_of: str | None,
-            variables: tuple[str, ...]) -> None:
+            variables: tuple[str, ...], unit_tests: bool) -> None:
     """Run `dbt build` with every mapping variable; fail on any failing test or contract."""
     folder = RunFolder.open(run_id)
     result = transform(folder, as_of=as_of, overrides=_parse_vars(variables), warehouse=warehouse,
-                       warehouse_dsn=warehouse_url)
+                       warehouse_dsn=warehouse_url, unit_tests=unit_tests)
     statuses = ", ".join(f"{n} {s}" for s, n in result["node_statuses"].items())
     click.echo(f"transform: dbt build ok on {result['warehouse']} "
                f"(migration_as_of {result['migration_as_of']}; {statuses})")
