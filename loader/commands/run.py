@@ -391,6 +391,8 @@ def run_command(resume_id, dry_run, demo, json_logs, verbose, max_rejects, as_of
     or connection error. Everything is kept in runs/<run_id>/ (state.json, logs/, report/).
     """
     MaxRejects.parse(max_rejects)
+    if demo and (url or admin_key or source_url):
+        raise ConfigError("--demo brings its own source and target; drop --url, --admin-key and --source-url")
     overrides = {k: v for k, v in variables.items() if v is not None}
     given = {"dry_run": dry_run or None, "demo": demo or None, "warehouse": warehouse,
              "max_rejects": max_rejects, "url": url, "mapping_db": mapping_db}
