@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 
 
-from convex_marts_fixture import PROFILE_FUNCTION, uuid
+from convex_marts_fixture import PROFILE_FUNCTION, required_fields, uuid
+from loader.convex.schema import Schema
 from loader.verify import VERIFY_FILE, build_inputs, diff_values, verify_run
 from operator_fixture import USER_REFERENCES, add_verify_models, migrated_run, pre_existing_v2_user
 
@@ -49,6 +50,24 @@ def test_pre_existing_user_and_patched_profile_pass(tmp_path):
     assert result["passed"], json.dumps(result["checks"], indent=1)
     assert result["tables"]["users"]["pre_existing"] == 1
     assert result["backup_counts"]["users"] == 1
+
+
+def test_pre_existing_profile_gains_only_its_legacy_ids(tmp_path):
+    def signup_with_profile(gateway, work_dir):
+        pre_existing_v2_user(gateway, work_dir)
+        [bob] = list(gateway.iter_documents("users"))
+        profile = {**required_fields(Schema.from_file(), "userProfiles"), "userId": bob["_id"],
+                   "timezone": "Pacific/Auckland", "dismissedDeadlines": []}
+        path = work_dir / "v2_profile.jsonl"
+        path.write_text(json.dumps(profile) + "\n")
+        gateway.import_file(path, table="userProfiles", mode="append")
+
+    with migrated_run(tmp_path, before_import=signup_with_profile) as m:
+        result = run_verify(m)
+        bob_profile = next(p for p in m.gateway.iter_documents("userProfiles") if p.get("legacyId") == uuid(3))
+    assert result["passed"], json.dumps(result["checks"], indent=1)
+    assert result["tables"]["userProfiles"]["pre_existing"] == 1
+    assert bob_profile["timezone"] == "Pacific/Auckland"  # the v2 setting is kept, the legacy id added
 
 
 def test_tampered_document_is_caught_with_a_readable_diff(tmp_path):
