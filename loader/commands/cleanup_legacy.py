@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import click
 
 from loader.commands.rollback import confirm_or_refuse
@@ -14,10 +16,10 @@ LEGACY_TABLES = ("cases", "userProfiles")
 BATCH = 100
 
 
-def _pages(gateway: ConvexGateway, function: str, table: str, mutation: bool):
-    """Call a companion page function from `cursor: null` until `isDone`."""
+def _pages(gateway: ConvexGateway, function: str, table: str, mutation: bool, max_pages: int | None = None):
+    """Call a companion page function from `cursor: null` until `isDone` (or `max_pages`)."""
     cursor = None
-    while True:
+    for _ in itertools.count() if max_pages is None else range(max_pages):
         args = {"table": table, "cursor": cursor, "numItems": BATCH}
         page = (gateway.mutation(function, args, idempotent=True) if mutation
                 else gateway.query(function, args))
@@ -37,8 +39,10 @@ def clear_legacy_fields(gateway: ConvexGateway, table: str, on_page=None) -> int
     return cleared
 
 
-def remaining_legacy_fields(gateway: ConvexGateway, table: str) -> int:
-    return sum(int(page["remaining"]) for page in _pages(gateway, COUNT_FUNCTION, table, mutation=False))
+def remaining_legacy_fields(gateway: ConvexGateway, table: str, max_pages: int | None = None) -> int:
+    """Documents of `table` that still carry legacy fields (in the first `max_pages` pages)."""
+    return sum(int(page["remaining"]) for page in _pages(gateway, COUNT_FUNCTION, table, mutation=False,
+                                                         max_pages=max_pages))
 
 
 @click.command("cleanup-legacy")

@@ -155,12 +155,19 @@ def step_check(ctx: RunContext) -> dict[str, Any]:
     raise_on_errors(report, log.error)
     for note in report.notes:
         log.info("note: %s", note)
+    from loader.commands.cleanup_legacy import remaining_legacy_fields
+    from loader.convex.gateway import ConvexFunctionError
     from loader.convex.schema import Schema
 
     tables = ctx.gateway().list_tables()
     missing = [t for t in Schema.from_file().sorted_table_names() if t not in tables]
     if missing:
         raise ConfigError(f"the Convex target has no table(s) {', '.join(missing)}; deploy the v2 schema first")
+    try:  # a read-only call of the companion module: it must be deployed before anything is written
+        remaining_legacy_fields(ctx.gateway(), "cases", max_pages=1)
+    except ConvexFunctionError as exc:
+        raise ConfigError(f"the companion module (convex/migration.ts) is not usable on the target: {exc}; "
+                          "deploy it with `npx convex deploy` first") from None
     return {"source_notes": len(report.notes), "target_tables": len(tables),
             "migration_as_of": settings["migration_as_of"]}
 
