@@ -382,4 +382,4 @@ def write_report(folder: RunFolder, warehouse_dsn: str | None = None) -> dict[st
     md_path, html_path = folder.path(REPORT_DIR, "report.md"), folder.path(REPORT_DIR, "report.html")
     write_private(md_path, render_markdown(data).encode("utf-8"))
     write_private(html_path, render_html(data).encode("utf-8"))
-    return {"markdown": str(md_path), "html": str(html_path), "verify_passed": data.verify_passed}
+    return {"markdown": str(md_path.resolve()), "html": str(html_path.resolve()), "verify_passed": data.verify_passed}
