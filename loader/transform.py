@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -147,13 +148,16 @@ def dbt_args(command: str, folder: RunFolder, settings: dict[str, Any], project:
     ]
 
 
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def _failures(result: Any) -> list[str]:
-    """`<node> (<status>): <first message line>` for every failing node."""
+    """`<node> (<status>): <first message line>` for every failing node (colour codes removed)."""
     lines = []
     for node_result in getattr(result, "results", None) or []:
         status = str(getattr(node_result.status, "value", node_result.status))
         if status in FAILED_STATUSES:
-            message = (node_result.message or "").strip().splitlines()
+            message = _ANSI_ESCAPE.sub("", node_result.message or "").strip().splitlines()
             lines.append(f"{node_result.node.unique_id} ({status})" + (f": {message[0]}" if message else ""))
     return sorted(lines)
 
