@@ -48,7 +48,7 @@ def main() -> None:
     """Migrate PERM Tracker v1 (Supabase) to v2 (Convex).
 
     \b
-    Pipeline: check -> extract -> stage -> transform -> export -> import -> verify -> report
+    Pipeline: check -> extract -> stage -> transform -> export -> backup -> import -> verify -> report
     `perm-migrate run` performs every step in one resumable run folder.
 
     \b
@@ -57,7 +57,11 @@ def main() -> None:
       CONVEX_URL, CONVEX_DEPLOY_KEY target deployment (cloud)
       CONVEX_SELF_HOSTED_URL, CONVEX_SELF_HOSTED_ADMIN_KEY
                                     target deployment (self-hosted or the local emulator)
+      PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE
+                                    Postgres warehouse (--warehouse postgres), or the source
       PERM_RUNS_DIR                 where run folders are created (default ./runs)
+      PERM_MAPPING_DB               durable v1 -> Convex id mapping table
+                                    (default <runs dir>/mapping.sqlite)
       PERM_DEBUG=1                  show tracebacks of unexpected errors
     """
 

@@ -14,7 +14,7 @@ from loader.run_folder import RunFolder
 @click.command("import")
 @click.option("--run-id", required=True, help="Run folder (id under PERM_RUNS_DIR, or a path).")
 @click.option("--url", default=None, help="Convex deployment URL (default: CONVEX_SELF_HOSTED_URL or CONVEX_URL).")
-@click.option("--admin-key", default=None, help="Admin/deploy key (prefer the environment variables).")
+@click.option("--admin-key", default=None, help="Convex admin/deploy key (default: CONVEX_SELF_HOSTED_ADMIN_KEY or CONVEX_DEPLOY_KEY).")
 @click.option("--mapping-db", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Durable id mapping table (default: PERM_MAPPING_DB or <runs dir>/mapping.sqlite).")
 @click.option("--dry-run", is_flag=True, help="Read the target and plan; stop before the first write.")
