@@ -6,10 +6,11 @@ import json
 import time
 
 import httpx
+import pytest
 
 from loader.emulator import Emulator, running_emulator
 
-__all__ = ["EmuClient", "jsonl", "running_emulator"]
+__all__ = ["EmuClient", "client", "emu", "jsonl", "running_emulator"]
 
 
 class EmuClient:
@@ -115,3 +116,18 @@ class EmuClient:
 
 def jsonl(rows: list) -> bytes:
     return "".join(json.dumps(r) + "\n" for r in rows).encode()
+
+
+@pytest.fixture
+def emu(tmp_path):
+    """A fresh emulator with small upload parts (multi-part uploads stay cheap)."""
+    with running_emulator(tmp_path / "state", min_part_size=64) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def client(emu):
+    """An `EmuClient` with the admin key for `emu`."""
+    c = EmuClient(emu)
+    yield c
+    c.close()

@@ -7,22 +7,9 @@ import zipfile
 
 import httpx
 import pytest
-from emulator_support import EmuClient, running_emulator
+from emulator_support import EmuClient, client, emu, running_emulator  # noqa: F401 (fixtures)
 
 from loader.convex.ids import decode_id
-
-
-@pytest.fixture
-def emu(tmp_path):
-    with running_emulator(tmp_path / "state", min_part_size=64) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def client(emu):
-    c = EmuClient(emu)
-    yield c
-    c.close()
 
 
 def load_users(client, n):

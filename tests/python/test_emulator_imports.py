@@ -8,20 +8,7 @@ import zipfile
 import pytest
 
 from loader.convex.ids import decode_id, encode_id
-from emulator_support import EmuClient, jsonl, running_emulator
-
-
-@pytest.fixture
-def emu(tmp_path):
-    with running_emulator(tmp_path / "state", min_part_size=64) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def client(emu):
-    c = EmuClient(emu)
-    yield c
-    c.close()
+from emulator_support import EmuClient, client, emu, jsonl, running_emulator  # noqa: F401 (fixtures)
 
 
 def users(n, start=0):
