@@ -19,7 +19,7 @@ from decimal import Decimal
 import duckdb
 import psycopg
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
@@ -49,8 +49,9 @@ email_value = st.one_of(
     st.builds(lambda local, pad, dom: f"{pad}{local}@{dom}.com{pad}", st.text("abcXYZ.+_'", min_size=1, max_size=8),
               st.sampled_from(["", " ", "\t", "\n"]), st.sampled_from(["Example", "exAMPle", "e", "münchen"])),
 )
-special_dates = st.sampled_from(["infinity", "-infinity", "0044-03-15 BC", "0001-01-01", "9999-12-31",
-                                 "1989-12-31", "2100-12-31", "2101-01-01", "2024-02-29"])
+# PostgreSQL dates with no YYYY-MM-DD form; they break staging today (see the xfail test below).
+UNSTAGEABLE_DATES = ("infinity", "-infinity", "0044-03-15 BC")
+special_dates = st.sampled_from(["0001-01-01", "9999-12-31", "1989-12-31", "2100-12-31", "2101-01-01", "2024-02-29"])
 date_value = st.one_of(st.none(), st.dates().map(dt.date.isoformat), special_dates)
 text_date_value = st.one_of(date_value, hostile_text, st.sampled_from(
     ["2023-02-30", "2023-13-01", "02/30/2023", "13/45/2020", "31/12/2023", "12/31/2023", "2023-1-5",
@@ -76,97 +77,116 @@ note_value = st.one_of(text_value, st.just("x" * 70_000))
 ids = st.uuids().map(str)
 
 
+class SourceRows(dict):
+    """`schema.table` -> rows, with a short repr (Hypothesis prints failing examples)."""
+
+    def __repr__(self) -> str:
+        return f"SourceRows({ {table: len(rows) for table, rows in self.items()} })"
+
+
 @st.composite
-def v1_dataset(draw, users: int, cases: int) -> dict[str, list[dict]]:
-    """Rows per `schema.table`; references mostly point at generated rows, some dangle."""
+def v1_dataset(draw, users: int, cases: int) -> SourceRows:
+    """Rows per `schema.table`; references mostly point at generated rows, some dangle.
+
+    Field values are drawn from small pools of hostile values drawn first, so that an example stays
+    within Hypothesis's size budget however many rows it has.
+    """
+    def pool(strategy, size: int):
+        return st.sampled_from(draw(st.lists(strategy, min_size=size, max_size=size)))
+
+    text_v = st.one_of(st.none(), pool(st.one_of(hostile_text, control_text), 16))
+    hostile_v, date_v, text_date_v = pool(hostile_text, 10), pool(date_value, 10), pool(text_date_value, 10)
+    ts_v, json_v, garbage_v, int_v = (pool(timestamp_value, 10), pool(json_value, 10), pool(garbage_json_text, 8),
+                                      pool(int_value, 8))
+    rarely_set = st.one_of(st.none(), st.none(), st.none(), ts_v)  # deleted_at, banned_until: most rows stay in
     auth_ids = [draw(ids) for _ in range(users)]
     app_ids = [draw(ids) for _ in range(users)]
     any_user = st.one_of(st.sampled_from(app_ids), st.sampled_from(auth_ids), ids)
     emails = draw(st.lists(email_value, min_size=users, max_size=users, unique=True))
-    rows: dict[str, list[dict]] = {t: [] for t in ("auth.users", "auth.identities", "public.users",
+    rows = SourceRows({t: [] for t in ("auth.users", "auth.identities", "public.users",
                                                    "public.user_settings", "public.user_preferences",
-                                                   "public.cases", "public.case_rfi", "public.case_rfe")}
+                                                   "public.cases", "public.case_rfi", "public.case_rfe")})
     for i in range(users):
         rows["auth.users"].append({
             "id": auth_ids[i], "email": draw(st.one_of(st.none(), st.just(emails[i]))),
-            "email_confirmed_at": draw(timestamp_value), "last_sign_in_at": draw(timestamp_value),
-            "raw_app_meta_data": draw(json_value), "raw_user_meta_data": draw(json_value),
-            "created_at": draw(timestamp_value), "updated_at": draw(timestamp_value),
-            "banned_until": draw(timestamp_value), "deleted_at": draw(st.one_of(st.none(), timestamp_value)),
+            "email_confirmed_at": draw(ts_v), "last_sign_in_at": draw(ts_v),
+            "raw_app_meta_data": draw(json_v), "raw_user_meta_data": draw(json_v),
+            "created_at": draw(ts_v), "updated_at": draw(ts_v),
+            "banned_until": draw(rarely_set), "deleted_at": draw(rarely_set),
             "is_anonymous": draw(st.booleans()), "is_sso_user": draw(st.booleans()),
         })
         rows["auth.identities"].append({
             "user_id": draw(st.one_of(st.just(auth_ids[i]), ids)), "provider": draw(st.sampled_from(["google", "email", "x"])),
-            "provider_id": f"p{i}", "identity_data": json.dumps({"email": draw(text_value)}),
-            "created_at": draw(timestamp_value),
+            "provider_id": f"p{i}", "identity_data": json.dumps({"email": draw(text_v)}),
+            "created_at": draw(ts_v),
         })
-        if draw(st.integers(0, 5)) == 0:
+        if draw(st.integers(0, 5)) == 5:
             continue  # an auth user without an app row
         rows["public.users"].append({
             "id": app_ids[i], "auth_user_id": auth_ids[i] if draw(st.booleans()) else draw(ids),
-            "email": emails[i], "full_name": draw(text_value), "phone": draw(text_value), "job_title": draw(text_value),
-            "company": draw(text_value), "user_type": draw(st.one_of(st.sampled_from(["individual", "firm_admin",
+            "email": emails[i], "full_name": draw(text_v), "phone": draw(text_v), "job_title": draw(text_v),
+            "company": draw(text_v), "user_type": draw(st.one_of(st.sampled_from(["individual", "firm_admin",
                                                                                        "firm_member"]),
-                                                                      hostile_text.map(lambda s: s[:20]))),
-            "firm_id": draw(st.one_of(st.none(), st.sampled_from(app_ids), ids)), "firm_name": draw(text_value),
-            "notification_preferences": draw(json_value), "notification_email": draw(text_value),
+                                                                      hostile_v.map(lambda s: s[:20]))),
+            "firm_id": draw(st.one_of(st.none(), st.sampled_from(app_ids), ids)), "firm_name": draw(text_v),
+            "notification_preferences": draw(json_v), "notification_email": draw(text_v),
             "notification_sms": draw(st.booleans()), "notification_push": draw(st.booleans()),
-            "urgent_deadline_days": draw(int_value), "privacy_mode_enabled": draw(st.booleans()),
-            "calendar_sync_enabled": draw(st.booleans()), "calendar_sync_preferences": draw(json_value),
-            "google_email": draw(text_value), "google_scopes": draw(st.one_of(st.none(), st.lists(text_value, max_size=3))),
+            "urgent_deadline_days": draw(int_v), "privacy_mode_enabled": draw(st.booleans()),
+            "calendar_sync_enabled": draw(st.booleans()), "calendar_sync_preferences": draw(json_v),
+            "google_email": draw(text_v), "google_scopes": draw(st.one_of(st.none(), st.lists(text_v, max_size=3))),
             "google_calendar_connected": draw(st.one_of(st.none(), st.booleans())),
-            "created_at": draw(timestamp_value), "updated_at": draw(timestamp_value),
-            "deleted_at": draw(st.one_of(st.none(), timestamp_value)),
+            "created_at": draw(ts_v), "updated_at": draw(ts_v),
+            "deleted_at": draw(rarely_set),
         })
         for table in ("public.user_settings", "public.user_preferences"):
             for _ in range(draw(st.integers(0, 2))):
-                row = {"user_id": draw(any_user), "dismissed_deadlines": draw(json_value),
-                       "created_at": draw(timestamp_value), "updated_at": draw(timestamp_value)}
+                row = {"user_id": draw(any_user), "dismissed_deadlines": draw(json_v),
+                       "created_at": draw(ts_v), "updated_at": draw(ts_v)}
                 if table == "public.user_settings":
                     row |= {"email_notifications_enabled": draw(st.booleans()),
                             "reminder_days_before": draw(st.one_of(st.none(), st.lists(
-                                st.one_of(st.none(), int_value), max_size=6))),
+                                st.one_of(st.none(), int_v), max_size=6))),
                             "quiet_hours_start": draw(st.one_of(st.none(), st.times().map(str))),
-                            "timezone": draw(st.one_of(st.just("America/New_York"), hostile_text)),
+                            "timezone": draw(st.one_of(st.just("America/New_York"), hostile_v)),
                             "preferred_notification_email": draw(st.one_of(st.none(), st.sampled_from(
-                                ["signup", "google", "both"]), hostile_text))}
+                                ["signup", "google", "both"]), hostile_v))}
                 else:
                     row |= {"cases_sort_by": draw(st.one_of(st.sampled_from(["created_at", "pwdFilingDate"]),
-                                                            hostile_text)),
-                            "cases_sort_order": draw(text_value), "cases_per_page": draw(st.one_of(st.none(), int_value))}
+                                                            hostile_v)),
+                            "cases_sort_order": draw(text_v), "cases_per_page": draw(st.one_of(st.none(), int_v))}
                 rows[table].append(row)
     case_ids = [draw(ids) for _ in range(cases)]
     for i, case_id in enumerate(case_ids):
         row = {
-            "id": case_id, "user_id": draw(any_user), "case_number": draw(text_value),
-            "employer_name": draw(hostile_text), "position_title": draw(hostile_text),
-            "beneficiary_identifier": draw(st.one_of(st.none(), hostile_text)),
+            "id": case_id, "user_id": draw(any_user), "case_number": draw(text_v),
+            "employer_name": draw(hostile_v), "position_title": draw(hostile_v),
+            "beneficiary_identifier": draw(st.one_of(st.none(), hostile_v)),
             "job_order_state": draw(st.one_of(st.none(), st.text(max_size=2).filter(lambda s: "\x00" not in s))),
             "case_status": draw(st.one_of(st.sampled_from(["PWD", "Recruitment", "ETA 9089 Filed", "I-140 Approved",
-                                                           "Closed"]), hostile_text.map(lambda s: s[:30]))),
-            "progress_status": draw(text_value), "priority_level": draw(text_value),
+                                                           "Closed"]), hostile_v.map(lambda s: s[:30]))),
+            "progress_status": draw(text_v), "priority_level": draw(text_v),
             "is_favorite": draw(st.booleans()),
-            "pwd_determination_date": draw(date_value), "pwd_expiration_date": draw(date_value),
+            "pwd_determination_date": draw(date_v), "pwd_expiration_date": draw(date_v),
             "pwd_wage_amount": draw(st.one_of(st.none(), st.decimals(Decimal("-99999999.99"), Decimal("99999999.99"),
                                                                      places=2, allow_nan=False))),
-            "job_order_end_date": draw(date_value), "sunday_ad_first_date": draw(date_value),
-            "notice_of_filing_start_date": draw(date_value), "eta9089_certification_date": draw(date_value),
-            "rfe_received_date": draw(date_value), "rfe_response_submitted_date": draw(date_value),
-            "additional_recruitment_methods": draw(json_value), "recruitment_applicants_count": draw(int_value),
-            "rfe_list": draw(json_value), "documents": draw(json_value), "calendar_event_ids": draw(json_value),
+            "job_order_end_date": draw(date_v), "sunday_ad_first_date": draw(date_v),
+            "notice_of_filing_start_date": draw(date_v), "eta9089_certification_date": draw(date_v),
+            "rfe_received_date": draw(date_v), "rfe_response_submitted_date": draw(date_v),
+            "additional_recruitment_methods": draw(json_v), "recruitment_applicants_count": draw(int_v),
+            "rfe_list": draw(json_v), "documents": draw(json_v), "calendar_event_ids": draw(json_v),
             "notes": draw(big_note) if i == 0 else draw(note_value),
-            "tags": draw(st.one_of(st.none(), st.lists(text_value, max_size=4))),
-            "created_at": draw(timestamp_value), "updated_at": draw(timestamp_value),
-            "deleted_at": draw(st.one_of(st.none(), timestamp_value)),
-            **{c: draw(text_date_value) for c in TEXT_DATE_COLUMNS},
-            **{c: draw(garbage_json_text) for c in TEXT_JSON_COLUMNS},
+            "tags": draw(st.one_of(st.none(), st.lists(text_v, max_size=4))),
+            "created_at": draw(ts_v), "updated_at": draw(ts_v),
+            "deleted_at": draw(rarely_set),
+            **{c: draw(text_date_v) for c in TEXT_DATE_COLUMNS},
+            **{c: draw(garbage_v) for c in TEXT_JSON_COLUMNS},
         }
         rows["public.cases"].append(row)
         for table in ("public.case_rfi", "public.case_rfe"):
             for _ in range(draw(st.integers(0, 1))):
-                rows[table].append({"case_id": draw(st.one_of(st.just(case_id), ids)), "title": draw(text_value),
-                                    "received_date": draw(date_value), "response_due_date": draw(date_value),
-                                    "response_submitted_date": draw(date_value), "notes": draw(text_value)})
+                rows[table].append({"case_id": draw(st.one_of(st.just(case_id), ids)), "title": draw(text_v),
+                                    "received_date": draw(date_v), "response_due_date": draw(date_v),
+                                    "response_submitted_date": draw(date_v), "notes": draw(text_v)})
     return rows
 
 
@@ -218,13 +238,27 @@ def run_pipeline_on(rows: dict[str, list[dict]], dsn: str, work) -> None:
         assert balance.get(table) == (count, True), f"{table}: {count} source rows, reconciliation {balance.get(table)}"
 
 
-HOSTILE = settings(max_examples=1, derandomize=True, database=None, deadline=None,
+def hostile_enough(rows: dict[str, list[dict]]) -> bool:
+    """Hypothesis tries the simplest example first (empty strings, NULLs); a fast test with one example
+    must not spend its only pipeline run on that: require app users, control characters, bad dates
+    and bad JSON to be present."""
+    values = [v for table in rows.values() for row in table for v in row.values() if isinstance(v, str)]
+    cases = rows["public.cases"]
+    return (len(rows["public.users"]) * 2 >= len(rows["auth.users"])
+            and any(ch in v for v in values for ch in "\t\n\x1b\u200b")
+            and sum(c[TEXT_DATE_COLUMNS[0]] not in (None, "") for c in cases) * 2 >= len(cases)
+            and any(c[TEXT_JSON_COLUMNS[0]] not in (None, "", "null") for c in cases))
+
+
+# No shrinking: every step of it would be another whole pipeline run.
+HOSTILE = settings(max_examples=1, derandomize=True, database=None, deadline=None, phases=(Phase.generate,),
                    suppress_health_check=list(HealthCheck))
 
 
 @HOSTILE
 @given(rows=v1_dataset(users=8, cases=20))
 def test_hostile_rows_are_all_accounted_for_and_the_run_verifies(rows, fresh_database, tmp_path_factory):
+    assume(hostile_enough(rows))
     run_pipeline_on(rows, fresh_database("hostile"), tmp_path_factory.mktemp("hostile"))
 
 
@@ -232,7 +266,28 @@ def test_hostile_rows_are_all_accounted_for_and_the_run_verifies(rows, fresh_dat
 @settings(HOSTILE, max_examples=4, derandomize=False)
 @given(rows=v1_dataset(users=25, cases=120))
 def test_slow_hostile_rows_over_several_random_examples(rows, fresh_database, tmp_path_factory):
+    assume(hostile_enough(rows))
     run_pipeline_on(rows, fresh_database("hostile_slow"), tmp_path_factory.mktemp("hostile"))
+
+
+@pytest.mark.xfail(strict=True, reason="known bug (loader/extract.py + loader/stage.py): a date column holding "
+                   "'infinity' or a BC date stops the DuckDB stage with an unlocated JSON transform error, "
+                   "or is silently staged as 1900-01-01")
+@pytest.mark.parametrize("value", UNSTAGEABLE_DATES)
+def test_infinite_and_bc_dates_are_staged_or_reported_not_fatal(value, fresh_database, tmp_path):
+    from loader.stage import stage
+
+    dsn = fresh_database("dates")
+    generate(dsn, n_users=2, n_cases=3, seed=5)
+    with psycopg.connect(dsn) as conn:
+        case_id = conn.execute("UPDATE public.cases SET sunday_ad_first_date = %s::date "
+                               "WHERE id = (SELECT min(id) FROM public.cases) RETURNING id::text", [value]).fetchone()[0]
+    folder = RunFolder.create(tmp_path / "runs")
+    extract(folder, dsn, echo=lambda _line: None)
+    stage(folder, echo=lambda _line: None)
+    with duckdb.connect(str(folder.warehouse_path), read_only=True) as con:
+        staged = con.execute("select sunday_ad_first_date::varchar from raw.cases where id = ?", [case_id]).fetchone()
+    assert staged[0] in (None, value), f"{value!r} staged as {staged[0]!r}"
 
 
 # --------------------------------------------------------------------------- dropped source connection
