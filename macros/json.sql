@@ -8,28 +8,19 @@
     {%- set schema = target.schema -%}
     {%- set ddl -%}
 create schema if not exists {{ schema }};
+{% for type_name in ['jsonb', 'timestamp'] -%}
 do $perm$
 begin
-  create function {{ schema }}.perm_try_jsonb(v text) returns jsonb
+  create function {{ schema }}.perm_try_{{ type_name }}(v text) returns {{ type_name }}
     language plpgsql immutable parallel safe as $f$
     begin
-      return v::jsonb;
+      return v::{{ type_name }};
     exception when others then
       return null;
     end $f$;
 exception when duplicate_function or unique_violation then null;
 end $perm$;
-do $perm$
-begin
-  create function {{ schema }}.perm_try_timestamp(v text) returns timestamp
-    language plpgsql immutable parallel safe as $f$
-    begin
-      return v::timestamp;
-    exception when others then
-      return null;
-    end $f$;
-exception when duplicate_function or unique_violation then null;
-end $perm$;
+{% endfor -%}
     {%- endset -%}
     {%- do run_query(ddl) -%}
   {%- endif -%}
