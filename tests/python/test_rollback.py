@@ -22,6 +22,15 @@ def _signup_then_record(states: list):
     return before_import
 
 
+def _import_users_only(m) -> None:
+    """A partial run: the users import goes through, the cases import fails permanently."""
+    add_faults(m.emulator, [{"endpoint": "/api/import/finish_upload", "action": "status", "status": 400,
+                             "code": "ImportFailed", "skip": 1, "times": None}])
+    with pytest.raises(MigrationError):
+        import_tables(m.folder, m.gateway, mapping=m.mapping, progress=False)
+    clear_faults(m.emulator)
+
+
 def test_backup_is_private_complete_and_taken_once(tmp_path):
     states: list = []
     with migrated_run(tmp_path, before_import=_signup_then_record(states)) as m:
@@ -46,14 +55,9 @@ def test_rollback_after_a_full_run_restores_the_pre_run_state_exactly(tmp_path):
 def test_rollback_after_a_partial_run(tmp_path):
     states: list = []
     with migrated_run(tmp_path, before_import=_signup_then_record(states), import_it=False) as m:
-        # users import goes through; the cases import fails permanently.
-        add_faults(m.emulator, [{"endpoint": "/api/import/finish_upload", "action": "status", "status": 400,
-                                 "code": "ImportFailed", "skip": 1, "times": None}])
-        with pytest.raises(MigrationError):
-            import_tables(m.folder, m.gateway, mapping=m.mapping, progress=False)
+        _import_users_only(m)
         partial = snapshot(m.gateway)
         assert len(partial["users"]) == 3 and partial["cases"] == []  # bob reused, ann + cy created
-        clear_faults(m.emulator)
         restore_backup(m.folder, m.gateway)
         assert snapshot(m.gateway) == states[0]
 
@@ -108,11 +112,7 @@ def test_delete_created_removes_exactly_the_run_s_documents(tmp_path):
 def test_delete_created_after_a_partial_run(tmp_path):
     states: list = []
     with migrated_run(tmp_path, before_import=_signup_then_record(states), import_it=False) as m:
-        add_faults(m.emulator, [{"endpoint": "/api/import/finish_upload", "action": "status", "status": 400,
-                                 "code": "ImportFailed", "skip": 1, "times": None}])
-        with pytest.raises(MigrationError):
-            import_tables(m.folder, m.gateway, mapping=m.mapping, progress=False)
-        clear_faults(m.emulator)
+        _import_users_only(m)
         result = _cli(["rollback", m.folder.run_id, "--mode", "delete-created", "--yes",
                        "--mapping-db", str(m.mapping_path)], m)
         assert result.returncode == 0, result.stderr
