@@ -10,7 +10,6 @@ the run created (mapping table ∩ present now ∩ absent from the backup).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import zipfile
@@ -21,7 +20,7 @@ from typing import Any
 from loader.convex.gateway import ConvexGateway
 from loader.errors import ConfigError, MigrationError
 from loader.mapping_table import MappingTable
-from loader.run_folder import RunFolder, write_private
+from loader.run_folder import RunFolder, file_sha256, write_private
 from loader.run_state import get_logger
 
 BACKUP_DIR = "backup"
@@ -37,14 +36,6 @@ class BackupError(MigrationError):
 
 def backup_paths(folder: RunFolder) -> tuple[Path, Path]:
     return folder.path(BACKUP_DIR, BACKUP_ZIP), folder.path(BACKUP_DIR, BACKUP_INFO)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _table_lines(archive: zipfile.ZipFile, name: str) -> Iterator[bytes]:
@@ -95,7 +86,7 @@ def take_backup(folder: RunFolder, gateway: ConvexGateway, tables: list[str]) ->
     zip_path, info_path = backup_paths(folder)
     if info_path.is_file():
         info = json.loads(info_path.read_text())
-        if info.get("complete") and zip_path.is_file() and _sha256(zip_path) == info["sha256"]:
+        if info.get("complete") and zip_path.is_file() and file_sha256(zip_path) == info["sha256"]:
             log.info("backup already taken at %s; keeping it", info["taken_at_ts"])
             return info
     zip_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -115,7 +106,7 @@ def take_backup(folder: RunFolder, gateway: ConvexGateway, tables: list[str]) ->
         "counts": counts,
         "table_numbers": {t: numbers[t] for t in tables if t in numbers},
         "taken_at_ts": taken_at,
-        "sha256": _sha256(zip_path),
+        "sha256": file_sha256(zip_path),
         "file": f"{BACKUP_DIR}/{BACKUP_ZIP}",
     }
     write_private(info_path, (json.dumps(info, indent=2, sort_keys=True) + "\n").encode())
@@ -132,7 +123,7 @@ def load_backup(folder: RunFolder) -> dict[str, Any]:
     info = json.loads(info_path.read_text())
     if not info.get("complete") or not zip_path.is_file():
         raise BackupError(f"run {folder.run_id}: the backup is incomplete")
-    if _sha256(zip_path) != info["sha256"]:
+    if file_sha256(zip_path) != info["sha256"]:
         raise BackupError(f"run {folder.run_id}: {zip_path} does not match its recorded sha256")
     return info
 

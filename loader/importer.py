@@ -19,7 +19,6 @@ are streamed from the export files.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from contextlib import nullcontext
@@ -39,7 +38,7 @@ from loader.errors import ConfigError, MigrationError
 from loader.export import JsonlWriter, as_convex, dumps, manifest_path
 from loader.mapping_table import MappingRow, MappingTable
 from loader.resolve import Resolver
-from loader.run_folder import RunFolder, write_private
+from loader.run_folder import RunFolder, file_sha256, write_private
 from loader.transform import DBT_VAR_DEFAULTS
 
 STATE_FILE = "state.json"
@@ -111,14 +110,6 @@ class ImportState:
 
     def save(self) -> None:
         write_private(self.path, (json.dumps(self.data, indent=2, sort_keys=True) + "\n").encode())
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
