@@ -9,7 +9,7 @@ peak RSS, VmHWM polled from /proc):
     bench/requirements-peer.txt), when it installs
   - stage, dbt build, export on DuckDB and on PostgreSQL
   - upload of the exported cases into the emulator with its no-op store (MB/s)
-Writes `bench/results/<UTC date>.md` and the latest table into `bench/README.md`.
+Writes `bench/results/<UTC date>-<datasets>.md` and the latest table into `bench/README.md`.
 
     .venv/bin/python bench/run_bench.py --datasets M --runs 3
 """
@@ -364,7 +364,7 @@ def write_report(results: dict[str, dict[str, Series]], runs: int, load: list[st
     body += targets(results) + [""]
     results_dir = BENCH_DIR / "results"
     results_dir.mkdir(exist_ok=True)
-    path = results_dir / f"{now:%Y-%m-%d}.md"
+    path = results_dir / f"{now:%Y-%m-%d}-{'-'.join(results)}.md"
     path.write_text("\n".join(body))
     readme = BENCH_DIR / "README.md"
     if readme.is_file() and README_MARK in readme.read_text():
