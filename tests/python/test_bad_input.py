@@ -13,7 +13,6 @@ import datetime as dt
 import json
 import threading
 import time
-import uuid
 from decimal import Decimal
 
 import duckdb
