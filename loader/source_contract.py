@@ -100,7 +100,7 @@ def _column(table: str, spec: dict) -> ContractColumn:
 def load_contract(path: Path = CONTRACT_PATH) -> tuple[ContractTable, ...]:
     """All contract tables in file order."""
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = yaml.load(path.read_text(), Loader=yaml.CSafeLoader)  # libyaml: ~10x faster
         source = next(s for s in doc["sources"] if s["name"] == SOURCE_NAME)
     except (OSError, yaml.YAMLError, KeyError, StopIteration, TypeError) as exc:
         raise ConfigError(f"cannot read source contract {path}: {exc}") from exc
