@@ -594,13 +594,7 @@ class ConvexGateway:
                         timeout: float = 3600.0) -> Path:
         """Request a ZIP snapshot export, wait for it and stream it to `destination`."""
         previous = self.latest_export()
-        try:
-            self._request("POST", "/api/export/request/zip", idempotent=False, area="export",
-                          params={"includeStorage": "false"})
-        except ConvexTransientError:
-            latest = self.latest_export()
-            if latest is None or (previous is not None and latest["_id"] == previous["_id"]):
-                raise
+        self._request_export(previous)
         deadline = time.monotonic() + timeout
         interval = self.poll_interval
         while True:
@@ -618,6 +612,25 @@ class ConvexGateway:
             interval = min(self.max_poll_interval, interval * 1.5)
         self._download(f"/api/export/zip/{int(latest['start_ts'])}", destination)
         return destination
+
+    def _request_export(self, previous: dict[str, Any] | None) -> None:
+        """Request a snapshot export; after a transient failure adopt the export if the request took
+        effect (its answer was lost), else send it again."""
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                self._request("POST", "/api/export/request/zip", idempotent=False, area="export",
+                              params={"includeStorage": "false"})
+                return
+            except ConvexTransientError as exc:
+                latest = self.latest_export()
+                if latest is not None and (previous is None or latest["_id"] != previous["_id"]):
+                    return
+                if attempt >= self.retry.attempts:
+                    raise
+                wait = self.retry.delay(attempt)
+                log.warning("export request failed (%s) and no export was started; retry %d/%d in %.1fs",
+                            exc.code, attempt, self.retry.attempts - 1, wait)
+                self._sleep(wait)
 
     def _download(self, path: str, destination: Path) -> None:
         """Stream a GET to a file; a failed attempt is discarded and retried from scratch."""
