@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from loader.convex.gateway import RetryPolicy
 from resilience_support import (
     EmulatorProcess, assert_migrated, pipeline_env, prepared_run, run_cli, start_cli, step_status, wait_for_step,
 )
@@ -86,6 +87,21 @@ def test_run_completes_and_verifies_with_faults_on_10_percent_of_requests(prepar
 def test_slow_faults_with_client_timeouts_over_several_seeds(prepared, tmp_path, seed):
     rules = fault_rules(seed) + [{"endpoint": "*", "probability": 0.05, "seed": seed, **CLIENT_TIMEOUT}]
     _faulted_run(prepared, tmp_path, rules)
+
+
+@pytest.mark.parametrize("action", ["drop", "commit_then_drop"])
+def test_snapshot_export_survives_a_dropped_request(action, tmp_path):
+    """Found by the slow fault mix: a dropped export request (run or not) stopped the backup step."""
+    rule = {"endpoint": "/api/export/request/zip", "action": action, "times": 1}
+    with EmulatorProcess(tmp_path / "emulator", faults=[rule]) as emulator, emulator.gateway() as gateway:
+        gateway.retry = RetryPolicy(base_delay=0.05, max_delay=0.1)
+        gateway.poll_interval = 0.02
+        path = gateway.export_snapshot(tmp_path / "backup.zip")
+        assert path.is_file() and path.stat().st_size > 0
+        report = emulator.fault_report()
+    assert report["rules"][0]["fired"] == 1
+    expected_requests = 2 if action == "drop" else 1  # a request that ran is adopted, not repeated
+    assert report["calls"]["POST /api/export/request/zip"] == expected_requests
 
 
 def _kill_trial(prepared, tmp_path, rng: random.Random) -> tuple[str, float, bool]:
