@@ -2,7 +2,8 @@
     A parsed value is DuckDB JSON / Postgres jsonb; only these macros look inside it. -#}
 
 {#- Postgres has no "try parse" before v16: these helpers catch the cast error. Created once per
-    schema, idempotently (concurrent creators are tolerated). -#}
+    schema, idempotently (concurrent creators are tolerated); PARALLEL UNSAFE because a plpgsql
+    EXCEPTION block needs a subtransaction, which parallel workers cannot start. -#}
 {% macro postgres_ensure_helpers() -%}
   {%- if execute -%}
     {%- set schema = target.schema -%}
@@ -12,7 +13,7 @@ create schema if not exists {{ schema }};
 do $perm$
 begin
   create function {{ schema }}.perm_try_{{ type_name }}(v text) returns {{ type_name }}
-    language plpgsql immutable parallel safe as $f$
+    language plpgsql immutable parallel unsafe as $f$
     begin
       return v::{{ type_name }};
     exception when others then
@@ -20,6 +21,8 @@ begin
     end $f$;
 exception when duplicate_function or unique_violation then null;
 end $perm$;
+-- EXCEPTION blocks cannot run in parallel workers (also fixes helpers created by older versions).
+alter function {{ schema }}.perm_try_{{ type_name }}(text) parallel unsafe;
 {% endfor -%}
     {%- endset -%}
     {%- do run_query(ddl) -%}
@@ -161,12 +164,30 @@ lateral (
 {%- endmacro %}
 
 {% macro default__json_is_double_encoded(expr) -%}
-coalesce(json_valid(cast({{ expr }} as varchar)) and json_type(cast({{ expr }} as varchar)) = 'VARCHAR'
-         and json_valid(json_extract_string(cast({{ expr }} as varchar), '$')), false)
+coalesce(case when json_valid(cast({{ expr }} as varchar))
+              then json_type(cast({{ expr }} as varchar)) = 'VARCHAR'
+                   and json_valid(json_extract_string(cast({{ expr }} as varchar), '$')) end, false)
 {%- endmacro %}
 
 {% macro postgres__json_is_double_encoded(expr) -%}
 {%- do postgres_ensure_helpers() -%}
 coalesce(jsonb_typeof({{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text))) = 'string'
          and {{ target.schema }}.perm_try_jsonb({{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text)) #>> '{}') is not null, false)
+{%- endmacro %}
+
+{#- The content of text that is a JSON string (one decode: the normalised value of a double-encoded
+    column, DQ-22); NULL for anything else. -#}
+{% macro json_string_content(expr) -%}
+  {{ return(adapter.dispatch('json_string_content', 'perm_migration')(expr)) }}
+{%- endmacro %}
+
+{% macro default__json_string_content(expr) -%}
+(case when coalesce(json_valid(cast({{ expr }} as varchar)), false) and json_type(cast({{ expr }} as varchar)) = 'VARCHAR'
+      then json_extract_string(cast({{ expr }} as varchar), '$') end)
+{%- endmacro %}
+
+{% macro postgres__json_string_content(expr) -%}
+{%- do postgres_ensure_helpers() -%}
+(select case when jsonb_typeof(parsed.value) = 'string' then parsed.value #>> '{}' end
+ from (select {{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text)) as value offset 0) as parsed)
 {%- endmacro %}

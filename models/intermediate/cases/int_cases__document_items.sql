@@ -1,6 +1,7 @@
 {#- One row per item of documents / rfi_documents / rfe_documents of a loaded case (§3.8.3), with
     whether it is carried into `documents` (only under carry_documents) or goes to the re-upload
-    manifest, and whether its URL is on Supabase Storage (DQ-29). -#}
+    manifest, and whether its URL is on Supabase Storage (DQ-29). JSON null items are kept with
+    is_null_item (dropped from the manifest, DQ-22). -#}
 with cases as (
     select scalars.case_id, scalars.owner_email, stg.documents_raw, stg.rfi_documents_raw, stg.rfe_documents_raw
     from {{ ref('int_cases__scalars') }} as scalars
@@ -64,6 +65,9 @@ select
     timed.mime_type,
     timed.size_bytes,
     timed.uploaded_at_ms,
+    {{ json_scalar_text('timed.uploaded_json') }} as uploaded_at_raw,
+    coalesce({{ json_kind('timed.uploaded_json') }}, 'null') <> 'null' and timed.uploaded_at_ms is null as uploaded_at_invalid,
+    coalesce(timed.item_kind, 'null') = 'null' as is_null_item,
     timed.item_text,
     timed.is_supabase_storage_url,
     {{ var('carry_documents') }}
@@ -72,4 +76,3 @@ select
         and timed.mime_type is not null and timed.size_bytes is not null and timed.uploaded_at_ms is not null
         and not timed.is_supabase_storage_url as is_carried
 from timed
-where coalesce(timed.item_kind, 'null') <> 'null'

@@ -1,5 +1,6 @@
 {#- One row per loaded case: notes as a JSON array (§3.8.1): structured JSON notes or one plain-text
-    note, then the unattached RFI / RFE legacy notes; with counts for DQ-22. -#}
+    note, then the unattached RFI / RFE legacy notes; with what was dropped or fixed (DQ-22). JSON null
+    elements are dropped before the shape is decided (§3.1 JSON rule). -#}
 {%- set parsed = json_parse('cases.notes_raw') -%}
 
 with cases as (
@@ -43,7 +44,7 @@ array_items as (
 non_object_counts as (
     select case_id, count(*) as non_object_count
     from array_items
-    where item_kind <> 'object'
+    where item_kind not in ('object', 'null')
     group by case_id
 ),
 
@@ -70,11 +71,26 @@ structured_items as (
         {{ json_member_text('array_items.item', 'status') }} as status_raw,
         {{ json_member_text('array_items.item', 'priority') }} as priority_raw,
         {{ json_member_text('array_items.item', 'category') }} as category_raw,
+        {{ json_member_text('array_items.item', 'dueDate') }} as due_date_raw,
         {{ parse_date(json_member_text('array_items.item', 'dueDate')) }} as due_date,
         array_items.created_at as case_created_at
     from array_items
     inner join shapes
         on shapes.case_id = array_items.case_id and shapes.is_structured
+    where array_items.item_kind <> 'null'
+),
+
+timed_items as (
+    select
+        structured_items.*,
+        case {{ json_kind('created_json') }}
+            when 'number' then cast(floor(cast({{ json_scalar_text('created_json') }} as double precision)) as bigint)
+            when 'string' then {{ iso_text_to_ms(json_scalar_text('created_json')) }}
+        end as created_ms,
+        case when priority_raw in ('high', 'medium', 'low') then priority_raw end as priority,
+        case when category_raw in ('follow-up', 'document', 'client', 'internal', 'deadline', 'other') then category_raw end
+            as category
+    from structured_items
 ),
 
 structured_notes as (
@@ -83,17 +99,29 @@ structured_notes as (
         item_position as note_order,
         '{"id":' || {{ json_string("coalesce(given_id, 'v1-note-' || case_id || '-' || cast(item_position as varchar))") }}
         || ',"content":' || {{ json_string('content') }}
-        || ',"createdAt":' || cast(coalesce(
-            case {{ json_kind('created_json') }}
-                when 'number' then cast(floor(cast({{ json_scalar_text('created_json') }} as double precision)) as bigint)
-                when 'string' then {{ iso_text_to_ms(json_scalar_text('created_json')) }}
-            end, case_created_at) as varchar)
+        || ',"createdAt":' || cast(coalesce(created_ms, case_created_at) as varchar)
         || ',"status":' || {{ json_string("case when status_raw in ('pending', 'done', 'deleted') then status_raw else 'pending' end") }}
-        || coalesce(',"priority":' || {{ json_string("case when priority_raw in ('high', 'medium', 'low') then priority_raw end") }}, '')
-        || coalesce(',"category":' || {{ json_string("case when category_raw in ('follow-up', 'document', 'client', 'internal', 'deadline', 'other') then category_raw end") }}, '')
+        || coalesce(',"priority":' || {{ json_string('priority') }}, '')
+        || coalesce(',"category":' || {{ json_string('category') }}, '')
         || coalesce(',"dueDate":' || {{ json_string('due_date') }}, '')
         || '}' as note_json
-    from structured_items
+    from timed_items
+    where content_is_string and content is not null
+),
+
+{#- Fixes inside kept notes (DQ-22): members omitted for invalid values, createdAt fallen back. #}
+item_fixes as (
+    select
+        case_id,
+        item_position,
+        concat_ws(', ',
+            case when priority_raw is not null and priority is null then 'priority "' || priority_raw || '" omitted' end,
+            case when category_raw is not null and category is null then 'category "' || category_raw || '" omitted' end,
+            case when due_date_raw is not null and due_date is null then 'dueDate "' || due_date_raw || '" omitted' end,
+            case when coalesce({{ json_kind('created_json') }}, 'null') <> 'null' and created_ms is null
+                then 'createdAt ' || coalesce({{ json_string(json_scalar_text('created_json')) }}, {{ json_kind('created_json') }})
+                    || ' is not a timestamp (case createdAt used)' end) as fixes
+    from timed_items
     where content_is_string and content is not null
 ),
 
@@ -137,6 +165,23 @@ dropped_counts as (
     group by case_id
 ),
 
+null_counts as (
+    select array_items.case_id, count(*) as null_note_count
+    from array_items
+    inner join shapes
+        on shapes.case_id = array_items.case_id and shapes.is_structured
+    where array_items.item_kind = 'null'
+    group by array_items.case_id
+),
+
+fixes_per_case as (
+    select case_id, string_agg('note ' || cast(item_position as varchar) || ': ' || fixes, ' | ' order by item_position)
+        as note_fixes
+    from item_fixes
+    where fixes <> ''
+    group by case_id
+),
+
 per_case as (
     select case_id, '[' || string_agg(note_json, ',' order by note_order) || ']' as notes_json
     from all_notes
@@ -149,9 +194,15 @@ select
     cases.notes_raw,
     cases.rfi_notes is not null and not cases.rfi_legacy_entry_kept as rfi_notes_unattached,
     cases.rfe_notes is not null and not cases.rfe_legacy_entry_kept as rfe_notes_unattached,
-    coalesce(dropped_counts.dropped_note_count, 0) as dropped_note_count
+    coalesce(dropped_counts.dropped_note_count, 0) as dropped_note_count,
+    coalesce(null_counts.null_note_count, 0) as null_note_count,
+    fixes_per_case.note_fixes
 from cases
 left join per_case
     on per_case.case_id = cases.case_id
 left join dropped_counts
     on dropped_counts.case_id = cases.case_id
+left join null_counts
+    on null_counts.case_id = cases.case_id
+left join fixes_per_case
+    on fixes_per_case.case_id = cases.case_id

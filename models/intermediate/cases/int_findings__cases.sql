@@ -160,6 +160,30 @@ findings as (
             or coalesce({{ json_kind(json_parse(column ~ '_raw')) }}, 'array') <> 'array')
     {%- endfor %}
 
+    {#- DQ-22: double-encoded JSON columns, decoded once (notes: only a JSON array is decoded). #}
+    {%- set double_encoded_fields = [
+        ('additional_recruitment_methods', 'additionalRecruitmentMethods'), ('rfi_list', 'rfiEntries'),
+        ('rfe_list', 'rfeEntries'), ('documents', 'documents'), ('rfi_documents', 'documents'),
+        ('rfe_documents', 'documents'), ('tags', 'tags'), ('notes', 'notes')] %}
+    {%- if var('carry_calendar_event_ids') %}
+    {%- do double_encoded_fields.append(('calendar_event_ids', 'calendarEventIds')) %}
+    {%- endif %}
+    {%- for column, field in double_encoded_fields %}
+    union all
+    select 'DQ-22', 'info', case_id, owner_email, '{{ field }}', {{ column }}_raw, {{ json_string_content(column ~ '_raw') }},
+        '{{ column }} is double-encoded JSON; decoded once'
+    from raw_dates
+    where {{ column }}_double_encoded
+        {%- if column == 'notes' %} and {{ json_kind(json_parse('notes_raw')) }} = 'array'{% endif %}
+    {%- endfor %}
+
+    {#- DQ-27: text changed by the TEXT rule. #}
+    union all
+    select 'DQ-27', 'info', case_id, owner_email, dirty_text_columns, cast(null as varchar), cast(null as varchar),
+        'control characters or surrounding whitespace removed from ' || dirty_text_columns
+    from raw_dates
+    where dirty_text_columns is not null
+
     {#- DQ-19b: more than one active entry in a list. #}
     {%- for kind in ['rfi', 'rfe'] %}
     union all
@@ -256,6 +280,28 @@ findings as (
         'structured notes without a non-empty string content dropped'
     from {{ ref('int_cases__notes') }} inner join {{ ref('int_cases__scalars') }} using (case_id)
     where dropped_note_count > 0
+    union all
+    select 'DQ-22', 'info', case_id, owner_email, 'notes', cast(null_note_count as varchar), cast(null as varchar),
+        'null elements of the notes array dropped'
+    from {{ ref('int_cases__notes') }} inner join {{ ref('int_cases__scalars') }} using (case_id)
+    where null_note_count > 0
+    union all
+    select 'DQ-22', 'info', case_id, owner_email, 'notes', note_fixes, cast(null as varchar),
+        'invalid note members omitted or fallen back: ' || note_fixes
+    from {{ ref('int_cases__notes') }} inner join {{ ref('int_cases__scalars') }} using (case_id)
+    where note_fixes is not null
+    union all
+    select 'DQ-22', 'info', case_id, owner_email, 'documents', 'null', cast(null as varchar),
+        source_column || ' item ' || cast(item_position as varchar) || ' is null; dropped'
+    from {{ ref('int_cases__document_items') }}
+    where is_null_item
+    {%- if var('carry_documents') %}
+    union all
+    select 'DQ-22', 'info', case_id, owner_email, 'documents', uploaded_at_raw, cast(null as varchar),
+        'documents item ' || cast(item_position as varchar) || ': uploadedAt is not a timestamp; not carried, listed for re-upload'
+    from {{ ref('int_cases__document_items') }}
+    where source_column = 'documents' and uploaded_at_invalid
+    {%- endif %}
     union all
     select 'DQ-22', 'warning', case_id, owner_email, 'tags', cast(dropped_element_count as varchar), cast(null as varchar),
         'tag elements that are not strings dropped'

@@ -11,4 +11,4 @@ select
     is_supabase_storage_url,
     item_text as raw_item
 from {{ ref('int_cases__document_items') }}
-where not is_carried
+where not is_carried and not is_null_item

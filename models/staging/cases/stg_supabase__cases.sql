@@ -1,4 +1,5 @@
-{#- One row per v1 case (public.cases), soft-deleted rows included. Rename, cast and clean only.
+{#- One row per v1 case (public.cases), soft-deleted rows included. Rename, cast and clean only, with
+    the flags of what cleaning changed (double-encoded JSON, DQ-22; text changed by the TEXT rule, DQ-27).
     Materialized as a table: every case model reads it, so dates and text are parsed once. -#}
 {{ config(materialized='table') }}
 {%- set text_columns = [
@@ -31,7 +32,9 @@ select
     {%- endfor %}
     {%- for column in raw_text_columns %}
     cast({{ column }} as varchar) as {{ column }}_raw,
+    {{ json_is_double_encoded(column) }} as {{ column }}_double_encoded,
     {%- endfor %}
+    {{ dirty_text_columns('raw_cases', text_columns) }} as dirty_text_columns,
     cast(pwd_wage_amount as varchar) as pwd_wage_amount_raw,
     cast(recruitment_applicants_count as varchar) as recruitment_applicants_count_raw,
     progress_status_override,
@@ -42,4 +45,4 @@ select
     {{ epoch_ms('created_at') }} as created_at_ms,
     {{ epoch_ms('updated_at') }} as updated_at_ms,
     {{ epoch_ms('deleted_at') }} as deleted_at_ms
-from {{ source('supabase', 'cases') }}
+from {{ source('supabase', 'cases') }} as raw_cases
