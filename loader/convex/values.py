@@ -17,7 +17,6 @@ MAX_ARGUMENT_NESTING = 64
 MAX_ARRAY_LENGTH = 8192
 MAX_OBJECT_FIELDS = 1024
 MAX_FIELD_NAME_LENGTH = 1024
-MAX_TOP_LEVEL_FIELD_NAME_LENGTH = 64
 SYSTEM_FIELDS = ("_id", "_creationTime")
 
 FORMATS = {
@@ -173,7 +172,8 @@ def _string_size(text: str) -> int:
 
 
 def _checked_size(value: Any, depth: int, top_level: bool, max_nesting: int = MAX_NESTING) -> int:
-    """Convex size of `value`, raising `InvalidValue` for names, nesting, limits, invalid strings."""
+    """Convex size of `value`, raising `InvalidValue` for names, nesting, limits, invalid strings.
+    Scalar items of arrays and objects are sized inline (no call per leaf): same order of checks."""
     if isinstance(value, str):
         return _string_size(value)
     if isinstance(value, (float, bool, int)) or value is None:
@@ -185,14 +185,31 @@ def _checked_size(value: Any, depth: int, top_level: bool, max_nesting: int = MA
     if isinstance(value, list):
         if len(value) > MAX_ARRAY_LENGTH:
             raise InvalidValue(f"Array length is too long ({len(value)} > maximum length {MAX_ARRAY_LENGTH})")
-        return 2 + sum(_checked_size(item, depth + 1, False, max_nesting) for item in value)
+        size = 2
+        for item in value:
+            size += _leaf_size(item) or _checked_size(item, depth + 1, False, max_nesting)
+        return size
     if len(value) > MAX_OBJECT_FIELDS:
         raise InvalidValue(f"Object has too many fields ({len(value)} > maximum number {MAX_OBJECT_FIELDS})")
+    known = _VALID_NAMES[top_level]
     size = 2
     for name, item in value.items():
-        _check_field_name(name, top_level)
-        size += len(name) + 1 + _checked_size(item, depth + 1, False, max_nesting)
+        if name not in known:
+            _check_field_name(name, top_level)
+        size += len(name) + 1 + (_leaf_size(item) or _checked_size(item, depth + 1, False, max_nesting))
     return size
+
+
+def _leaf_size(value: Any) -> int:
+    """Convex size of an exact str/float/int/bool/None (ASCII strings only), else 0 (size it in full)."""
+    kind = type(value)
+    if kind is str:
+        return 2 + len(value) if value.isascii() else 0
+    if kind is float or kind is int:
+        return 9
+    if kind is bool or value is None:
+        return 1
+    return 0
 
 
 def check_arguments(args: dict) -> None:
