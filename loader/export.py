@@ -31,7 +31,7 @@ from loader.source_config import one_line
 
 MAX_EXPORT_DOCUMENT_BYTES = 921_600  # DQ-27: 900 KiB of compact UTF-8 JSON
 MAX_SAFE_INTEGER = 2**53
-FETCH_ROWS = 1000
+FETCH_ROWS = 5000
 REJECTS_FILE = "rejects.jsonl"
 NESTED_TYPES = {"array", "object", "record", "any"}
 
@@ -73,6 +73,28 @@ def ordered(value: Any, validator: dict[str, Any] | None) -> Any:
     return value
 
 
+class Shape:
+    """The contract's nesting, precompiled for ordering: an object's fields (name → Shape, in contract
+    order) or an array's item Shape. None where the contract declares neither (keys sorted)."""
+
+    __slots__ = ("fields", "item")
+
+    def __init__(self, validator: dict[str, Any] | None):
+        validator = _unwrap(validator)
+        kind = validator["type"] if validator else None
+        self.fields: dict[str, Shape | None] = {}
+        self.item: Shape | None = None
+        if kind == "object":
+            self.fields = {name: Shape.of(spec["fieldType"]) for name, spec in validator["value"].items()}
+        elif kind == "array":
+            self.item = Shape.of(validator["value"])
+
+    @classmethod
+    def of(cls, validator: dict[str, Any] | None) -> Shape | None:
+        shape = cls(validator)
+        return shape if shape.fields or shape.item else None
+
+
 def as_convex(value: Any) -> Any:
     """Numbers as float64 (the Convex model the validator checks)."""
     if isinstance(value, bool) or value is None or isinstance(value, str):
@@ -93,6 +115,64 @@ def as_wire(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: as_wire(x) for k, x in value.items()}
     return value
+
+
+def _scalar(value: Any) -> Any:
+    """A warehouse scalar as a JSON scalar (Decimal → int or float; dates → ISO text); `BadValue` if none fits."""
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    if isinstance(value, decimal.Decimal):
+        value = int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise BadValue("an integer within ±2^53 (float64)", str(value))
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise BadValue("a finite number", str(value))
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise BadValue("a JSON value", f"a warehouse value of type {type(value).__name__}")
+
+
+def _plain(value: Any) -> Any:
+    """A warehouse value (or parsed JSON) as a JSON value, keys as text (`BadValue` if a leaf cannot convert)."""
+    if isinstance(value, list):
+        return [_plain(x) for x in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(x) for k, x in value.items()}
+    return _scalar(value)
+
+
+def _wire(value: Any, shape: Shape | None) -> Any:
+    """`as_wire(ordered(_plain(value)))` in one walk."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is float:
+        return int(value) if value.is_integer() and abs(value) < MAX_SAFE_INTEGER else _scalar(value)
+    if kind is int and abs(value) <= MAX_SAFE_INTEGER:
+        return value
+    if isinstance(value, dict):
+        fields = shape.fields if shape is not None else {}
+        if not all(type(k) is str for k in value):
+            value = {str(k): x for k, x in value.items()}
+        keys = [k for k in fields if k in value]
+        if len(keys) < len(value):
+            keys += sorted(k for k in value if k not in fields)
+        return {k: _wire(value[k], fields.get(k)) for k in keys}
+    if isinstance(value, list):
+        item = shape.item if shape is not None else None
+        return [_wire(x, item) for x in value]
+    return as_wire(_scalar(value))
+
+
+def _fits(sent_json: str) -> bool:
+    """True when the sent document is surely within DQ-27 (its float64 form can be up to 1/8 longer:
+    `9007199254740992` → `9007199254740992.0`); otherwise `problems` measures it exactly."""
+    size = len(sent_json) if sent_json.isascii() else len(sent_json.encode("utf-8", "surrogatepass"))
+    return size * 9 <= MAX_EXPORT_DOCUMENT_BYTES * 8
 
 
 def placeholder_ids(schema: Schema) -> dict[str, str]:
@@ -123,7 +203,10 @@ class MartExporter:
             raise ConfigError(f"mart {self.mart.model}: columns {unknown} are neither v2 fields of "
                               f"{self.mart.table} nor resolution keys")
         self.nested_columns = {c for c in self.mart.columns if self._is_nested(c)}
-        self.document_type = table.document_type
+        self.shape = Shape(table.document_type)
+        line_columns = [c for c in self.fields if c in self.mart.columns] + sorted(
+            c for c in self.mart.columns if c not in self.fields)  # exported key order
+        self.line_plan = [(c, c in self.nested_columns, self.shape.fields.get(c)) for c in line_columns]
 
     def _is_nested(self, column: str) -> bool:
         if column in self.fields:
@@ -146,33 +229,29 @@ class MartExporter:
         return row, bad
 
     def _value(self, column: str, value: Any) -> Any:
+        return _plain(self._parsed(column, value))
+
+    def _parsed(self, column: str, value: Any) -> Any:
+        """A nested column's JSON text parsed (`BadValue` if it does not parse); other values as they are."""
         if column in self.nested_columns and isinstance(value, str):
             try:
-                value = json.loads(value)
+                return json.loads(value)
             except json.JSONDecodeError as exc:
                 raise BadValue("JSON text", f"text that does not parse ({exc.msg} at {exc.pos})") from None
-        return self._plain(value)
+        return value
 
-    def _plain(self, value: Any) -> Any:
-        if isinstance(value, (bool, str)) or value is None:
-            return value
-        if isinstance(value, decimal.Decimal):
-            value = int(value) if value == value.to_integral_value() else float(value)
-        if isinstance(value, int):
-            if abs(value) > MAX_SAFE_INTEGER:
-                raise BadValue("an integer within ±2^53 (float64)", str(value))
-            return value
-        if isinstance(value, float):
-            if not math.isfinite(value):
-                raise BadValue("a finite number", str(value))
-            return value
-        if isinstance(value, list):
-            return [self._plain(x) for x in value]
-        if isinstance(value, dict):
-            return {str(k): self._plain(x) for k, x in value.items()}
-        if hasattr(value, "isoformat"):
-            return value.isoformat()
-        raise BadValue("a JSON value", f"a warehouse value of type {type(value).__name__}")
+    def wire_row(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """The exported document in one walk: convert, order (contract order, rest sorted) and write
+        integral floats as integers, NULL columns omitted. Raises `BadValue` (then `convert` names it)."""
+        row: dict[str, Any] = {}
+        for column, nested, shape in self.line_plan:
+            value = raw[column]
+            kind = type(value)
+            if kind is str and not nested or kind is bool:
+                row[column] = value
+            elif value is not None:
+                row[column] = _wire(self._parsed(column, value), shape)
+        return row
 
     def as_sent(self, row: dict[str, Any]) -> dict[str, Any]:
         """The document as it will be sent, with placeholder ids where references go."""
@@ -194,21 +273,33 @@ class MartExporter:
         return swapped
 
     def document(self, raw: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
-        """(exported line, reject records) for one mart row."""
+        """(exported line, reject records) for one mart row: a boolean check of the one-walk document
+        first; only a document that fails it is rebuilt the detailed way to name its problems."""
+        try:
+            row = self.wire_row(raw)
+        except BadValue:
+            return "", self.problems(raw)
+        sent = self.as_sent(row)
+        if self.validator.is_valid(sent, self.mart.table, json_numbers=True) and _fits(dumps(sent)):
+            return dumps(row), []
+        problems = self.problems(raw)
+        return ("" if problems else dumps(row)), problems
+
+    def problems(self, raw: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every reject record of one mart row (unconvertible values, contract issues, DQ-27 size)."""
         row, bad = self.convert(raw)
         if bad:
-            return "", [{"table": self.mart.table, "legacy_id": self.mart.legacy_id(row), "dq_id": "CONTRACT",
-                         "field": f".{column}", "expected": problem.expected, "got": problem.got,
-                         "message": f".{column}: {problem}"} for column, problem in sorted(bad.items())]
-        line = dumps(as_wire(ordered(row, self.document_type)))
+            return [{"table": self.mart.table, "legacy_id": self.mart.legacy_id(row), "dq_id": "CONTRACT",
+                     "field": f".{column}", "expected": problem.expected, "got": problem.got,
+                     "message": f".{column}: {problem}"} for column, problem in sorted(bad.items())]
         sent = as_convex(self.as_sent(row))
         issues = self.validator.errors(sent, self.mart.table)
         rejects = [self._reject(row, issue) for issue in issues]
-        size = len(dumps(as_wire(sent)).encode("utf-8"))
+        size = len(dumps(as_wire(sent)).encode("utf-8", "surrogatepass"))
         if size > MAX_EXPORT_DOCUMENT_BYTES:
             rejects.append(self._limit_reject(row, "", f"≤ {MAX_EXPORT_DOCUMENT_BYTES} bytes",
                                               f"{size} bytes", "document larger than 900 KiB"))
-        return line, rejects
+        return rejects
 
     def _reject(self, row: dict[str, Any], issue: Issue) -> dict[str, Any]:
         limit = issue.kind == INVALID_VALUE  # size, array length, nesting, field names (DQ-27)

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -79,13 +79,20 @@ def _path_line(path: str) -> str:
     return f"Path: {path}\n" if path else ""
 
 
-def _literal_matches(value: Any, lit: Any) -> bool:
+def _is_json_number(x: Any) -> bool:
+    return isinstance(x, (float, int)) and not isinstance(x, bool)
+
+
+def _literal_matches(value: Any, lit: Any, json_numbers: bool = False) -> bool:
+    """`json_numbers`: an int value is a plain JSON number (float64), never an int64."""
     if isinstance(lit, dict):  # {"$integer": …}
-        return isinstance(value, int) and not isinstance(value, bool) and value == decode_convex_json(lit)
+        return (not json_numbers and isinstance(value, int) and not isinstance(value, bool)
+                and value == decode_convex_json(lit))
     if isinstance(lit, bool) or isinstance(value, bool):
         return isinstance(lit, bool) and isinstance(value, bool) and lit == value
     if isinstance(lit, (int, float)):
-        return isinstance(value, float) and value == float(lit)
+        number = _is_json_number(value) if json_numbers else isinstance(value, float)
+        return number and value == float(lit)
     return isinstance(value, str) and value == lit
 
 
@@ -107,6 +114,7 @@ _SIMPLE_CHECKS = {
     "bytes": lambda x: isinstance(x, bytes),
     "any": lambda x: True,
 }
+_JSON_NUMBER_CHECKS = {**_SIMPLE_CHECKS, "number": _is_json_number, "bigint": lambda x: False}
 
 
 class DocumentValidator:
@@ -117,6 +125,7 @@ class DocumentValidator:
         self.schema = schema
         self.table_names = table_names
         self._field_cache: dict[int, list] = {}
+        self._matchers: dict[tuple[int, bool], tuple[dict, Callable[[Any], bool]]] = {}
 
     def errors(self, doc: Any, table: str) -> list[Issue]:
         """All problems of `doc` for `table` (value-shape problem first, then schema problems)."""
@@ -124,10 +133,32 @@ class DocumentValidator:
             check_document(doc)
         except InvalidValue as exc:
             return [Issue(INVALID_VALUE, "", "a valid Convex document", type_name(doc), str(exc))]
+        if self.matches_schema(doc, table):
+            return []
         return list(self._schema_issues(doc, table))
+
+    def is_valid(self, doc: Any, table: str, *, json_numbers: bool = False) -> bool:
+        """True exactly when `errors(doc, table)` is empty, without building any message.
+        `json_numbers`: ints are plain JSON numbers (float64), as in an exported line."""
+        try:
+            check_document(doc)
+        except InvalidValue:
+            return False
+        return self.matches_schema(doc, table, json_numbers=json_numbers)
+
+    def matches_schema(self, doc: dict, table: str, *, json_numbers: bool = False) -> bool:
+        """True when the shape-checked `doc` has no schema issue (the boolean fast check)."""
+        table_schema = self.schema.table(table)
+        if table_schema is None or not self.schema.schema_validation:
+            return True
+        body = {k: x for k, x in doc.items() if k not in SYSTEM_FIELDS} if "_id" in doc or "_creationTime" in doc \
+            else doc
+        return self._matcher(table_schema.document_type, json_numbers)(body)
 
     def first_error(self, doc: dict, table: str) -> str | None:
         """Convex's message for the first schema mismatch of an already shape-checked document, or None."""
+        if self.matches_schema(doc, table):
+            return None
         issue = next(self._schema_issues(doc, table), None)
         if issue is None:
             return None
@@ -149,7 +180,71 @@ class DocumentValidator:
         yield from self._check(body, doc_type, "")
 
     def _matches(self, value: Any, v: dict) -> bool:
-        return next(self._check(value, v, ""), None) is None
+        return self._matcher(v, False)(value)
+
+    def _matcher(self, v: dict, json_numbers: bool) -> Callable[[Any], bool]:
+        """`value -> bool` for validator `v`: True exactly when `_check` yields nothing (cached per validator)."""
+        cached = self._matchers.get((id(v), json_numbers))
+        if cached is None:
+            cached = (v, self._compile(v, json_numbers))  # keeps `v` alive, so its id stays unique
+            self._matchers[(id(v), json_numbers)] = cached
+        return cached[1]
+
+    def _compile(self, v: dict, json_numbers: bool) -> Callable[[Any], bool]:
+        kind = v["type"]
+        simple = (_JSON_NUMBER_CHECKS if json_numbers else _SIMPLE_CHECKS).get(kind)
+        if simple is not None:
+            return simple
+        if kind == "literal":
+            lit = v["value"]
+            return lambda x: _literal_matches(x, lit, json_numbers)
+        if kind == "id":
+            return self._id_matcher(v["tableName"])
+        if kind == "array":
+            item = self._matcher(v["value"], json_numbers)
+            return lambda x: isinstance(x, list) and all(map(item, x))
+        if kind == "union":
+            if all(m["type"] == "literal" and isinstance(m["value"], str) for m in v["value"]):
+                texts = frozenset(m["value"] for m in v["value"])
+                return lambda x: isinstance(x, str) and x in texts
+            members = [self._matcher(m, json_numbers) for m in v["value"]]
+            return lambda x: any(member(x) for member in members)
+        if kind == "object":
+            return self._object_matcher(v, json_numbers)
+        keys, values = self._matcher(v["keys"], json_numbers), self._matcher(v["values"]["fieldType"], json_numbers)
+        return lambda x: isinstance(x, dict) and all(keys(k) and values(item) for k, item in x.items())
+
+    def _id_matcher(self, table: str) -> Callable[[Any], bool]:
+        table_names = self.table_names
+
+        def matches(x: Any) -> bool:
+            number = _table_number(x) if isinstance(x, str) else None
+            if number is None:
+                return False
+            return table_names is None or table_names.get(number) == table
+
+        return matches
+
+    def _object_matcher(self, v: dict, json_numbers: bool) -> Callable[[Any], bool]:
+        fields = {name: (self._matcher(spec["fieldType"], json_numbers), not spec.get("optional"))
+                  for name, spec in v["value"].items()}
+        required = sum(is_required for _, is_required in fields.values())
+
+        def matches(x: Any) -> bool:
+            if not isinstance(x, dict):
+                return False
+            required_present = 0
+            for name, item in x.items():
+                field = fields.get(name)
+                if field is None:  # extra field
+                    return False
+                field_matches, is_required = field
+                if not field_matches(item):
+                    return False
+                required_present += is_required
+            return required_present == required
+
+        return matches
 
     def _no_match(self, value: Any, v: dict, path: str) -> Issue:
         expected = render(v)

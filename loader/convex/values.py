@@ -173,7 +173,7 @@ def _string_size(text: str) -> int:
 
 def _checked_size(value: Any, depth: int, top_level: bool, max_nesting: int = MAX_NESTING) -> int:
     """Convex size of `value`, raising `InvalidValue` for names, nesting, limits, invalid strings.
-    Scalar items of arrays and objects are sized inline (no call per leaf): same order of checks."""
+    Exact-type scalar items of arrays and objects are sized inline (no call per leaf), same order of checks."""
     if isinstance(value, str):
         return _string_size(value)
     if isinstance(value, (float, bool, int)) or value is None:
@@ -187,29 +187,33 @@ def _checked_size(value: Any, depth: int, top_level: bool, max_nesting: int = MA
             raise InvalidValue(f"Array length is too long ({len(value)} > maximum length {MAX_ARRAY_LENGTH})")
         size = 2
         for item in value:
-            size += _leaf_size(item) or _checked_size(item, depth + 1, False, max_nesting)
+            kind = type(item)
+            if kind is str and item.isascii():
+                size += 2 + len(item)
+            elif kind is float or kind is int:
+                size += 9
+            elif kind is bool or item is None:
+                size += 1
+            else:
+                size += _checked_size(item, depth + 1, False, max_nesting)
         return size
     if len(value) > MAX_OBJECT_FIELDS:
         raise InvalidValue(f"Object has too many fields ({len(value)} > maximum number {MAX_OBJECT_FIELDS})")
     known = _VALID_NAMES[top_level]
-    size = 2
+    size = 2 + len(value)  # + 1 per field, then each name and value
     for name, item in value.items():
         if name not in known:
             _check_field_name(name, top_level)
-        size += len(name) + 1 + (_leaf_size(item) or _checked_size(item, depth + 1, False, max_nesting))
+        kind = type(item)
+        if kind is str and item.isascii():
+            size += len(name) + 2 + len(item)
+        elif kind is float or kind is int:
+            size += len(name) + 9
+        elif kind is bool or item is None:
+            size += len(name) + 1
+        else:
+            size += len(name) + _checked_size(item, depth + 1, False, max_nesting)
     return size
-
-
-def _leaf_size(value: Any) -> int:
-    """Convex size of an exact str/float/int/bool/None (ASCII strings only), else 0 (size it in full)."""
-    kind = type(value)
-    if kind is str:
-        return 2 + len(value) if value.isascii() else 0
-    if kind is float or kind is int:
-        return 9
-    if kind is bool or value is None:
-        return 1
-    return 0
 
 
 def check_arguments(args: dict) -> None:
