@@ -275,3 +275,52 @@ def test_contract_matches_mapping_spec_fields_and_required_flags(schema, table, 
     index_line = body[body.index("Indexes"):]
     for name, index_fields in schema.table(table).indexes:
         assert f"`{name}` [{', '.join(index_fields)}]" in index_line
+
+
+def _variants(doc):
+    """Deterministic mutations of a valid document: every kind of schema issue, and harmless changes."""
+    import random
+
+    rng = random.Random(7)
+    values = [None, True, 1.0, 3, "x", "pwd", USER_ID, CASE_ID, "not an id", [], [1.0], {}, {"id": "r"},
+              b"ab", float("nan"), [{"id": "r1", "receivedDate": "d", "responseDueDate": "d", "createdAt": 2}]]
+    out = [doc]
+    for name in sorted(doc):
+        out.append({k: v for k, v in doc.items() if k != name})
+        for value in values:
+            out.append(doc | {name: value})
+    for _ in range(200):
+        mutated = copy.deepcopy(doc)
+        if "rfiEntries" in mutated:
+            item = mutated["rfiEntries"][0]
+            item[rng.choice(sorted(item) + ["extra", "notes"])] = rng.choice(values)
+        mutated[rng.choice(sorted(doc) + ["extra"])] = rng.choice(values)
+        out.append(mutated)
+    return out
+
+
+def _holds_int64(value):
+    if isinstance(value, dict):
+        return any(_holds_int64(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_holds_int64(v) for v in value)
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def test_fast_check_agrees_with_detailed_issues(schema, validator):
+    from loader.export import as_wire
+
+    outcomes = set()
+    for table, doc in (("cases", valid_case()), ("users", {"email": "a@b.c", "name": "A", "deletedAt": 1.0})):
+        for variant in _variants(doc):
+            issues = validator.errors(variant, table)
+            valid = validator.is_valid(variant, table)
+            assert valid == (issues == []), (variant, issues)
+            if not issues or issues[0].kind != INVALID_VALUE:  # the detailed walk, without the fast check
+                detailed = list(validator._schema_issues(variant, table))
+                assert validator.matches_schema(variant, table) == (detailed == []) == valid, (variant, detailed)
+                assert (validator.first_error(variant, table) is None) == valid
+            if not _holds_int64(variant):  # in an exported line every number is a float64
+                assert validator.is_valid(as_wire(variant), table, json_numbers=True) == valid, variant
+            outcomes.add(valid)
+    assert outcomes == {True, False}

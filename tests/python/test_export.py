@@ -155,3 +155,62 @@ def test_unreachable_postgres_warehouse_is_one_clear_line(tmp_path, schema, pg_s
     message = str(caught.value)
     assert message.startswith("Postgres warehouse:") and "no_such_database" in message
     assert pg_server.password not in message and "\n" not in message
+
+
+def _tricky_case_rows(schema):
+    """Mart rows (as the warehouse returns them) that exercise every branch of the one-walk document."""
+    import decimal
+
+    base = {k: v for k, v in sample_rows(schema)["convex_cases"][0].items()}
+    base |= {"tags": json.dumps(base["tags"]), "notes": json.dumps(base["notes"])}
+    note = {"status": "pending", "createdAt": 1600000000000, "content": "c", "id": "n"}
+    variants = [
+        {},
+        {"notes": json.dumps([{"status": "pending", "content": "c", "createdAt": 1.5, "id": "n"}])},
+        {"notes": json.dumps([note | {"createdAt": 2.0**53}]), "pwdWageAmount": decimal.Decimal("12.50")},
+        {"pwdWageAmount": decimal.Decimal("70000"), "updatedAt": -0.0, "createdAt": 2**53},
+        {"pwdWageAmount": 2**53 + 1},
+        {"updatedAt": float("nan")},
+        {"notes": '[{"id": "n", "content": "c", "createdAt": NaN, "status": "pending"}]'},
+        {"notes": json.dumps([note | {"status": "bogus", "extra": "é"}])},
+        {"notes": json.dumps([note, {"id": "n2"}])},
+        {"tags": '["ok", "\\ud800"]'},
+        {"tags": json.dumps(["é" * 470_000])},
+        {"tags": json.dumps([[[[[[[[[[[[[[[[["deep"]]]]]]]]]]]]]]]]])},
+        {"caseStatus": "bogus", "progressStatus": 7, "tags": json.dumps([1, "x"])},
+        {"employerName": None},
+        {"createdAt": 1600000000000.0, "updatedAt": 1e300, "tags": json.dumps(["ü", "x"])},
+        {"jobDescription": "y" * 850_000},  # above the fast bound, within DQ-27: measured exactly, exported
+    ]
+    return [base | {"legacyId": uuid(100 + i)} | variant for i, variant in enumerate(variants)]
+
+
+def test_fast_document_equals_the_detailed_composition(tmp_path, schema):
+    """The one-walk line and the fast check give exactly what convert → ordered → as_wire → errors give."""
+    from loader.convex.ids import table_number_of
+    from loader.convex.validator import DocumentValidator
+    from loader.export import MartExporter, as_wire, dumps, ordered, placeholder_ids
+
+    rows = _tricky_case_rows(schema)
+    manifest = write_manifest(tmp_path / "manifest.json", {"convex_cases": list(rows[0])})
+    (mart,) = load_convex_marts(manifest)
+    placeholders = placeholder_ids(schema)
+    validator = DocumentValidator(schema, {table_number_of(i): t for t, i in placeholders.items()})
+    exporter = MartExporter(mart, schema, validator, placeholders)
+    outcomes = []
+    for raw in rows:
+        line, problems = exporter.document(raw)
+        assert problems == exporter.problems(raw)
+        if not problems:
+            row, bad = exporter.convert(raw)
+            assert not bad and line == dumps(as_wire(ordered(row, schema.table("cases").document_type)))
+        outcomes.append([(p["dq_id"], p["field"]) for p in problems])
+    assert outcomes[:5] == [[], [], [], [], [("CONTRACT", ".pwdWageAmount")]]
+    assert outcomes[5:8] == [[("CONTRACT", ".updatedAt")], [("CONTRACT", ".notes")], [("CONTRACT", ".notes[0].status"),
+                                                                                      ("CONTRACT", ".notes[0].extra")]]
+    assert outcomes[9] == [("DQ-27", "")]  # unpaired surrogate: a reject, not a crash
+    assert outcomes[10] == [("DQ-27", "")] and outcomes[11] == [("DQ-27", "")]
+    assert outcomes[13] == [("CONTRACT", ".employerName")] and outcomes[14] == [] and outcomes[15] == []
+    assert '"notes":[{"id":"n","content":"c","createdAt":1.5,"status":"pending"}]' in exporter.document(rows[1])[0]
+    assert '"createdAt":9007199254740992,' in exporter.document(rows[3])[0]
+    assert '"updatedAt":0,' in exporter.document(rows[3])[0]
