@@ -86,21 +86,29 @@ def _probe_odd_dates(conn: psycopg.Connection, plan: TablePlan, notes: list[str]
     """Stage date/timestamp columns as text when they hold infinity or years outside 1-9999.
 
     Neither raw warehouse holds those values identically; as text they reach the transform,
-    which reports them (DQ-16) instead of the extract silently changing them.
+    which reports them (DQ-16) instead of the extract silently changing them. One scan per table;
+    the note names the column, how many rows and the first row's id.
     """
     checks = [(c, n) for c in plan.columns for n, t in zip(c.source_columns, c.source_types)
               if type_family(t) in ("date", "timestamp") and c.raw_type != "varchar"]
     if not plan.present or not checks:
         return plan
     schema, table = plan.v1_qualified.split(".")
-    query = sql.SQL("SELECT {} FROM {} AS t").format(
-        sql.SQL(", ").join(sql.SQL("coalesce(bool_or({}), false)").format(_ODD_TIME.format(c=sql.Identifier("t", n)))
-                           for _, n in checks),
-        sql.Identifier(schema, table))
-    odd = {c.name for (c, _), flag in zip(checks, conn.execute(query).fetchone()) if flag}
-    for name in sorted(odd):
-        notes.append(f"table {plan.v1_qualified}: column {name} holds infinity or years outside 1-9999; "
-                     "staged as text")
+    id_text = sql.SQL("{}::text").format(sql.Identifier("t", plan.columns[0].source_columns[0]))
+    aggregates = [
+        sql.SQL("count(*) FILTER (WHERE {odd}), min({id}) FILTER (WHERE {odd})").format(
+            odd=_ODD_TIME.format(c=sql.Identifier("t", n)), id=id_text)
+        for _, n in checks
+    ]
+    query = sql.SQL("SELECT {} FROM {} AS t").format(sql.SQL(", ").join(aggregates), sql.Identifier(schema, table))
+    found = conn.execute(query).fetchone()
+    odd: set[str] = set()
+    for index, (column, source_name) in enumerate(checks):
+        rows, first_id = found[2 * index], found[2 * index + 1]
+        if rows:
+            odd.add(column.name)
+            notes.append(f"table {plan.v1_qualified}: column {source_name} holds infinity or years outside 1-9999 "
+                         f"in {rows} row(s) (first id {first_id}); staged as text")
     columns = tuple(dataclasses.replace(c, as_text=True) if c.name in odd else c for c in plan.columns)
     return dataclasses.replace(plan, columns=columns)
 

@@ -69,6 +69,7 @@ def _column_defs(entry: dict) -> str:
 
 def _stage_duckdb(folder: RunFolder, tables: dict[str, dict]) -> dict[str, int]:
     counts = {}
+    current = "the schema"
     try:
         con = duckdb.connect(str(folder.warehouse_path))
     except duckdb.Error as exc:
@@ -76,6 +77,7 @@ def _stage_duckdb(folder: RunFolder, tables: dict[str, dict]) -> dict[str, int]:
     try:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
         for name, entry in tables.items():
+            current = name
             target = f"{RAW_SCHEMA}.{name}"
             columns = ", ".join(f"'{c['name']}': '{c['raw_type']}'" for c in entry["columns"])
             con.execute("BEGIN")
@@ -90,7 +92,7 @@ def _stage_duckdb(folder: RunFolder, tables: dict[str, dict]) -> dict[str, int]:
             counts[name] = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
             con.execute("COMMIT")
     except duckdb.Error as exc:
-        raise StageError(f"DuckDB staging failed: {str(exc).splitlines()[0]}") from None
+        raise StageError(f"DuckDB staging of table {current} failed: {str(exc).splitlines()[0]}") from None
     finally:
         con.close()
     return counts

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -178,19 +180,48 @@ def test_restage_postgres_replaces_tables_that_dbt_views_depend_on(staged_postgr
 def test_infinite_and_bc_dates_reach_both_warehouses_as_text(source_database, fresh_database, tmp_path):
     dsn, _ = source_database(seed=13, n_users=2, n_cases=4)
     with psycopg.connect(dsn, autocommit=True) as conn:
-        target = conn.execute("SELECT id FROM public.cases ORDER BY id LIMIT 1").fetchone()[0]
+        first, second = (r[0] for r in conn.execute("SELECT id FROM public.cases ORDER BY id LIMIT 2"))
         conn.execute("ALTER TABLE public.cases DROP CONSTRAINT cases_case_status_check")  # variant statuses
         conn.execute("UPDATE public.cases SET pwd_filing_date = '0044-03-15 BC', pwd_determination_date = 'infinity', "
-                     "updated_at = '-infinity' WHERE id = %s", [target])
+                     "updated_at = '-infinity', created_at = '12000-06-01 00:00:00+00' WHERE id = %s", [first])
+        conn.execute("UPDATE public.cases SET pwd_filing_date = '-infinity' WHERE id = %s", [second])
     folder = RunFolder.create(tmp_path, "odd")
     result = extract(folder, dsn, echo=quiet)
-    assert any("pwd_filing_date holds infinity or years outside 1-9999" in n for n in result["notes"])
+    assert (f"table public.cases: column pwd_filing_date holds infinity or years outside 1-9999 in 2 row(s) "
+            f"(first id {first}); staged as text") in result["notes"]
+    assert any(f"column created_at holds infinity or years outside 1-9999 in 1 row(s) (first id {first})" in n
+               for n in result["notes"])
     warehouse = fresh_database("wh_odd")
-    stage(folder, "duckdb", echo=quiet)
+    notes: list[str] = []
+    stage(folder, "duckdb", echo=notes.append)
     stage(folder, "postgres", warehouse_dsn=warehouse, echo=quiet)
+    assert "note: raw.cases.updated_at staged as varchar (source type timestamp with time zone)" in notes
     in_duckdb = duckdb_tables(folder.warehouse_path)
     assert in_duckdb == postgres_tables(warehouse)
-    row = next(r for r in in_duckdb["cases"] if r[0] == str(target))
-    assert (row[19], row[20], row[-2]) == ("0044-03-15 BC", "infinity", "-infinity")
+    rows = {r[0]: r for r in in_duckdb["cases"]}
+    odd, other = rows[str(first)], rows[str(second)]
+    assert (odd[19], odd[20], odd[67], odd[68]) == ("0044-03-15 BC", "infinity", "12000-06-01 00:00:00+00", "-infinity")
+    assert other[19] == "-infinity"
+    assert all(len(r[68]) == 26 and r[68][10] == " " for key, r in rows.items() if key != str(first))  # typed form kept
     types = duckdb_types(folder.warehouse_path)
     assert types[("cases", "pwd_filing_date")] == "varchar" and types[("cases", "job_order_start_date")] == "date"
+    assert types[("cases", "deleted_at")] == "timestamp"
+
+
+def test_duckdb_stage_failure_names_the_table(dirty_snapshot, tmp_path):
+    """A typed column holding a value DuckDB cannot read (e.g. a snapshot from an older extract): one line, the table."""
+    folder = dirty_snapshot.copy_to(tmp_path / "runs")
+    raw = folder.path("raw", "case_rfi.jsonl")
+    lines = raw.read_bytes().splitlines(keepends=True)
+    assert lines, "the dirty snapshot has RFI rows"
+    row = json.loads(lines[0])
+    row["received_date"] = "infinity BC"
+    raw.write_bytes(json.dumps(row).encode() + b"\n" + b"".join(lines[1:]))
+    manifest = folder.read_manifest()
+    entry = manifest["steps"]["extract"]["tables"]["case_rfi"]
+    entry["bytes"], entry["sha256"] = raw.stat().st_size, hashlib.sha256(raw.read_bytes()).hexdigest()
+    folder.write_manifest(manifest)
+    with pytest.raises(StageError) as failure:
+        stage(folder, "duckdb", echo=quiet)
+    message = str(failure.value)
+    assert message.startswith("DuckDB staging of table case_rfi failed: ") and "\n" not in message
