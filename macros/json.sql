@@ -21,8 +21,16 @@ begin
     end $f$;
 exception when duplicate_function or unique_violation then null;
 end $perm$;
--- EXCEPTION blocks cannot run in parallel workers (also fixes helpers created by older versions).
-alter function {{ schema }}.perm_try_{{ type_name }}(text) parallel unsafe;
+-- EXCEPTION blocks cannot run in parallel workers: helpers created by older versions are fixed once.
+-- Only when needed, and a concurrent fixer's "tuple concurrently updated" is tolerated.
+do $perm$
+begin
+  if exists (select 1 from pg_proc
+             where oid = '{{ schema }}.perm_try_{{ type_name }}(text)'::regprocedure and proparallel <> 'u') then
+    alter function {{ schema }}.perm_try_{{ type_name }}(text) parallel unsafe;
+  end if;
+exception when others then null;
+end $perm$;
 {% endfor -%}
     {%- endset -%}
     {%- do run_query(ddl) -%}
@@ -47,16 +55,21 @@ alter function {{ schema }}.perm_try_{{ type_name }}(text) parallel unsafe;
 end)
 {%- endmacro %}
 
+{#- Postgres: the exception-catching perm_try_jsonb runs once per value (once more for the content
+    of a JSON string): each parse sits in a one-row subquery (`offset 0` keeps the planner from
+    inlining it, which would repeat the call at every reference). -#}
 {% macro postgres__json_parse(expr) -%}
 {%- do postgres_ensure_helpers() -%}
-(case
-  when {{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text)) is null then null
-  when jsonb_typeof({{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text))) = 'null' then null
-  when jsonb_typeof({{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text))) = 'string'
-       and {{ target.schema }}.perm_try_jsonb({{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text)) #>> '{}') is not null
-    then nullif({{ target.schema }}.perm_try_jsonb({{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text)) #>> '{}'), 'null'::jsonb)
-  else {{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text))
-end)
+(select case jsonb_typeof(outer_json.value)
+   when 'null' then null
+   when 'string' then (
+     select case when inner_json.value is null then outer_json.value
+                 when jsonb_typeof(inner_json.value) = 'null' then null
+                 else inner_json.value end
+     from (select {{ target.schema }}.perm_try_jsonb(outer_json.value #>> '{}') as value offset 0) as inner_json)
+   else outer_json.value
+ end
+ from (select {{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text)) as value offset 0) as outer_json)
 {%- endmacro %}
 
 {#- True when non-NULL text does not parse as JSON. -#}
@@ -171,8 +184,9 @@ coalesce(case when json_valid(cast({{ expr }} as varchar))
 
 {% macro postgres__json_is_double_encoded(expr) -%}
 {%- do postgres_ensure_helpers() -%}
-coalesce(jsonb_typeof({{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text))) = 'string'
-         and {{ target.schema }}.perm_try_jsonb({{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text)) #>> '{}') is not null, false)
+coalesce((select case when jsonb_typeof(outer_json.value) = 'string'
+                      then {{ target.schema }}.perm_try_jsonb(outer_json.value #>> '{}') is not null end
+          from (select {{ target.schema }}.perm_try_jsonb(cast({{ expr }} as text)) as value offset 0) as outer_json), false)
 {%- endmacro %}
 
 {#- The content of text that is a JSON string (one decode: the normalised value of a double-encoded

@@ -21,7 +21,7 @@ lateral (
 {%- set parsed = json_parse(text_expr) -%}
 {%- set as_json -%}
 (case when jsonb_typeof({{ parsed }}) = 'array'
-      then (case when jsonb_typeof({{ target.schema }}.perm_try_jsonb(cast({{ text_expr }} as text))) = 'string'
+      then (case when json_typeof(cast(cast({{ text_expr }} as text) as json)) = 'string'
                  then cast(cast(cast({{ text_expr }} as text) as json) #>> '{}' as json)
                  else cast(cast({{ text_expr }} as text) as json) end)
       else cast('[]' as json) end)
