@@ -1,9 +1,14 @@
 {#- One row per public.cases source row with its outcome (§4.1): loaded, rejected (DQ-06, or the
-    owner identity's DQ id) or excluded (soft_deleted, owner_excluded). -#}
+    owner identity's DQ id) or excluded (soft_deleted, owner_excluded). The source-row JSON is built
+    only for rejected rows: they are joined first, the JSON is projected on the join's output. -#}
 with rejected_rows as (
-    select source_rows.case_id, source_rows.source_row
-    from {{ ref('stg_supabase__case_source_rows') }} as source_rows
-    where source_rows.case_id in (select case_id from {{ ref('int_cases__ownership') }} where outcome = 'rejected')
+    select
+        raw_rows.case_id,
+        {{ cases_row_json(source('supabase', 'cases'), 'raw_rows') }} as source_row
+    from {{ ref('int_cases__ownership') }} as owners
+    inner join {{ ref('stg_supabase__case_source_rows') }} as raw_rows
+        on raw_rows.case_id = owners.case_id
+    where owners.outcome = 'rejected'
 )
 
 select

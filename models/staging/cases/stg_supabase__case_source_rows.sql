@@ -1,6 +1,6 @@
-{#- One row per v1 case: the raw source row as JSON text (for the rejects output). A view: readers
-    filter it to the few rejected rows, so the JSON is only built for those. -#}
+{#- One row per v1 case: its lowercase id and the raw source columns, unchanged (a view). Readers
+    build the `source_row` JSON of the rejects (cases_row_json) after filtering to the rejected rows. -#}
 select
-    lower(trim(cast(id as varchar))) as case_id,
-    {{ cases_row_json(source('supabase', 'cases'), 'source_row') }} as source_row
-from {{ source('supabase', 'cases') }} as source_row
+    lower(trim(cast(raw_cases.id as varchar))) as case_id,
+    raw_cases.*
+from {{ source('supabase', 'cases') }} as raw_cases
