@@ -36,13 +36,14 @@ CASES = [
      "rfi_list": '[{"title": "RFI one", "received_date": "2024-04-01", "response_due_date": "2024-04-20"},'
                  ' {"title": "dup", "received_date": "2024-04-01"}, {"response_due_date": "2024-05-01"}, {}]',
      "rfi_received_date": "2024-04-01", "rfi_notes": "legacy rfi notes",
-     "documents": '[{"id": "d1", "name": "a.pdf", "url": "https://x.supabase.co/storage/v1/a.pdf", "type": "pdf"}]',
+     "documents": '[{"id": "d1", "name": "a.pdf", "url": "https://x.supabase.co/storage/v1/a.pdf", "type": "pdf"}, null]',
      "created_at": "2024-01-01 10:00:00.123456", "updated_at": "2023-12-31 00:00:00"},
     {"id": case_id(2), "user_id": A2, "employer_name": "", "position_title": "Analyst", "case_status": "Withdrawn",
      "progress_status": "pending documents", "pwd_determination_date": "2024-09-10",
      "pwd_expiration_date": "2025-07-01", "eta9089_certification_date": "2024-12-01",
      "notes": '[{"id": "n1", "content": " hello ", "createdAt": "2024-02-01T00:00:00Z", "status": "done",'
-              ' "priority": "high", "category": "bogus", "dueDate": "2024-03-01"}, {"content": ""}]',
+              ' "priority": "high", "category": "bogus", "dueDate": "2024-03-01"}, {"content": ""}, null,'
+              ' {"content": "late", "createdAt": "yesterday", "dueDate": "2024-02-30", "priority": "urgent"}]',
      "tags": "x, y,,x", "rfe_received_date": "2024-07-01", "rfe_notes": "rfe legacy", "pwd_wage_amount": "12.5",
      "created_at": "2024-02-01 00:00:00"},
     {"id": case_id(3), "user_id": ORPHAN, "employer_name": "Orphan Inc", "position_title": "X",
@@ -56,6 +57,7 @@ CASES = [
      "priority_level": "weird", "pwd_wage_level": "V", "i140_category": "EB-5", "job_order_state": "ZZ",
      "recruitment_applicants_count": -2, "pwd_filing_date": "2030-01-01", "sunday_ad_first_date": "2024-01-16",
      "additional_recruitment_methods": '"[\\"Television\\"]"', "calendar_event_ids": '["x"]',
+     "tags": '"[\\"t1\\", null, \\"t2\\"]"', "rfe_list": '"[{\\"received_date\\": \\"2024-08-01\\"}]"',
      "created_at": None, "updated_at": None},
 ]
 CASE_RFI = [

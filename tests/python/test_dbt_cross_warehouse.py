@@ -83,6 +83,9 @@ def test_duckdb_and_postgres_build_identical_marts(staged_duckdb_run, staged_pos
     assert sorted(duck_marts) == sorted(pg_marts)
     assert {"convex_cases", "dq_document_reupload", "dq_v2_validation_failures"} <= set(duck_marts)
     assert duck_marts["convex_cases"][1], "convex_cases is empty: the snapshot exercised nothing"
+    warning_columns, warning_rows = duck_marts["dq_warnings"]
+    levels = {(row[warning_columns.index("dq_id")], row[warning_columns.index("level")]) for row in warning_rows}
+    assert {("DQ-22", "info"), ("DQ-27", "info")} <= levels, "the normalisation findings were not exercised"
     for name in sorted(duck_marts):
         duck_columns, duck_rows = duck_marts[name]
         pg_columns, pg_rows = pg_marts[name]
