@@ -44,9 +44,12 @@ class BadValue(ValueError):
         self.expected, self.got = expected, got
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def dumps(value: Any) -> str:
     """Compact, deterministic-by-construction JSON (key order is decided by the caller)."""
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 # --------------------------------------------------------------------------- contract helpers
@@ -168,13 +171,6 @@ def _wire(value: Any, shape: Shape | None) -> Any:
     return as_wire(_scalar(value))
 
 
-def _fits(sent_json: str) -> bool:
-    """True when the sent document is surely within DQ-27 (its float64 form can be up to 1/8 longer:
-    `9007199254740992` → `9007199254740992.0`); otherwise `problems` measures it exactly."""
-    size = len(sent_json) if sent_json.isascii() else len(sent_json.encode("utf-8", "surrogatepass"))
-    return size * 9 <= MAX_EXPORT_DOCUMENT_BYTES * 8
-
-
 def placeholder_ids(schema: Schema) -> dict[str, str]:
     """One well-formed id per table, numbered as a fresh deployment would (export-time only)."""
     return {name: encode_id(10001 + i, bytes(16)) for i, name in enumerate(schema.sorted_table_names())}
@@ -207,6 +203,10 @@ class MartExporter:
         line_columns = [c for c in self.fields if c in self.mart.columns] + sorted(
             c for c in self.mart.columns if c not in self.fields)  # exported key order
         self.line_plan = [(c, c in self.nested_columns, self.shape.fields.get(c)) for c in line_columns]
+        id_pair = max(map(len, self.placeholders.values()), default=0) + 6  # `,"<field>":"<id>"` minus the field
+        self.reference_bytes = sum(len(ref.field) + id_pair for ref in self.mart.references)
+        self.nested_reference_bytes = [(ref.array_field, len(ref.id_member) + id_pair)
+                                       for ref in self.mart.nested_references]
 
     def _is_nested(self, column: str) -> bool:
         if column in self.fields:
@@ -279,11 +279,24 @@ class MartExporter:
             row = self.wire_row(raw)
         except BadValue:
             return "", self.problems(raw)
+        line = dumps(row)
         sent = self.as_sent(row)
-        if self.validator.is_valid(sent, self.mart.table, json_numbers=True) and _fits(dumps(sent)):
-            return dumps(row), []
+        if self.validator.is_valid(sent, self.mart.table, json_numbers=True) and self._surely_fits(line, row):
+            return line, []
         problems = self.problems(raw)
-        return ("" if problems else dumps(row)), problems
+        return ("" if problems else line), problems
+
+    def _surely_fits(self, line: str, row: dict[str, Any]) -> bool:
+        """True when the sent document is surely within DQ-27: its JSON is at most the line plus the ids
+        its references add, and its float64 form at most 1/8 longer (`9007199254740992` → `….0`).
+        Otherwise `problems` measures it exactly."""
+        size = len(line) if line.isascii() else len(line.encode("utf-8", "surrogatepass"))
+        size += self.reference_bytes
+        for field, item_bytes in self.nested_reference_bytes:
+            items = row.get(field)
+            if isinstance(items, list):
+                size += item_bytes * len(items)
+        return size * 9 <= MAX_EXPORT_DOCUMENT_BYTES * 8
 
     def problems(self, raw: dict[str, Any]) -> list[dict[str, Any]]:
         """Every reject record of one mart row (unconvertible values, contract issues, DQ-27 size)."""
