@@ -49,6 +49,7 @@ docs: venv
 	$(BIN)/dbt docs generate --profiles-dir . --project-dir .
 	$(BIN)/dbt docs serve --profiles-dir . --project-dir . --port 8080
 
+## Lint models/ and macros/ with .sqlfluff (jinja templater + lint/dbt_context stand-ins; no warehouse needed).
 lint: venv
 	$(BIN)/sqlfluff lint models macros
 
