@@ -1,16 +1,25 @@
 {#- Time macros shared by all models (docs/INTERFACES.md §2, MAPPING_SPEC §0.4 and §3.1). -#}
 
-{#- ms(ts): bigint epoch milliseconds, floor(µs / 1000); accepts a timestamp or its text (read as UTC). -#}
+{#- ms(ts): bigint epoch milliseconds, floor(µs / 1000); accepts a timestamp or its text (read as UTC).
+    NULL for what is not a finite timestamp of years 0001–9999 in the staged text form (PostgreSQL's
+    `infinity`, BC or 5-digit years, which stage keeps as text): the field rule's fallback applies,
+    never a failed build, and both warehouses agree. -#}
 {% macro epoch_ms(ts_expr) -%}
   {{ return(adapter.dispatch('epoch_ms', 'perm_migration')(ts_expr)) }}
 {%- endmacro %}
 
+{% macro staged_timestamp_pattern() -%}
+'^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?$'
+{%- endmacro %}
+
 {% macro default__epoch_ms(ts_expr) -%}
-cast(floor(epoch_us(cast({{ ts_expr }} as timestamp)) / 1000.0) as bigint)
+(case when regexp_matches(cast({{ ts_expr }} as varchar), {{ staged_timestamp_pattern() }})
+  then cast(floor(epoch_us(cast(cast({{ ts_expr }} as varchar) as timestamp)) / 1000.0) as bigint) end)
 {%- endmacro %}
 
 {% macro postgres__epoch_ms(ts_expr) -%}
-cast(floor(extract(epoch from cast({{ ts_expr }} as timestamp)) * 1000) as bigint)
+(case when cast({{ ts_expr }} as text) ~ {{ staged_timestamp_pattern() }}
+  then cast(floor(extract(epoch from cast(cast({{ ts_expr }} as text) as timestamp)) * 1000) as bigint) end)
 {%- endmacro %}
 
 {#- The migration_as_of var parsed once at compile time (never the clock), as a naive UTC datetime. -#}
