@@ -6,6 +6,8 @@ contract declares an object, then any other keys (resolution keys, nested `key_m
 The exported lines still carry the resolution keys; `loader/resolve.py` swaps them for real ids
 at import. Each document is validated as it will be sent — resolution keys stripped, references
 as placeholder ids of the right table — and an invalid one goes to `export/rejects.jsonl`.
+Hot path: one walk builds the line (convert, order, integral floats as integers) and a boolean check
+accepts it; only a document that fails the check is rebuilt step by step to name its problems.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Schema validation with Convex semantics (CONVEX_HTTP §6.3–6.9).
 
 `DocumentValidator.errors()` returns every problem of a document (the loader's pre-flight);
-`DocumentValidator.first_error()` returns the one Convex would report, with Convex's text (the emulator).
+`DocumentValidator.first_error()` returns the one Convex would report, with Convex's text (the emulator);
+`DocumentValidator.is_valid()` answers yes/no without building any message. Each validator is compiled
+once into boolean matchers; messages are only built for documents that fail them.
 """
 
 from __future__ import annotations
