@@ -263,7 +263,7 @@ def test_hostile_rows_are_all_accounted_for_and_the_run_verifies(rows, fresh_dat
 
 @pytest.mark.slow
 @settings(HOSTILE, max_examples=4, derandomize=False)
-@given(rows=v1_dataset(users=25, cases=120))
+@given(rows=v1_dataset(users=12, cases=40))
 def test_slow_hostile_rows_over_several_random_examples(rows, fresh_database, tmp_path_factory):
     assume(hostile_enough(rows))
     run_pipeline_on(rows, fresh_database("hostile_slow"), tmp_path_factory.mktemp("hostile"))
