@@ -39,18 +39,27 @@ lateral (
 '\\u00(0[0-8BbCcEeFf]|1[0-9A-Fa-f])|\\u007[Ff]|[\x01-\x08\x0B\x0C\x0E-\x1F\x7F]'
 {%- endmacro %}
 
-{#- JSON object text of a raw source row: every column of `relation` in contract order, values as
-    JSON strings of their text (NULL → null), control characters removed. Used for the `source_row`
-    of rejects; built with the warehouse's native JSON writer. -#}
-{% macro cases_row_json(relation, alias) -%}
-  {{ return(adapter.dispatch('cases_row_json', 'perm_migration')(relation, alias)) }}
+{#- The column names of raw table `table_name` (schema `raw`, docs/INTERFACES.md §1), in table order
+    (= contract order). Looked up by name, not through source(): the calling model then depends only
+    on its staging view, and its unit tests need no source input. -#}
+{% macro cases_raw_columns(table_name) -%}
+  {%- set relation = api.Relation.create(database=target.database, schema='raw', identifier=table_name) -%}
+  {{ return(adapter.get_columns_in_relation(relation) | map(attribute='name') | list) }}
 {%- endmacro %}
 
-{% macro default__cases_row_json(relation, alias) -%}
+{#- JSON object text of a raw source row: every column of raw table `table_name` in contract order,
+    read from the relation alias `alias`, values as JSON strings of their text (NULL → null),
+    control characters removed. Used for the `source_row` of rejects; built with the warehouse's
+    native JSON writer. Call it after filtering to the rejected rows: it is costly. -#}
+{% macro cases_row_json(table_name, alias) -%}
+  {{ return(adapter.dispatch('cases_row_json', 'perm_migration')(table_name, alias)) }}
+{%- endmacro %}
+
+{% macro default__cases_row_json(table_name, alias) -%}
 {%- if execute -%}
 regexp_replace(cast(to_json({
-{%- for column in adapter.get_columns_in_relation(relation) %}
-  '{{ column.name }}': cast({{ alias }}.{{ adapter.quote(column.name) }} as varchar){{ ',' if not loop.last }}
+{%- for column_name in cases_raw_columns(table_name) %}
+  '{{ column_name }}': cast({{ alias }}.{{ adapter.quote(column_name) }} as varchar){{ ',' if not loop.last }}
 {%- endfor %}
 }) as varchar), {{ _cases_escaped_control_regex() }}, '', 'g')
 {%- else -%}
@@ -58,11 +67,11 @@ regexp_replace(cast(to_json({
 {%- endif -%}
 {%- endmacro %}
 
-{% macro postgres__cases_row_json(relation, alias) -%}
+{% macro postgres__cases_row_json(table_name, alias) -%}
 {%- if execute -%}
 regexp_replace((select cast(row_to_json(raw_values) as text) from (select
-{%- for column in adapter.get_columns_in_relation(relation) %}
-  cast({{ alias }}.{{ adapter.quote(column.name) }} as text) as {{ adapter.quote(column.name) }}{{ ',' if not loop.last }}
+{%- for column_name in cases_raw_columns(table_name) %}
+  cast({{ alias }}.{{ adapter.quote(column_name) }} as text) as {{ adapter.quote(column_name) }}{{ ',' if not loop.last }}
 {%- endfor %}
 ) as raw_values), {{ _cases_escaped_control_regex() }}, '', 'g')
 {%- else -%}

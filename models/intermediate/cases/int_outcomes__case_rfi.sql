@@ -42,10 +42,15 @@ with decided as (
         on entries.kind = 'rfi' and entries.source_row_id = rows.row_id and entries.source_rank = 1
 ),
 
+{#- The source-row JSON only for rejected rows: projected after the join to them. #}
 rejected_rows as (
-    select rows.row_id, rows.source_row
-    from {{ ref('stg_supabase__case_rfi') }} as rows
-    where rows.row_id in (select v1_id from decided where outcome = 'rejected')
+    select
+        raw_rows.row_id,
+        {{ cases_row_json('case_rfi', 'raw_rows') }} as source_row
+    from decided
+    inner join {{ ref('stg_supabase__case_rfi_source_rows') }} as raw_rows
+        on raw_rows.row_id = decided.v1_id
+    where decided.outcome = 'rejected'
 )
 
 select decided.*, rejected_rows.source_row

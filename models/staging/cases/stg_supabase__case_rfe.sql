@@ -9,6 +9,5 @@ select
     {{ parse_date(column) }} as {{ column }},
     nullif(cast({{ column }} as varchar), '') as {{ column }}_raw,
     {%- endfor %}
-    {{ epoch_ms('created_at') }} as created_at_ms,
-    {{ cases_row_json(source('supabase', 'case_rfe'), 'source_row') }} as source_row
-from {{ source('supabase', 'case_rfe') }} as source_row
+    {{ epoch_ms('created_at') }} as created_at_ms
+from {{ source('supabase', 'case_rfe') }}
