@@ -48,8 +48,9 @@ email_value = st.one_of(
     st.builds(lambda local, pad, dom: f"{pad}{local}@{dom}.com{pad}", st.text("abcXYZ.+_'", min_size=1, max_size=8),
               st.sampled_from(["", " ", "\t", "\n"]), st.sampled_from(["Example", "exAMPle", "e", "münchen"])),
 )
-# PostgreSQL dates with no YYYY-MM-DD form; they break staging today (see the xfail test below).
-UNSTAGEABLE_DATES = ("infinity", "-infinity", "0044-03-15 BC")
+# PostgreSQL dates with no YYYY-MM-DD form: staged as text (test below). Kept out of the property test:
+# the models' handling of text-held timestamps is still open (see the slow variant).
+NON_ISO_DATES = ("infinity", "-infinity", "0044-03-15 BC")
 special_dates = st.sampled_from(["0001-01-01", "9999-12-31", "1989-12-31", "2100-12-31", "2101-01-01", "2024-02-29"])
 date_value = st.one_of(st.none(), st.dates().map(dt.date.isoformat), special_dates)
 text_date_value = st.one_of(date_value, hostile_text, st.sampled_from(
@@ -269,24 +270,22 @@ def test_slow_hostile_rows_over_several_random_examples(rows, fresh_database, tm
     run_pipeline_on(rows, fresh_database("hostile_slow"), tmp_path_factory.mktemp("hostile"))
 
 
-@pytest.mark.xfail(strict=True, reason="known bug (loader/extract.py + loader/stage.py): a date column holding "
-                   "'infinity' or a BC date stops the DuckDB stage with an unlocated JSON transform error, "
-                   "or is silently staged as 1900-01-01")
-@pytest.mark.parametrize("value", UNSTAGEABLE_DATES)
-def test_infinite_and_bc_dates_are_staged_or_reported_not_fatal(value, fresh_database, tmp_path):
+@pytest.mark.parametrize("value", NON_ISO_DATES)
+def test_infinite_and_bc_dates_are_staged_as_they_are(value, fresh_database, tmp_path):
+    """They once stopped the DuckDB stage (unlocated JSON transform error) or became 1900-01-01."""
     from loader.stage import stage
 
     dsn = fresh_database("dates")
     generate(dsn, n_users=2, n_cases=3, seed=5)
     with psycopg.connect(dsn) as conn:
         case_id = conn.execute("UPDATE public.cases SET sunday_ad_first_date = %s::date "
-                               "WHERE id = (SELECT min(id) FROM public.cases) RETURNING id::text", [value]).fetchone()[0]
+                               "WHERE id = (SELECT id FROM public.cases ORDER BY id LIMIT 1) RETURNING id::text", [value]).fetchone()[0]
     folder = RunFolder.create(tmp_path / "runs")
     extract(folder, dsn, echo=lambda _line: None)
     stage(folder, echo=lambda _line: None)
     with duckdb.connect(str(folder.warehouse_path), read_only=True) as con:
         staged = con.execute("select sunday_ad_first_date::varchar from raw.cases where id = ?", [case_id]).fetchone()
-    assert staged[0] in (None, value), f"{value!r} staged as {staged[0]!r}"
+    assert staged[0] == value, f"{value!r} staged as {staged[0]!r}"
 
 
 # --------------------------------------------------------------------------- dropped source connection
