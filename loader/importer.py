@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import re
 from contextlib import nullcontext
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from loader.errors import ConfigError, MigrationError
 from loader.export import JsonlWriter, as_convex, dumps, manifest_path
 from loader.mapping_table import MappingRow, MappingTable
 from loader.resolve import Resolver
-from loader.run_folder import RunFolder, file_sha256, write_private
+from loader.run_folder import RunFolder, file_sha256, iter_jsonl, write_private
 from loader.transform import DBT_VAR_DEFAULTS
 
 STATE_FILE = "state.json"
@@ -110,12 +109,6 @@ class ImportState:
 
     def save(self) -> None:
         write_private(self.path, (json.dumps(self.data, indent=2, sort_keys=True) + "\n").encode())
-
-
-def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open("r", encoding="utf-8") as handle:
-        for line in handle:
-            yield json.loads(line)
 
 
 class Importer:

@@ -34,7 +34,7 @@ from loader.errors import ConfigError, VerificationFailed
 from loader.export import REJECTS_FILE, manifest_path, quote, warehouse_rows
 from loader.mapping_table import MappingTable
 from loader.resolve import Resolver
-from loader.run_folder import RunFolder, write_private
+from loader.run_folder import RunFolder, iter_jsonl, write_private
 from loader.run_state import get_logger
 
 VERIFY_FILE = "verify.json"
@@ -303,10 +303,7 @@ class VerifyInputs:
 def _export_lines(path: Path) -> Iterator[dict[str, Any]]:
     if not path.is_file():
         return
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)
+    yield from iter_jsonl(path)
 
 
 def verify_run(inputs: VerifyInputs, gateway: Any, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
