@@ -10,7 +10,7 @@ from loader.run_folder import RunFolder
 
 @click.command("report")
 @click.argument("run_id")
-@click.option("--warehouse-url", default=None,
+@click.option("--warehouse-url", default=None, metavar="DSN",
               help="Postgres warehouse DSN for a run on the postgres warehouse (default: the PG* variables).")
 def command(run_id: str, warehouse_url: str | None) -> None:
     """Write runs/<run_id>/report/report.md and report.html (personal data masked)."""

@@ -381,7 +381,7 @@ def _effective_config(options: dict[str, Any], settings_vars: dict[str, Any] | N
 @mapping_var_options
 @click.option("--source-url", default=None, help="v1 source DSN (default: SUPABASE_DB_URL, else the PG* variables).")
 @click.option("--warehouse", type=click.Choice(WAREHOUSES), default=None, help="Warehouse (default duckdb, in the run folder).")
-@click.option("--warehouse-url", default=None, help="Postgres warehouse DSN (default: the PG* variables).")
+@click.option("--warehouse-url", default=None, metavar="DSN", help="Postgres warehouse DSN (default: the PG* variables).")
 @click.option("--url", default=None, help="Convex deployment URL (default: CONVEX_SELF_HOSTED_URL or CONVEX_URL).")
 @click.option("--admin-key", default=None,
               help="Convex admin/deploy key (default: CONVEX_SELF_HOSTED_ADMIN_KEY or CONVEX_DEPLOY_KEY). Never logged.")

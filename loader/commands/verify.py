@@ -17,7 +17,7 @@ from loader.verify import VERIFY_FILE, build_inputs, failure_summary, raise_if_f
 @click.option("--url", default=None, help="Convex deployment URL (default: CONVEX_SELF_HOSTED_URL or CONVEX_URL).")
 @click.option("--admin-key", default=None,
               help="Convex admin/deploy key (default: CONVEX_SELF_HOSTED_ADMIN_KEY or CONVEX_DEPLOY_KEY).")
-@click.option("--warehouse-url", default=None,
+@click.option("--warehouse-url", default=None, metavar="DSN",
               help="Postgres warehouse DSN for a run on the postgres warehouse (default: the PG* variables).")
 @click.option("--mapping-db", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Durable mapping table (default: PERM_MAPPING_DB or <runs dir>/mapping.sqlite).")
