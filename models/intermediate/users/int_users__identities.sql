@@ -87,7 +87,8 @@ joined as (
             when app_users.deleted_ms > auth_users.deleted_ms then app_users.deleted_ms
             else auth_users.deleted_ms
         end as deleted_ms,
-        coalesce(auth_users.banned_until > {{ as_of_timestamp() }}, false) as is_banned,
+        (coalesce(auth_users.banned_until_ms > {{ as_of_ms() }}, false)
+            or coalesce(auth_users.is_banned_forever, false)) as is_banned,
         coalesce(auth_users.is_anonymous, false) as is_anonymous,
         app_users.updated_at as app_updated_at,
         auth_users.updated_at as auth_updated_at,

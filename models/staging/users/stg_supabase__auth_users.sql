@@ -44,6 +44,9 @@ final as (
         parsed.updated_at,
         {{ epoch_ms('parsed.updated_at') }} as updated_ms,
         parsed.banned_until,
+        {{ epoch_ms('parsed.banned_until') }} as banned_until_ms,
+        {#- 'infinity' or a year past 9999 (staged as text) is a ban without end -#}
+        coalesce({{ regex_match('parsed.banned_until', '^(infinity|[0-9]{5,}-)') }}, false) as is_banned_forever,
         parsed.deleted_at,
         {{ epoch_ms('parsed.deleted_at') }} as deleted_ms,
         coalesce(parsed.is_anonymous, false) as is_anonymous,
