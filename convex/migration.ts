@@ -5,7 +5,7 @@
 // was lost. The emulator mirrors each function in loader/emulator/functions/companion.py;
 // companion_vectors.json pins both implementations to the same behaviour.
 import { ConvexError, v } from "convex/values";
-import { internalMutation, internalQuery } from "./_generated/server";
+import { internalMutation, internalQuery, type QueryCtx } from "./_generated/server";
 import type { Doc, Id } from "./_generated/dataModel";
 import schema from "./schema";
 
@@ -21,6 +21,7 @@ const LEGACY_FIELDS = {
 const PROFILE_LEGACY_FIELDS = LEGACY_FIELDS.userProfiles;
 
 const legacyTable = v.union(v.literal("cases"), v.literal("userProfiles"));
+type LegacyTable = keyof typeof LEGACY_FIELDS;
 const migratedTable = v.union(v.literal("users"), v.literal("cases"), v.literal("userProfiles"));
 
 function checkBatch(kind: string, size: number) {
@@ -119,6 +120,23 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   );
 }
 
+/** One page of `table` for the legacy-field cleanup (page size checked against the limits). */
+async function legacyPage(
+  ctx: QueryCtx,
+  table: LegacyTable,
+  cursor: string | null,
+  numItems: number | undefined,
+) {
+  const pageSize = numItems ?? CLEANUP_PAGE;
+  checkPageSize(pageSize);
+  return await ctx.db.query(table).paginate({ cursor, numItems: pageSize });
+}
+
+/** The legacy fields `doc` still carries. */
+function legacyFieldsOf(table: LegacyTable, doc: object): string[] {
+  return LEGACY_FIELDS[table].filter((field) => (doc as Record<string, unknown>)[field] !== undefined);
+}
+
 /**
  * Remove the legacy fields from one page of `table` (ARCHITECTURE §2 step 7, after sign-off).
  * Call with `cursor: null`, then with `continueCursor` until `isDone`. Re-running is harmless:
@@ -131,13 +149,10 @@ export const clearLegacyFields = internalMutation({
     numItems: v.optional(v.number()),
   },
   handler: async (ctx, { table, cursor, numItems }) => {
-    const pageSize = numItems ?? CLEANUP_PAGE;
-    checkPageSize(pageSize);
-    const fields = LEGACY_FIELDS[table];
-    const page = await ctx.db.query(table).paginate({ cursor, numItems: pageSize });
+    const page = await legacyPage(ctx, table, cursor, numItems);
     let cleared = 0;
     for (const doc of page.page) {
-      const present = fields.filter((field) => (doc as Record<string, unknown>)[field] !== undefined);
+      const present = legacyFieldsOf(table, doc);
       if (present.length === 0) continue;
       await ctx.db.patch(doc._id, Object.fromEntries(present.map((field) => [field, undefined])));
       cleared += 1;
@@ -154,13 +169,8 @@ export const countLegacyFields = internalQuery({
     numItems: v.optional(v.number()),
   },
   handler: async (ctx, { table, cursor, numItems }) => {
-    const pageSize = numItems ?? CLEANUP_PAGE;
-    checkPageSize(pageSize);
-    const fields = LEGACY_FIELDS[table];
-    const page = await ctx.db.query(table).paginate({ cursor, numItems: pageSize });
-    const remaining = page.page.filter((doc) =>
-      fields.some((field) => (doc as Record<string, unknown>)[field] !== undefined),
-    ).length;
+    const page = await legacyPage(ctx, table, cursor, numItems);
+    const remaining = page.page.filter((doc) => legacyFieldsOf(table, doc).length > 0).length;
     return { continueCursor: page.continueCursor, isDone: page.isDone, remaining };
   },
 });
