@@ -1,0 +1,15 @@
+{#- Staging of public.case_rfi / public.case_rfe (same columns, §1.8): rename, cast and clean only. -#}
+{% macro cases_entry_staging(table_name) -%}
+select
+    lower(trim(cast(id as varchar))) as row_id,
+    lower(trim(cast(case_id as varchar))) as case_id,
+    {{ clean_text('title') }} as title,
+    {{ clean_text('description') }} as description,
+    {{ clean_text('notes') }} as notes,
+    {%- for column in ['received_date', 'response_due_date', 'response_submitted_date'] %}
+    {{ parse_date(column) }} as {{ column }},
+    nullif(cast({{ column }} as varchar), '') as {{ column }}_raw,
+    {%- endfor %}
+    {{ epoch_ms('created_at') }} as created_at_ms
+from {{ source('supabase', table_name) }}
+{%- endmacro %}
