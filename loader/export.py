@@ -351,10 +351,12 @@ def warehouse_rows(folder: RunFolder, warehouse: str, sql: str,
     if warehouse == "duckdb":
         import duckdb
 
+        from loader.duckdb_settings import connect_duckdb
+
         if not folder.warehouse_path.is_file():
             raise ConfigError(f"warehouse {folder.warehouse_path} not found; run stage and transform first")
         try:
-            connection = duckdb.connect(str(folder.warehouse_path), read_only=True)
+            connection = connect_duckdb(folder.warehouse_path, read_only=True)
             cursor = connection.execute(sql)
         except duckdb.Error as exc:
             raise ConfigError(f"DuckDB warehouse {folder.warehouse_path}: {str(exc).splitlines()[0]}") from None

@@ -17,6 +17,7 @@ import duckdb
 import psycopg
 from psycopg import sql
 
+from loader.duckdb_settings import connect_duckdb
 from loader.errors import ConfigError, MigrationError
 from loader.run_folder import RunFolder
 from loader.source_config import connect, describe_dsn, one_line
@@ -24,6 +25,9 @@ from loader.source_contract import RAW_SCHEMA, RAW_TYPES, load_contract
 
 STEP = "stage"
 CHUNK_BYTES = 1 << 20
+# DuckDB's default maximum JSON object size; its reader holds buffers of twice this per thread,
+# so it is raised only as far as the snapshot's longest line needs.
+JSON_READER_OBJECT_BYTES = 16 << 20
 WAREHOUSES = ("duckdb", "postgres")
 
 
@@ -32,11 +36,12 @@ class StageError(MigrationError):
 
 
 def snapshot_tables(folder: RunFolder) -> dict[str, dict]:
-    """The extract manifest's tables, checked: complete, same columns as the contract, files intact."""
+    """The extract manifest's tables, checked: complete, same columns as the contract, files intact;
+    each with `longest_line` (bytes), which sizes DuckDB's JSON reader buffers."""
     extract = folder.read_manifest().get("steps", {}).get("extract")
     if not extract or extract.get("status") != "complete":
         raise StageError(f"run {folder.run_id} has no complete extract; run `perm-migrate extract` first")
-    tables = extract["tables"]
+    tables, longest = extract["tables"], {}
     for table in load_contract():
         entry = tables.get(table.name)
         if not entry or not entry.get("complete"):
@@ -46,21 +51,28 @@ def snapshot_tables(folder: RunFolder) -> dict[str, dict]:
             raise StageError(
                 f"table {table.name}: the snapshot's columns or types differ from the source contract; re-run extract"
             )
-        _verify_file(folder.path(entry["file"]), entry, table.name)
-    return {t.name: tables[t.name] for t in load_contract()}
+        longest[table.name] = _verify_file(folder.path(entry["file"]), entry, table.name)
+    return {t.name: {**tables[t.name], "longest_line": longest[t.name]} for t in load_contract()}
 
 
-def _verify_file(path: Path, entry: dict, table: str) -> None:
-    digest, size = hashlib.sha256(), 0
+def _verify_file(path: Path, entry: dict, table: str) -> int:
+    """Check the file's size and sha256 against the manifest; return its longest line in bytes."""
+    digest, size, longest, line_start = hashlib.sha256(), 0, 0, 0
     try:
         with path.open("rb") as fh:
             while chunk := fh.read(CHUNK_BYTES):
                 digest.update(chunk)
+                newline = chunk.find(b"\n")
+                while newline >= 0:
+                    longest = max(longest, size + newline - line_start)
+                    line_start = size + newline + 1
+                    newline = chunk.find(b"\n", newline + 1)
                 size += len(chunk)
     except OSError as exc:
         raise StageError(f"table {table}: cannot read {path}: {exc.strerror}") from None
     if size != entry["bytes"] or digest.hexdigest() != entry["sha256"]:
         raise StageError(f"table {table}: {path} does not match the manifest (size or sha256); re-run extract")
+    return max(longest, size - line_start)
 
 
 def _column_defs(entry: dict) -> str:
@@ -71,7 +83,7 @@ def _stage_duckdb(folder: RunFolder, tables: dict[str, dict]) -> dict[str, int]:
     counts = {}
     current = "the schema"
     try:
-        con = duckdb.connect(str(folder.warehouse_path))
+        con = connect_duckdb(folder.warehouse_path)
     except duckdb.Error as exc:
         raise StageError(f"cannot open the DuckDB warehouse {folder.warehouse_path}: {exc}") from None
     try:
@@ -86,7 +98,8 @@ def _stage_duckdb(folder: RunFolder, tables: dict[str, dict]) -> dict[str, int]:
                 con.execute(
                     f"INSERT INTO {target} SELECT * FROM read_json(?, format = 'newline_delimited', "
                     f"columns = {{{columns}}}, dateformat = '%Y-%m-%d', "
-                    f"timestampformat = '%Y-%m-%d %H:%M:%S.%f', maximum_object_size = 268435456)",
+                    f"timestampformat = '%Y-%m-%d %H:%M:%S.%f', "
+                    f"maximum_object_size = {max(JSON_READER_OBJECT_BYTES, entry['longest_line'] + 1)})",
                     [str(folder.path(entry["file"]))],
                 )
             counts[name] = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]

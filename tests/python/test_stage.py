@@ -225,3 +225,44 @@ def test_duckdb_stage_failure_names_the_table(dirty_snapshot, tmp_path):
         stage(folder, "duckdb", echo=quiet)
     message = str(failure.value)
     assert message.startswith("DuckDB staging of table case_rfi failed: ") and "\n" not in message
+
+
+def _rewrite_raw(folder: RunFolder, table: str, lines: list[bytes]) -> None:
+    """Replace a raw snapshot file and record its new size and sha256, as an extract would."""
+    raw = folder.path("raw", f"{table}.jsonl")
+    raw.write_bytes(b"".join(lines))
+    manifest = folder.read_manifest()
+    entry = manifest["steps"]["extract"]["tables"][table]
+    entry["bytes"], entry["sha256"] = raw.stat().st_size, hashlib.sha256(raw.read_bytes()).hexdigest()
+    folder.write_manifest(manifest)
+
+
+def test_a_line_longer_than_duckdbs_default_object_size_is_staged_whole(dirty_snapshot, tmp_path):
+    """The JSON reader is sized from the snapshot's longest line (a 17 MiB note passes DuckDB's 16 MiB default)."""
+    folder = dirty_snapshot.copy_to(tmp_path / "runs")
+    lines = folder.path("raw", "cases.jsonl").read_bytes().splitlines(keepends=True)
+    row = json.loads(lines[0])
+    row["recruitment_notes"] = "n" * (17 << 20)
+    _rewrite_raw(folder, "cases", [json.dumps(row).encode() + b"\n", *lines[1:]])
+    stage(folder, "duckdb", echo=quiet)
+    with duckdb.connect(str(folder.warehouse_path), read_only=True) as con:
+        length = con.execute("select length(recruitment_notes) from raw.cases where id = ?", [row["id"]]).fetchone()
+    assert length == (17 << 20,)
+
+
+def test_duckdb_connections_are_memory_bounded_and_spill_next_to_the_warehouse(tmp_path, monkeypatch):
+    from loader.duckdb_settings import connect_duckdb
+
+    monkeypatch.setenv("PERM_DUCKDB_MEMORY_LIMIT", "300MB")
+    with connect_duckdb(tmp_path / "w.duckdb") as con:
+        limit, spill = con.execute("select current_setting('memory_limit'), current_setting('temp_directory')").fetchone()
+    assert limit == "286.1 MiB" and spill == str(tmp_path / "w.duckdb.tmp")
+
+
+def test_an_invalid_memory_limit_is_one_clear_line(dirty_snapshot, tmp_path):
+    folder = dirty_snapshot.copy_to(tmp_path / "runs")
+    env = {**os.environ, "PERM_RUNS_DIR": str(tmp_path / "runs"), "PERM_DUCKDB_MEMORY_LIMIT": "lots"}
+    done = subprocess.run([PERM_MIGRATE, "stage", "--run-id", folder.run_id], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "PERM_DUCKDB_MEMORY_LIMIT='lots' is not a DuckDB memory size" in done.stderr
