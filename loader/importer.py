@@ -35,7 +35,7 @@ from loader.convex.validator import DocumentValidator
 from loader.dbt_manifest import ConvexMart, load_convex_marts
 from loader.errors import ConfigError, MigrationError
 from loader.export import JsonlWriter, as_convex, dumps, manifest_path
-from loader.mapping_table import MappingRow, MappingTable
+from loader.mapping_table import MappingRow, MappingTable, record_for_run
 from loader.resolve import Resolver
 from loader.run_folder import RunFolder, file_sha256, iter_jsonl, write_private
 from loader.transform import DBT_VAR_DEFAULTS
@@ -470,14 +470,17 @@ def import_tables(folder: RunFolder, gateway: ConvexGateway, *, mapping: Mapping
                   schema: Schema | None = None, progress: bool | None = None) -> dict[str, Any]:
     """Import the run's export into the target; safe to call again at any point (resume).
 
-    `mapping`: an open mapping table (else `mapping_path`, else the default file).
+    `mapping`: an open mapping table (else `mapping_path`, else the run's: `path_for_run`); the run
+    manifest records the file written to, so that verify and rollback open the same one.
     `resume=False` forgets a pending import recorded by an earlier attempt (it is not polled).
     `dry_run` reads the target and plans; it writes nothing to Convex nor to the mapping table.
     `progress`: show bars (None = only on a terminal).
     """
     if not resume and not dry_run:
         ImportState(folder).path.unlink(missing_ok=True)
-    with nullcontext(mapping) if mapping is not None else MappingTable(mapping_path) as table:
+    with nullcontext(mapping) if mapping is not None else MappingTable.for_run(folder, mapping_path) as table:
+        if not dry_run:
+            record_for_run(folder, table.path)
         result = Importer(folder, gateway, table, schema=schema, dry_run=dry_run, show_progress=progress).run()
     if not dry_run:
         folder.record_step("import", result)

@@ -1,13 +1,15 @@
 """The durable v1 → Convex id mapping table (MAPPING_SPEC §5.7), a SQLite file that outlives runs.
 
-Default location `<runs dir>/mapping.sqlite` (outside every run folder); `PERM_MAPPING_DB` or an
-explicit path overrides it. Unique on (v1_table, v1_uuid, convex_table). A re-run that confirms
+Default location `<runs dir>/mapping.sqlite` (outside every run folder, in the runs dir that holds
+the run); `PERM_MAPPING_DB` or an explicit path overrides it. The run manifest records the file a
+run's import wrote to (`mapping_table`), so that verify and rollback later open the same one. Unique on (v1_table, v1_uuid, convex_table). A re-run that confirms
 a mapping leaves the row untouched; a row whose Convex id changes is replaced and the change is
 kept in `id_mapping_changes`.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -15,7 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loader.errors import ConfigError
-from loader.run_folder import default_runs_dir
+from loader.run_folder import RunFolder, default_runs_dir
+
+log = logging.getLogger("loader.mapping_table")
+
+MANIFEST_KEY = "mapping_table"
 
 MATCH_RULES = frozenset({
     "created", "existing_email", "existing_secondary_email", "merged_email", "existing_profile",
@@ -56,8 +62,32 @@ class MappingRow:
     match_rule: str
 
 
-def default_path() -> Path:
-    return Path(os.environ.get("PERM_MAPPING_DB") or default_runs_dir() / "mapping.sqlite")
+def default_path(runs_dir: Path | None = None) -> Path:
+    """`PERM_MAPPING_DB`, else `<runs_dir>/mapping.sqlite` (runs_dir default: `PERM_RUNS_DIR` or ./runs)."""
+    return Path(os.environ.get("PERM_MAPPING_DB") or (runs_dir or default_runs_dir()) / "mapping.sqlite")
+
+
+def path_for_run(folder: RunFolder, explicit: Path | None = None) -> Path:
+    """The mapping table of a run: `explicit`, else the one its manifest records, else the default
+    next to the run folder (`PERM_MAPPING_DB` or `<the run's runs dir>/mapping.sqlite`)."""
+    recorded = folder.read_manifest().get(MANIFEST_KEY)
+    if explicit is not None:
+        if recorded and Path(recorded) != explicit.absolute():
+            log.warning("run %s recorded the mapping table %s; using %s as asked", folder.run_id, recorded, explicit)
+        return explicit
+    return Path(recorded) if recorded else default_path(folder.root.parent)
+
+
+def record_for_run(folder: RunFolder, path: Path) -> None:
+    """Note in the run manifest the mapping table the run writes to (the first one is kept)."""
+    manifest = folder.read_manifest()
+    recorded = manifest.get(MANIFEST_KEY)
+    if recorded is None:
+        manifest[MANIFEST_KEY] = str(path.absolute())
+        folder.write_manifest(manifest)
+    elif Path(recorded) != path.absolute():
+        log.warning("run %s recorded the mapping table %s; this import writes to %s (keep both files)",
+                    folder.run_id, recorded, path)
 
 
 class MappingTable:
@@ -72,6 +102,11 @@ class MappingTable:
         except sqlite3.DatabaseError as exc:
             raise ConfigError(f"mapping table {self.path} cannot be opened: {exc}") from None
         os.chmod(self.path, 0o600)
+
+    @classmethod
+    def for_run(cls, folder: RunFolder, explicit: Path | None = None) -> "MappingTable":
+        """Open the mapping table of a run (`path_for_run`)."""
+        return cls(path_for_run(folder, explicit))
 
     def __enter__(self) -> "MappingTable":
         return self

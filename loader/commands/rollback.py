@@ -29,12 +29,14 @@ def confirm_or_refuse(question: str, yes: bool) -> None:
               help="restore: replace the tables by the pre-run backup. delete-created: delete only the "
                    "documents the run created (keeps v2 sign-ups made since).")
 @click.option("--mapping-db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Durable mapping table for --mode delete-created (default: PERM_MAPPING_DB or <runs dir>/mapping.sqlite).")
+              help="Durable mapping table for --mode delete-created (default: the one the run's import recorded).")
+@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where run folders live (default: PERM_RUNS_DIR or ./runs).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (required without a terminal).")
 @click.option("--url", default=None, help="Convex deployment URL (default: CONVEX_SELF_HOSTED_URL or CONVEX_URL).")
 @click.option("--admin-key", default=None,
               help="Convex admin/deploy key (default: CONVEX_SELF_HOSTED_ADMIN_KEY or CONVEX_DEPLOY_KEY).")
-def command(run_id: str, mode: str, mapping_db: Path | None, yes: bool, url: str | None,
+def command(run_id: str, mode: str, mapping_db: Path | None, runs_dir: Path | None, yes: bool, url: str | None,
             admin_key: str | None) -> None:
     """Undo RUN_ID on the target.
 
@@ -45,7 +47,7 @@ def command(run_id: str, mode: str, mapping_db: Path | None, yes: bool, url: str
     --mode delete-created: delete only the documents the run created (through the companion
     module); legacy ids patched onto pre-existing profiles stay.
     """
-    folder = RunFolder.open(run_id)
+    folder = RunFolder.open(run_id, runs_dir)
     info = load_backup(folder)
     target = resolve_target(url, admin_key)
     if mode == "restore":
@@ -55,7 +57,7 @@ def command(run_id: str, mode: str, mapping_db: Path | None, yes: bool, url: str
             result = restore_backup(folder, gateway)
         click.echo(f"rollback done: {summary} restored (import {result['import_id']})")
     else:
-        with ConvexGateway(target) as gateway, MappingTable(mapping_db) as mapping:
+        with ConvexGateway(target) as gateway, MappingTable.for_run(folder, mapping_db) as mapping:
             created = created_by_run(folder, gateway, mapping)
             summary = ", ".join(f"{table} {len(ids)}" for table, ids in created.items())
             confirm_or_refuse(f"Delete the documents run {folder.run_id} created on {target.url} ({summary})?", yes)

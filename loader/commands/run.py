@@ -104,7 +104,7 @@ class RunContext:
         from loader.mapping_table import MappingTable
 
         path = self.options.get("mapping_db")
-        return self.resources.enter_context(MappingTable(Path(path) if path else None))
+        return self.resources.enter_context(MappingTable.for_run(self.folder, Path(path) if path else None))
 
     def warehouse_dsn(self) -> str | None:
         """The Postgres warehouse DSN (flag, else the PG* variables); None for DuckDB."""
@@ -385,7 +385,9 @@ def _effective_config(options: dict[str, Any], settings_vars: dict[str, Any] | N
 @click.option("--url", default=None, help="Convex deployment URL (default: CONVEX_SELF_HOSTED_URL or CONVEX_URL).")
 @click.option("--admin-key", default=None,
               help="Convex admin/deploy key (default: CONVEX_SELF_HOSTED_ADMIN_KEY or CONVEX_DEPLOY_KEY). Never logged.")
-@click.option("--mapping-db", default=None, help="Durable mapping table file (default: PERM_MAPPING_DB or <runs dir>/mapping.sqlite).")
+@click.option("--mapping-db", default=None,
+              help="Durable mapping table file (default: PERM_MAPPING_DB or <runs dir>/mapping.sqlite, the runs "
+                   "dir of --runs-dir; recorded in the run manifest for verify and rollback).")
 @click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where run folders live (default: PERM_RUNS_DIR or ./runs).")
 @click.option("--no-progress", is_flag=True, help="No progress bars (they are off anyway with --json or without a TTY).")

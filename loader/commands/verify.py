@@ -20,9 +20,11 @@ from loader.verify import VERIFY_FILE, build_inputs, failure_summary, raise_if_f
 @click.option("--warehouse-url", default=None, metavar="DSN",
               help="Postgres warehouse DSN for a run on the postgres warehouse (default: the PG* variables).")
 @click.option("--mapping-db", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Durable mapping table (default: PERM_MAPPING_DB or <runs dir>/mapping.sqlite).")
+              help="Durable mapping table (default: the one the run's import recorded).")
+@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where run folders live (default: PERM_RUNS_DIR or ./runs).")
 def command(run_id: str, url: str | None, admin_key: str | None, warehouse_url: str | None,
-            mapping_db: Path | None) -> None:
+            mapping_db: Path | None, runs_dir: Path | None) -> None:
     """Read back every document RUN_ID wrote and compare it with the exported files.
 
     \b
@@ -30,8 +32,8 @@ def command(run_id: str, url: str | None, admin_key: str | None, warehouse_url: 
     legacyUserId group, conservation per source table, and that pre-run documents are unchanged.
     Writes runs/<run_id>/verify.json. Exit 1 on any mismatch (the first ones are printed).
     """
-    folder = RunFolder.open(run_id)
-    with MappingTable(mapping_db) as mapping, ConvexGateway(resolve_target(url, admin_key)) as gateway:
+    folder = RunFolder.open(run_id, runs_dir)
+    with MappingTable.for_run(folder, mapping_db) as mapping, ConvexGateway(resolve_target(url, admin_key)) as gateway:
         result = verify_run(build_inputs(folder, mapping, warehouse_dsn=warehouse_url), gateway)
     for line in failure_summary(result):
         click.echo(line, err=True)
