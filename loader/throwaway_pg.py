@@ -3,7 +3,7 @@
 Uses the machine's `initdb`/`pg_ctl` (through `runuser -u postgres --` when running as root);
 installs Debian's `postgresql` package if the binaries are missing. The cluster listens on
 127.0.0.1 only, with password (scram) authentication, and is always stopped and removed when
-the context manager exits, also on failure.
+the context manager exits, also on failure, and by a watchdog when the process is killed outright.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import contextlib
 import glob
 import os
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
@@ -105,6 +106,15 @@ def _run(cmd: list[str], what: str) -> None:
         raise ThrowawayPgError(f"{what} failed: {detail[-1] if detail else f'exit {done.returncode}'}")
 
 
+def _watchdog(stop_cmd: list[str], root: Path) -> subprocess.Popen:
+    """A detached shell that stops and deletes the cluster once this process is gone without cleaning
+    up (SIGKILL, OOM kill): a test or benchmark killed hard leaves no server behind."""
+    script = (f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done; "
+              f"{shlex.join(stop_cmd)} >/dev/null 2>&1; rm -rf {shlex.quote(str(root))}")
+    return subprocess.Popen(["sh", "-c", script], start_new_session=True, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 @contextlib.contextmanager
 def throwaway_cluster(base_dir: str | None = None) -> Iterator[PgCluster]:
     """Start a fresh cluster; yield its connection facts; stop and delete it on exit."""
@@ -112,7 +122,8 @@ def throwaway_cluster(base_dir: str | None = None) -> Iterator[PgCluster]:
     root = Path(tempfile.mkdtemp(prefix="perm-pg-", dir=base_dir))
     data_dir, socket_dir = root / "data", root / "sock"
     password = secrets.token_urlsafe(18)
-    started = False
+    stop_cmd = _as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-m", "immediate", "-w", "stop"])
+    started, watchdog = False, None
     try:
         socket_dir.mkdir()
         pwfile = root / "pwfile"
@@ -137,6 +148,7 @@ def throwaway_cluster(base_dir: str | None = None) -> Iterator[PgCluster]:
                 _run([str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-l", str(root / "server.log"),
                       "-o", options, "-w", "-t", "60", "start"], "pg_ctl start")
                 started = True
+                watchdog = _watchdog(stop_cmd, root)
                 break
             except ThrowawayPgError as exc:
                 if attempt == _START_ATTEMPTS - 1:
@@ -144,9 +156,9 @@ def throwaway_cluster(base_dir: str | None = None) -> Iterator[PgCluster]:
                     raise ThrowawayPgError(f"{exc}; server log: {log[-1] if log else '(empty)'}") from None
         yield PgCluster(host="127.0.0.1", port=port, user=SUPERUSER, password=password)
     finally:
+        if watchdog is not None:
+            watchdog.kill()
+            watchdog.wait()
         if started:
-            subprocess.run(
-                _as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-m", "immediate", "-w", "stop"]),
-                capture_output=True, timeout=60,
-            )
+            subprocess.run(stop_cmd, capture_output=True, timeout=60)
         shutil.rmtree(root, ignore_errors=True)
