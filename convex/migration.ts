@@ -41,6 +41,9 @@ function checkPageSize(numItems: number) {
  * (MAPPING_SPEC §5.6). Existence is checked here, at write time, through `by_user_id`.
  * Legacy ids are only filled where absent; a different existing value is reported, never
  * replaced. With `overwriteExistingProfiles`, every other field sent replaces the stored one.
+ * `sameAsSent`: the existing profile already equalled the sent one (same fields, same values),
+ * as after an earlier call whose response was lost; the loader uses it to keep such a retried
+ * insert counted as created by its run. Always false for `created`.
  */
 export const upsertProfiles = internalMutation({
   args: {
@@ -57,9 +60,18 @@ export const upsertProfiles = internalMutation({
         .first();
       if (existing === null) {
         const profileId = await ctx.db.insert("userProfiles", profile);
-        results.push({ userId: profile.userId, profileId, outcome: "created", patched: [], conflicts: [] });
+        results.push({
+          userId: profile.userId,
+          profileId,
+          outcome: "created",
+          patched: [],
+          conflicts: [],
+          sameAsSent: false,
+        });
         continue;
       }
+      const { _id, _creationTime, ...stored } = existing;
+      const sameAsSent = sameValue(stored, profile);
       const patch: Record<string, unknown> = {};
       const conflicts = [];
       for (const field of PROFILE_LEGACY_FIELDS) {
@@ -85,6 +97,7 @@ export const upsertProfiles = internalMutation({
         outcome: "existing_profile",
         patched,
         conflicts,
+        sameAsSent,
       });
     }
     return results;

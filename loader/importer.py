@@ -9,7 +9,8 @@ For each Convex mart, in `import_order` (all behaviour comes from `meta.convex` 
    resolve its references (`loader/resolve.py`) and validate it with the target's table numbers;
 3. write the new documents: snapshot import (`requireEmpty` into an empty table, else `append`)
    with the import id recorded in `import/state.json` before it is confirmed, or, for a mart with
-   `write.via: mutation`, the companion module's idempotent insert-or-patch mutation in batches;
+   `write.via: mutation`, the companion module's idempotent insert-or-patch mutation in batches
+   (a repeat after a lost response stays `created`: see `SentWhileAbsent`);
 4. read the table back, check every written document is there, record the mapping rows.
 
 Every step recomputes "what is missing" from the target, so a resumed or repeated run writes
@@ -20,6 +21,7 @@ are streamed from the export files.
 from __future__ import annotations
 
 import json
+import os
 import re
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -95,6 +97,34 @@ class MappingRecorder:
                 self.counts[key] += value
             self.buffer = []
         return dict(self.counts)
+
+
+class SentWhileAbsent:
+    """`import/<table>.absent.jsonl`: identity keys the target did not hold when this run sent them,
+    appended and synced before each mutation call.
+
+    A repeated call (a retry after a lost response, or a resumed run that had not mapped it yet)
+    finds the document it inserted already there: the companion reports `sameAsSent` (the stored
+    document equals the sent one), and a key listed here makes it this run's creation.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.keys = {json.loads(line) for line in path.read_text().splitlines() if line} if path.is_file() else set()
+
+    def note(self, keys: list[Any]) -> None:
+        new = [key for key in dict.fromkeys(keys) if key is not None and key not in self.keys]
+        if not new:
+            return
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write("".join(json.dumps(key) + "\n" for key in new))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(self.path, 0o600)
+        self.keys.update(new)
+
+    def created_by_run(self, key: Any, outcome: dict[str, Any]) -> bool:
+        return outcome.get("outcome") == "created" or (bool(outcome.get("sameAsSent")) and key in self.keys)
 
 
 class ImportState:
@@ -371,8 +401,8 @@ class Importer:
         return args
 
     def _call_isolating(self, mart: ConvexMart, batch: list[tuple[dict[str, Any], dict[str, Any]]]
-                        ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        """(pending, result) per document written; a refused batch is halved until the refused one is alone."""
+                        ) -> list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
+        """(document, pending, result) per document written; a refused batch is halved until the refused one is alone."""
         try:
             results = self.gateway.mutation(mart.write_function, self._mutation_args(
                 mart, [document for document, _ in batch]), idempotent=True)
@@ -382,18 +412,21 @@ class Importer:
                 return []
             half = len(batch) // 2
             return self._call_isolating(mart, batch[:half]) + self._call_isolating(mart, batch[half:])
-        return [(pending, result) for (_, pending), result in zip(batch, results, strict=True)]
+        return [(document, pending, result) for (document, pending), result in zip(batch, results, strict=True)]
 
     def write_mutation(self, mart: ConvexMart, plan: dict[str, Any]) -> dict[str, int]:
         """Insert-or-patch through the companion mutation, in idempotent batches."""
         files = self._files(mart)
         counts: dict[str, int] = {}
         conflicts = JsonlWriter(self.import_dir / f"{mart.table}.conflicts.jsonl")
+        absent = SentWhileAbsent(self.import_dir / f"{mart.table}.absent.jsonl")
         batch: list[tuple[dict[str, Any], dict[str, Any]]] = []
 
         def flush() -> None:
-            for pending, outcome in self._call_isolating(mart, batch):
-                rule = outcome["outcome"]
+            absent.note([document.get(mart.identity_key) for document, _ in batch
+                         if self.index.lookup(mart.table, mart.identity_key, document.get(mart.identity_key)) is None])
+            for document, pending, outcome in self._call_isolating(mart, batch):
+                rule = "created" if absent.created_by_run(document.get(mart.identity_key), outcome) else outcome["outcome"]
                 counts[rule] = counts.get(rule, 0) + 1
                 self.recorder.add(self._mapping_rows(mart, pending["v1_rows"], pending["email"],
                                                outcome[mart.write_result_id], rule))

@@ -99,7 +99,8 @@ def _normalize_id(ctx, table: str, raw: str) -> str | None:
 
 @register_function("migration:upsertProfiles", kind="mutation", internal=True)
 def upsert_profiles(ctx, args: dict) -> list[dict]:
-    """Insert each profile or patch the existing one of its `userId` (MAPPING_SPEC §5.6)."""
+    """Insert each profile or patch the existing one of its `userId` (MAPPING_SPEC §5.6); `sameAsSent`
+    tells a repeat of an already applied insert (the stored profile equals the sent one)."""
     _check_args(ctx, _upsert_args(ctx), args)
     profiles, overwrite = args["profiles"], args["overwriteExistingProfiles"]
     _check_batch("profiles", len(profiles))
@@ -109,8 +110,10 @@ def upsert_profiles(ctx, args: dict) -> list[dict]:
         if existing is None:
             profile_id = ctx.db.insert("userProfiles", profile)
             results.append({"userId": profile["userId"], "profileId": profile_id, "outcome": "created",
-                            "patched": [], "conflicts": []})
+                            "patched": [], "conflicts": [], "sameAsSent": False})
             continue
+        stored = {field: value for field, value in existing.items() if field not in ("_id", "_creationTime")}
+        same_as_sent = _same_value(stored, profile)
         patch: dict[str, Any] = {}
         conflicts = []
         for field in PROFILE_LEGACY_FIELDS:
@@ -129,7 +132,8 @@ def upsert_profiles(ctx, args: dict) -> list[dict]:
         if patch:
             ctx.db.patch(existing["_id"], patch)
         results.append({"userId": profile["userId"], "profileId": existing["_id"],
-                        "outcome": "existing_profile", "patched": sorted(patch), "conflicts": conflicts})
+                        "outcome": "existing_profile", "patched": sorted(patch), "conflicts": conflicts,
+                        "sameAsSent": same_as_sent})
     return results
 
 
