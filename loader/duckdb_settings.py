@@ -24,7 +24,8 @@ def memory_limit() -> str:
 
 def connect_duckdb(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open `path` with the memory limit and a spill directory next to it (`duckdb.Error` if it cannot)."""
-    config = {"memory_limit": memory_limit(), "temp_directory": f"{path}.tmp"}
+    config = {"memory_limit": memory_limit(), "temp_directory": f"{path}.tmp",
+              "preserve_insertion_order": False}  # as in profiles.yml: no step relies on physical order
     try:
         connection = duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.Error as exc:
