@@ -21,7 +21,11 @@ import jinja2
 from loader.errors import ConfigError
 from loader.run_folder import RunFolder, write_private
 from loader.run_state import STATE_FILE, STEPS
-from loader.verify import VERIFY_FILE, Warehouse, iter_loader_rejects, sql_text
+from loader.dbt_manifest import load_convex_marts
+from loader.export import manifest_path
+from loader.verify import (
+    VERIFY_FILE, Warehouse, first_loader_rejects, iter_loader_rejects, iter_rejected_source_rows, sql_text,
+)
 
 REPORT_DIR = "report"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -140,6 +144,7 @@ class ReportData:
     rejects_by_dq: list[dict[str, Any]]
     reject_examples: list[Table]
     loader_rejects: Table
+    loader_rejected_rows: Table
     warnings_by_dq: list[dict[str, Any]]
     lists: list[Table]
     verify_failures: list[str]
@@ -254,6 +259,25 @@ def _loader_rejects_table(folder: RunFolder) -> Table:
                   full_list="export/rejects.jsonl and import/*.rejects.jsonl")
 
 
+def _loader_rejected_rows_table(warehouse: Warehouse, manifest: dict[str, Any]) -> Table:
+    """The source rows counted as rejected with a loader-rejected document (conservation)."""
+    title = "Source rows rejected with those documents"
+    shown, total = [], 0
+    rejected = first_loader_rejects(warehouse.folder)
+    v1_user_table = manifest.get("config", {}).get("dbt_vars", {}).get("v1_user_table", "users")
+    try:
+        marts = load_convex_marts(manifest_path(warehouse.folder)) if rejected else []
+        for row in iter_rejected_source_rows(warehouse, marts, v1_user_table, rejected):
+            total += 1
+            if len(shown) < LIST_LIMIT:
+                shown.append(row)
+    except ConfigError as exc:
+        return Table(title, [], [], 0, f"Not listed: {exc}")
+    return _table(title, shown, total,
+                  ["source_table", "v1_id", "table", "legacy_id", "dq_id", "message"],
+                  full_list="the documents' reject files (export/rejects.jsonl, import/*.rejects.jsonl)")
+
+
 def collect(folder: RunFolder, warehouse_dsn: str | None = None) -> ReportData:
     """Gather everything the report shows from the run folder and the warehouse."""
     warehouse = Warehouse(folder, warehouse_dsn)
@@ -308,6 +332,7 @@ def collect(folder: RunFolder, warehouse_dsn: str | None = None) -> ReportData:
         rejects_by_dq=rejects_by_dq,
         reject_examples=reject_examples,
         loader_rejects=_loader_rejects_table(folder),
+        loader_rejected_rows=_loader_rejected_rows_table(warehouse, manifest),
         warnings_by_dq=warnings_by_dq,
         lists=[t for t in lists if t is not None],
         verify_failures=verify_failures,
@@ -351,7 +376,7 @@ def render_markdown(data: ReportData) -> str:
     if data.verify_failures:
         out += ["## Verification mismatches (first)", ""] + [f"- {line}" for line in data.verify_failures] + [""]
     out += ["## Rejects by DQ id", ""] + _md_table(["dq_id", "source_table", "rows"], data.rejects_by_dq)
-    for table in [*data.reject_examples, data.loader_rejects]:
+    for table in [*data.reject_examples, data.loader_rejects, data.loader_rejected_rows]:
         out += _md_section(table, level=3)
     out += ["## Warnings and notes by DQ id", ""]
     out += _md_table(["dq_id", "level", "findings", "meaning"],

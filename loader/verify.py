@@ -10,8 +10,9 @@ Checks (MAPPING_SPEC §4.1, §4.5, §5):
   existing document of the right table;
 - legacy user groups: each case's `legacyUserId` resolves (§5.2, `int_user_references`) to the
   same user group (email) as its `userId`;
-- conservation: per source table `extracted = loaded + rejected + excluded`, loader rejects
-  moved from loaded to rejected, and `extracted` equal to the extract manifest;
+- conservation: per source table `extracted = loaded + rejected + excluded`, the source rows
+  of loader-rejected documents (each once) moved from loaded to rejected, and `extracted` equal
+  to the extract manifest;
 - pre-existing: every backed-up document still exists.
 
 The target is indexed in a temporary SQLite file in the run folder (constant memory).
@@ -509,26 +510,50 @@ def iter_loader_rejects(folder: RunFolder) -> Iterator[dict[str, Any]]:
         yield from _export_lines(path)
 
 
-def _loader_rejects(warehouse: Warehouse, marts: list[ConvexMart], v1_user_table: str) -> tuple[set, Counter]:
-    """Documents the loader did not write, and the source rows behind them per source table."""
-    documents = {(record["table"], str(record.get("legacy_id"))) for record in iter_loader_rejects(warehouse.folder)}
-    by_source: Counter = Counter()
+def first_loader_rejects(folder: RunFolder) -> dict[tuple[str, str], dict[str, Any]]:
+    """(Convex table, legacy id) of each document the loader did not write → its first reject record."""
+    first: dict[tuple[str, str], dict[str, Any]] = {}
+    for record in iter_loader_rejects(folder):
+        first.setdefault((record["table"], str(record.get("legacy_id"))), record)
+    return first
+
+
+def iter_rejected_source_rows(warehouse: Warehouse, marts: list[ConvexMart], v1_user_table: str,
+                              rejected: dict[tuple[str, str], dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Each source row behind a loader-rejected document, once (MAPPING_SPEC §4.1, §4.2 Q).
+
+    The rows are the document's `mapping` rows (merged losers excluded: they stay `merged`),
+    so every row that fed it — a profile's settings and preferences rows too, when the mart
+    lists them — is rejected with the document's DQ id, pointing at that document.
+    """
+    seen: set[tuple[str, str]] = set()
     for mart in marts:
-        keys = sorted(k for t, k in documents if t == mart.table)
+        keys = sorted(k for t, k in rejected if t == mart.table)
         if not keys:
             continue
         column = mart.mapping_rows_column or mart.mapping_v1_key_column
+        columns = [column]
         if mart.identity_key in mart.columns:
+            columns.append(mart.identity_key)
             where = f"{quote(mart.identity_key)} in ({', '.join(sql_text(k) for k in keys)})"
         else:  # the legacy id is the first v1 row's uuid
             where = " or ".join(f"{quote(column)} like {sql_text('%' + k + '%')}" for k in keys)
-        for row in warehouse.rows(mart.model, f"select {quote(column)} from {{rel}} where {where}"):
+        sql = f"select {', '.join(quote(c) for c in dict.fromkeys(columns))} from {{rel}} where {where}"
+        for row in warehouse.rows(mart.model, sql):
             if mart.mapping_rows_column and isinstance(row[column], str):
                 row[column] = json.loads(row[column])
+            legacy_id = str(mart.legacy_id(row))
+            record = rejected.get((mart.table, legacy_id))
+            if record is None:  # a `like` match on another document's rows
+                continue
             for item in mart.v1_rows(row):
-                if not item.get("merged"):
-                    by_source[source_table_name(item["v1_table"], v1_user_table)] += 1
-    return documents, by_source
+                source_row = (source_table_name(item["v1_table"], v1_user_table), str(item["v1_uuid"]).lower())
+                if item.get("merged") or source_row in seen:
+                    continue
+                seen.add(source_row)
+                yield {"source_table": source_row[0], "v1_id": source_row[1], "table": mart.table,
+                       "legacy_id": legacy_id, "dq_id": record.get("dq_id"),
+                       "message": f"rejected with {mart.table} {legacy_id}: {record.get('message', '')}"}
 
 
 def build_inputs(folder: RunFolder, mapping: MappingTable, contract_path: Path = CONTRACT_PATH,
@@ -541,7 +566,9 @@ def build_inputs(folder: RunFolder, mapping: MappingTable, contract_path: Path =
     reconciliation = warehouse.query("dq_reconciliation", "select * from {rel} order by source_table")
     if reconciliation is None:
         raise ConfigError(f"run {folder.run_id}: dq_reconciliation is missing; run transform first")
-    rejected, by_source = _loader_rejects(warehouse, marts, dbt_vars.get("v1_user_table", "users"))
+    rejected = first_loader_rejects(folder)
+    by_source = Counter(row["source_table"] for row in iter_rejected_source_rows(
+        warehouse, marts, dbt_vars.get("v1_user_table", "users"), rejected))
     extract = manifest.get("steps", {}).get("extract", {}).get("tables", {})
 
     def lookup(v1_table: str, v1_uuid: str, convex_table: str) -> str | None:
@@ -554,7 +581,7 @@ def build_inputs(folder: RunFolder, mapping: MappingTable, contract_path: Path =
 
     return VerifyInputs(
         folder=folder, marts=marts, contract_path=contract_path, mapping_lookup=lookup, v1_rows=v1_rows_of,
-        reconciliation=reconciliation, user_groups=user_groups, rejected_documents=rejected,
+        reconciliation=reconciliation, user_groups=user_groups, rejected_documents=set(rejected),
         loader_rejects_by_source=by_source,
         extracted_rows={name: int(info["rows"]) for name, info in extract.items() if "rows" in info},
         overwrite_existing_profiles=bool(dbt_vars.get("overwrite_existing_profiles", False)),
