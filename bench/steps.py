@@ -4,12 +4,14 @@ Usage (called by run_bench.py): `python bench/steps.py <step> <run_dir> [args]`
   extract <run_dir> <source_dsn>
   stage <run_dir> duckdb|postgres [warehouse_dsn]
   transform <run_dir> duckdb|postgres <migration_as_of>   (postgres: PG* variables name the database)
+  parse <run_dir> duckdb <migration_as_of>                  (dbt's fixed cost: import + full parse, no SQL run)
   export <run_dir>
   upload <jsonl_file> <table>                               (CONVEX_SELF_HOSTED_URL / _ADMIN_KEY)
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -35,6 +37,12 @@ def main(argv: list[str]) -> None:
         from loader.transform import transform
 
         transform(_folder(target), as_of=rest[1], warehouse=rest[0])
+    elif step == "parse":
+        from loader.transform import run_dbt, run_settings, target_dir
+
+        folder = _folder(target)
+        run_dbt(folder, run_settings(folder, rest[1], warehouse=rest[0]), command="parse")
+        shutil.rmtree(target_dir(folder))  # the measured transform must not reuse this parse
     elif step == "export":
         from loader.export import export
 
