@@ -103,13 +103,14 @@ end)
 jsonb_typeof({{ j }})
 {%- endmacro %}
 
-{#- Member `key` of a parsed JSON object, as JSON (NULL when absent or not an object). -#}
+{#- Member `key` of a parsed JSON object, as JSON (NULL when absent or not an object).
+    DuckDB's json_extract already gives NULL for a key path into a non-object: one parse, no type check. -#}
 {% macro json_member(j, key) -%}
   {{ return(adapter.dispatch('json_member', 'perm_migration')(j, key)) }}
 {%- endmacro %}
 
 {% macro default__json_member(j, key) -%}
-(case when json_type({{ j }}) = 'OBJECT' then json_extract({{ j }}, '$."{{ key }}"') end)
+json_extract({{ j }}, '$."{{ key }}"')
 {%- endmacro %}
 
 {% macro postgres__json_member(j, key) -%}

@@ -29,7 +29,7 @@ winners as (
 
 select
     case_id,
-    '{' || string_agg({{ json_string('v2_key') }} || ':' || {{ json_string('event_id') }}, ',' order by v2_key) || '}'
+    '{' || {{ ordered_string_agg(json_string('v2_key') ~ " || ':' || " ~ json_string('event_id'), "','", ['v2_key']) }} || '}'
         as calendar_event_ids_json
 from winners
 where key_rank = 1

@@ -32,11 +32,11 @@ with joined as (
     inner join {{ ref('int_cases__tags') }} as tags on tags.case_id = scalars.case_id
     left join (
         select case_id,
-            '[' || string_agg(
-                '{"id":' || {{ json_string('document_id') }} || ',"name":' || {{ json_string('document_name') }}
-                || ',"url":' || {{ json_string('document_url') }} || ',"mimeType":' || {{ json_string('mime_type') }}
-                || ',"size":' || {{ json_number('size_bytes') }} || ',"uploadedAt":' || cast(uploaded_at_ms as varchar) || '}',
-                ',' order by item_position) || ']' as documents_json
+            '[' || {{ ordered_string_agg(
+                "'{\"id\":' || " ~ json_string('document_id') ~ " || ',\"name\":' || " ~ json_string('document_name')
+                ~ " || ',\"url\":' || " ~ json_string('document_url') ~ " || ',\"mimeType\":' || " ~ json_string('mime_type')
+                ~ " || ',\"size\":' || " ~ json_number('size_bytes') ~ " || ',\"uploadedAt\":' || cast(uploaded_at_ms as varchar) || '}'",
+                "','", ['item_position']) }} || ']' as documents_json
         from {{ ref('int_cases__document_items') }}
         where is_carried
         group by case_id

@@ -175,15 +175,16 @@ null_counts as (
 ),
 
 fixes_per_case as (
-    select case_id, string_agg('note ' || cast(item_position as varchar) || ': ' || fixes, ' | ' order by item_position)
-        as note_fixes
+    select case_id,
+        {{ ordered_string_agg("'note ' || cast(item_position as varchar) || ': ' || fixes", "' | '", ['item_position']) }}
+            as note_fixes
     from item_fixes
     where fixes <> ''
     group by case_id
 ),
 
 per_case as (
-    select case_id, '[' || string_agg(note_json, ',' order by note_order) || ']' as notes_json
+    select case_id, '[' || {{ ordered_string_agg('note_json', "','", ['note_order']) }} || ']' as notes_json
     from all_notes
     group by case_id
 )

@@ -45,7 +45,7 @@ dates_per_item as (
         item_position,
         max(broadcast_date) as latest_date,
         count(broadcast_date) as valid_date_count,
-        string_agg(broadcast_date, ', ' order by broadcast_date) as date_list
+        {{ ordered_string_agg('broadcast_date', "', '", ['broadcast_date']) }} as date_list
     from broadcast_dates
     where broadcast_date is not null
     group by case_id, item_position

@@ -9,11 +9,11 @@ with kept as (
 per_case as (
     select
         case_id,
-        '[' || string_agg(
-            '{"method":' || {{ json_string('method') }}
-            || ',"date":' || {{ json_string('method_date') }}
-            || coalesce(',"description":' || {{ json_string('description') }}, '')
-            || '}', ',' order by item_position) || ']' as methods_json,
+        '[' || {{ ordered_string_agg(
+            "'{\"method\":' || " ~ json_string('method')
+            ~ " || ',\"date\":' || " ~ json_string('method_date')
+            ~ " || coalesce(',\"description\":' || " ~ json_string('description') ~ ", '')"
+            ~ " || '}'", "','", ['item_position']) }} || ']' as methods_json,
         count(*) as method_count,
         count(distinct method) as distinct_method_count,
         max(case when method_date <> '' then method_date end) as latest_method_date,

@@ -40,7 +40,7 @@ per_case as (
     select
         case_id,
         {%- for kind in ['rfi', 'rfe'] %}
-        '[' || coalesce(string_agg(case when kind = '{{ kind }}' then entry_json end, ',' order by entry_order), '') || ']'
+        '[' || coalesce({{ ordered_string_agg("case when kind = '" ~ kind ~ "' then entry_json end", "','", ['entry_order']) }}, '') || ']'
             as {{ kind }}_entries_json,
         count(case when kind = '{{ kind }}' then 1 end) as {{ kind }}_entry_count,
         count(case when kind = '{{ kind }}' and is_active then 1 end) as {{ kind }}_active_count,

@@ -48,7 +48,7 @@ first_positions as (
 ),
 
 per_case as (
-    select case_id, '[' || string_agg({{ json_string('tag') }}, ',' order by first_index) || ']' as tags_json
+    select case_id, '[' || {{ ordered_string_agg(json_string('tag'), "','", ['first_index']) }} || ']' as tags_json
     from first_positions
     group by case_id
 ),
