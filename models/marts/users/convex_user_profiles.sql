@@ -59,7 +59,12 @@ final as (
         cast(profiles.resolve_firm_email as text) as resolve_firm_email,
         cast(
             '[{"v1_table":"' || case when profiles.app_user_id is not null then 'app_users' else 'auth.users' end
-            || '","v1_uuid":' || {{ json_string('coalesce(profiles.app_user_id, profiles.auth_user_id)') }} || ',"merged":false}]'
+            || '","v1_uuid":' || {{ json_string('coalesce(profiles.app_user_id, profiles.auth_user_id)') }} || ',"merged":false}'
+            || coalesce(',{"v1_table":"user_settings","v1_uuid":' || {{ json_string('profiles.user_settings_id') }}
+                || ',"merged":false}', '')
+            || coalesce(',{"v1_table":"user_preferences","v1_uuid":' || {{ json_string('profiles.user_preferences_id') }}
+                || ',"merged":false}', '')
+            || ']'
         as text) as resolve_v1_rows
     from profiles
     left join dismissed_deadlines on dismissed_deadlines.group_email = profiles.group_email
