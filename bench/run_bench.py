@@ -37,6 +37,7 @@ sys.path.insert(0, str(REPO))
 from loader.demo_data.generator import APP, TABLES, generate  # noqa: E402
 from loader.run_folder import RunFolder  # noqa: E402
 from loader.throwaway_pg import throwaway_cluster  # noqa: E402
+from loader.transform import WAREHOUSES  # noqa: E402
 
 DATASETS = {"S": (50, 500), "M": (2_000, 100_000), "L": (20_000, 1_000_000)}  # users, cases
 AS_OF = "2026-01-15T00:00:00Z"
@@ -204,7 +205,8 @@ def clone_run(src: RunFolder, runs_dir: Path, run_id: str) -> RunFolder:
     return RunFolder(target)
 
 
-def bench_dataset(name: str, runs: int, work: Path, peer_python: Path | None) -> dict[str, Series]:
+def bench_dataset(name: str, runs: int, work: Path, peer_python: Path | None,
+                  warehouses: tuple[str, ...] = WAREHOUSES) -> dict[str, Series]:
     users, cases = DATASETS[name]
     work.mkdir(parents=True, exist_ok=True)
     log = work / "steps.log"
@@ -234,7 +236,7 @@ def bench_dataset(name: str, runs: int, work: Path, peer_python: Path | None) ->
                     record("dlt_sql_database", measure(
                         [str(peer_python), str(BENCH_DIR / "dlt_peer.py"), source, str(peer_db), str(runs_dir / "dlt")],
                         log, {"RUNTIME__DLTHUB_TELEMETRY": "false"}))
-                for warehouse in ("duckdb", "postgres"):
+                for warehouse in warehouses:
                     folder = clone_run(extracted, runs_dir, warehouse)
                     env, stage_args = {}, []
                     if warehouse == "postgres":
@@ -382,6 +384,8 @@ def main() -> None:
     parser.add_argument("--datasets", default="M", help="comma-separated among S (smoke), M, L (default M)")
     parser.add_argument("--runs", type=int, default=3, help="runs per dataset; medians are reported (default 3)")
     parser.add_argument("--no-peer", action="store_true", help="skip the dlt peer")
+    parser.add_argument("--warehouses", default=",".join(WAREHOUSES),
+                        help="comma-separated warehouses to run stage/dbt build/export on (default duckdb,postgres)")
     parser.add_argument("--work-dir", type=Path, default=BENCH_DIR / "work", help="scratch space (default bench/work)")
     args = parser.parse_args()
     names = [n.strip().upper() for n in args.datasets.split(",") if n.strip()]
@@ -393,7 +397,10 @@ def main() -> None:
     peer = None if args.no_peer else ensure_peer_venv(args.work_dir / "peer-install.log")
     if not args.no_peer and peer is None:
         print("dlt could not be installed; the peer row is left out", flush=True)
-    results = {name: bench_dataset(name, args.runs, args.work_dir / name, peer) for name in names}
+    warehouses = tuple(w.strip() for w in args.warehouses.split(",") if w.strip())
+    if not warehouses or set(warehouses) - set(WAREHOUSES):
+        parser.error(f"--warehouses: choose among {', '.join(WAREHOUSES)}")
+    results = {name: bench_dataset(name, args.runs, args.work_dir / name, peer, warehouses) for name in names}
     path = write_report(results, args.runs, load)
     print(path.read_text())
     print(f"written {path.relative_to(REPO)}")
