@@ -6,8 +6,9 @@ contract declares an object, then any other keys (resolution keys, nested `key_m
 The exported lines still carry the resolution keys; `loader/resolve.py` swaps them for real ids
 at import. Each document is validated as it will be sent — resolution keys stripped, references
 as placeholder ids of the right table — and an invalid one goes to `export/rejects.jsonl`.
-Hot path: one walk builds the line (convert, order, integral floats as integers) and a boolean check
-accepts it; only a document that fails the check is rebuilt step by step to name its problems.
+Hot path: the line is built in one pass (convert, order, integral floats as integers), planned once per
+pattern of NULLs and value types, a nested column's short texts converted once and reused; a boolean
+check accepts it. Only a document that fails the check is rebuilt step by step to name its problems.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,11 @@ MAX_EXPORT_DOCUMENT_BYTES = 921_600  # DQ-27: 900 KiB of compact UTF-8 JSON
 MAX_SAFE_INTEGER = 2**53
 FETCH_ROWS = 5000
 REJECTS_FILE = "rejects.jsonl"
+WRITE_BUFFER_BYTES = 1 << 20
 NESTED_TYPES = {"array", "object", "record", "any"}
+REUSED_TEXT_CHARS = 256  # nested JSON texts up to this long are converted once per export (`[]`, tags)
+REUSED_TEXTS = 4096  # per column
+ROW_PLANS = 4096  # per mart: patterns of NULLs and value types
 
 
 class BadValue(ValueError):
@@ -150,6 +156,9 @@ def _plain(value: Any) -> Any:
     return _scalar(value)
 
 
+_TEXT = {str}
+
+
 def _wire(value: Any, shape: Shape | None) -> Any:
     """`as_wire(ordered(_plain(value)))` in one walk."""
     kind = type(value)
@@ -159,18 +168,39 @@ def _wire(value: Any, shape: Shape | None) -> Any:
         return int(value) if value.is_integer() and abs(value) < MAX_SAFE_INTEGER else _scalar(value)
     if kind is int and abs(value) <= MAX_SAFE_INTEGER:
         return value
-    if isinstance(value, dict):
+    if isinstance(value, dict):  # text items kept as they are without a call
         fields = shape.fields if shape is not None else {}
-        if not all(type(k) is str for k in value):
+        if not set(map(type, value)) <= _TEXT:
             value = {str(k): x for k, x in value.items()}
         keys = [k for k in fields if k in value]
         if len(keys) < len(value):
             keys += sorted(k for k in value if k not in fields)
-        return {k: _wire(value[k], fields.get(k)) for k in keys}
+        wired = {}
+        for k in keys:
+            x = value[k]
+            wired[k] = x if type(x) is str else _wire(x, fields.get(k))
+        return wired
     if isinstance(value, list):
         item = shape.item if shape is not None else None
-        return [_wire(x, item) for x in value]
+        return [x if type(x) is str else _wire(x, item) for x in value]
     return as_wire(_scalar(value))
+
+
+def _values_getter(indexes: list[int]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """A function returning the values at `indexes` of a row, as a tuple."""
+    if len(indexes) > 1:
+        return itemgetter(*indexes)
+    return lambda values: tuple(values[index] for index in indexes)
+
+
+@dataclass(frozen=True)
+class RowPlan:
+    """How rows with one pattern of value types (NULLs, text, numbers…) become exported documents."""
+
+    columns: tuple[str, ...]  # the non-NULL columns, in exported key order
+    values: Callable[[tuple[Any, ...]], tuple[Any, ...]]  # their values in a row
+    conversions: tuple[tuple[str, dict[str, Any] | None, Shape | None], ...]  # values to convert:
+    # (column, its converted texts if nested JSON text, its Shape); text and booleans are kept as they are
 
 
 def placeholder_ids(schema: Schema) -> dict[str, str]:
@@ -204,7 +234,10 @@ class MartExporter:
         self.shape = Shape(table.document_type)
         line_columns = [c for c in self.fields if c in self.mart.columns] + sorted(
             c for c in self.mart.columns if c not in self.fields)  # exported key order
-        self.line_plan = [(c, c in self.nested_columns, self.shape.fields.get(c)) for c in line_columns]
+        self.line_plan = [(c, self.mart.columns.index(c), {} if c in self.nested_columns else None,
+                           self.shape.fields.get(c))
+                          for c in line_columns]  # (column, its index, its converted texts if nested, its Shape)
+        self.row_plans: dict[tuple[type, ...], RowPlan] = {}
         id_pair = max(map(len, self.placeholders.values()), default=0) + 6  # `,"<field>":"<id>"` minus the field
         self.reference_bytes = sum(len(ref.field) + id_pair for ref in self.mart.references)
         self.nested_reference_bytes = [(ref.array_field, len(ref.id_member) + id_pair)
@@ -242,22 +275,45 @@ class MartExporter:
                 raise BadValue("JSON text", f"text that does not parse ({exc.msg} at {exc.pos})") from None
         return value
 
-    def wire_row(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """The exported document in one walk: convert, order (contract order, rest sorted) and write
-        integral floats as integers, NULL columns omitted. Raises `BadValue` (then `convert` names it)."""
-        row: dict[str, Any] = {}
-        for column, nested, shape in self.line_plan:
-            value = raw[column]
-            kind = type(value)
-            if kind is str and not nested or kind is bool:
-                row[column] = value
-            elif value is not None:
+    def wire_row(self, values: tuple[Any, ...]) -> dict[str, Any]:
+        """The exported document of a row (values in `mart.columns` order) in one walk: convert, order
+        (contract order, rest sorted) and write integral floats as integers, NULL columns omitted.
+        Raises `BadValue` (then `convert` names it). Converted nested values are shared between rows:
+        never mutate them."""
+        kinds = tuple(map(type, values))
+        plan = self.row_plans.get(kinds) or self._row_plan(kinds)
+        row = dict(zip(plan.columns, plan.values(values)))
+        for column, converted_texts, shape in plan.conversions:
+            value = row[column]
+            if converted_texts is not None:
+                wired = converted_texts.get(value)
+                if wired is None:
+                    wired = _wire(self._parsed(column, value), shape)
+                    if len(value) <= REUSED_TEXT_CHARS and len(converted_texts) < REUSED_TEXTS:
+                        converted_texts[value] = wired
+                row[column] = wired
+            elif type(value) is not int or not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
                 row[column] = _wire(self._parsed(column, value), shape)
         return row
 
+    def _row_plan(self, kinds: tuple[type, ...]) -> RowPlan:
+        """The plan for rows with these value types; kept for the next ones."""
+        present = [(column, index) for column, index, _, _ in self.line_plan if kinds[index] is not type(None)]
+        conversions = tuple((column, converted_texts if kinds[index] is str else None, shape)
+                            for column, index, converted_texts, shape in self.line_plan
+                            if kinds[index] not in (type(None), str, bool)
+                            or kinds[index] is str and converted_texts is not None)
+        plan = RowPlan(tuple(column for column, _ in present), _values_getter([index for _, index in present]),
+                       conversions)
+        if len(self.row_plans) < ROW_PLANS:
+            self.row_plans[kinds] = plan
+        return plan
+
     def as_sent(self, row: dict[str, Any]) -> dict[str, Any]:
         """The document as it will be sent, with placeholder ids where references go."""
-        doc = {k: v for k, v in row.items() if k not in self.mart.resolution_keys}
+        doc = dict(row)
+        for key in self.mart.resolution_keys:
+            doc.pop(key, None)
         for ref in self.mart.references:
             if row.get(ref.key_column) is not None:
                 doc[ref.field] = self.placeholders[ref.table]
@@ -274,35 +330,44 @@ class MartExporter:
         swapped[ref.id_member] = self.placeholders[ref.table]
         return swapped
 
-    def document(self, raw: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
-        """(exported line, reject records) for one mart row: a boolean check of the one-walk document
-        first; only a document that fails it is rebuilt the detailed way to name its problems."""
+    def document(self, values: tuple[Any, ...]) -> tuple[str, list[dict[str, Any]]]:
+        """(exported line, reject records) for one mart row (values in `mart.columns` order): a boolean
+        check of the one-walk document first; only a document that fails it is rebuilt the detailed way
+        to name its problems."""
         try:
-            row = self.wire_row(raw)
+            row = self.wire_row(values)
         except BadValue:
-            return "", self.problems(raw)
+            return "", self.problems(values)
         line = dumps(row)
-        sent = self.as_sent(row)
-        if self.validator.is_valid(sent, self.mart.table, json_numbers=True) and self._surely_fits(line, row):
+        size = self._sent_size_bound(line, row)
+        # DQ-27 surely met when the float64 form is at most 1/8 longer (`9007199254740992` → `….0`);
+        # otherwise `problems` measures it exactly
+        if size is not None and size * 9 <= MAX_EXPORT_DOCUMENT_BYTES * 8 and self.validator.is_valid(
+                self.as_sent(row), self.mart.table, json_numbers=True, json_size=size):
             return line, []
-        problems = self.problems(raw)
+        problems = self.problems(values)
         return ("" if problems else line), problems
 
-    def _surely_fits(self, line: str, row: dict[str, Any]) -> bool:
-        """True when the sent document is surely within DQ-27: its JSON is at most the line plus the ids
-        its references add, and its float64 form at most 1/8 longer (`9007199254740992` → `….0`).
-        Otherwise `problems` measures it exactly."""
-        size = len(line) if line.isascii() else len(line.encode("utf-8", "surrogatepass"))
+    def _sent_size_bound(self, line: str, row: dict[str, Any]) -> int | None:
+        """At least the UTF-8 size of the sent document's JSON: the line plus the ids its references add
+        (None when the line holds an unpaired surrogate)."""
+        if line.isascii():
+            size = len(line)
+        else:
+            try:
+                size = len(line.encode("utf-8"))
+            except UnicodeEncodeError:
+                return None
         size += self.reference_bytes
         for field, item_bytes in self.nested_reference_bytes:
             items = row.get(field)
             if isinstance(items, list):
                 size += item_bytes * len(items)
-        return size * 9 <= MAX_EXPORT_DOCUMENT_BYTES * 8
+        return size
 
-    def problems(self, raw: dict[str, Any]) -> list[dict[str, Any]]:
+    def problems(self, values: tuple[Any, ...]) -> list[dict[str, Any]]:
         """Every reject record of one mart row (unconvertible values, contract issues, DQ-27 size)."""
-        row, bad = self.convert(raw)
+        row, bad = self.convert(dict(zip(self.mart.columns, values)))
         if bad:
             return [{"table": self.mart.table, "legacy_id": self.mart.legacy_id(row), "dq_id": "CONTRACT",
                      "field": f".{column}", "expected": problem.expected, "got": problem.got,
@@ -345,9 +410,10 @@ def select_sql(mart: ConvexMart, warehouse: str) -> str:
 
 
 @contextlib.contextmanager
-def warehouse_rows(folder: RunFolder, warehouse: str, sql: str,
-                   dsn: str | None = None) -> Iterator[Iterator[dict[str, Any]]]:
-    """Rows of `sql` as dicts, fetched in batches (constant memory). Postgres: `dsn`, else the PG* variables."""
+def warehouse_rows(folder: RunFolder, warehouse: str, sql: str, dsn: str | None = None, *,
+                   as_tuples: bool = False) -> Iterator[Iterator[dict[str, Any]] | Iterator[tuple[Any, ...]]]:
+    """Rows of `sql` as dicts (tuples in select order if `as_tuples`), fetched in batches (constant
+    memory). Postgres: `dsn`, else the PG* variables."""
     if warehouse == "duckdb":
         import duckdb
 
@@ -357,11 +423,12 @@ def warehouse_rows(folder: RunFolder, warehouse: str, sql: str,
             raise ConfigError(f"warehouse {folder.warehouse_path} not found; run stage and transform first")
         try:
             connection = connect_duckdb(folder.warehouse_path, read_only=True)
+            connection.execute("SET threads = 1")  # one Python reader: more threads only add CPU time
             cursor = connection.execute(sql)
         except duckdb.Error as exc:
             raise ConfigError(f"DuckDB warehouse {folder.warehouse_path}: {str(exc).splitlines()[0]}") from None
         try:
-            yield _batched(cursor, [d[0] for d in cursor.description])
+            yield _batched(cursor, [d[0] for d in cursor.description], as_tuples)
         finally:
             connection.close()
     else:
@@ -377,14 +444,17 @@ def warehouse_rows(folder: RunFolder, warehouse: str, sql: str,
                 cursor.execute(sql)
             except psycopg.Error as exc:
                 raise ConfigError(f"Postgres warehouse: {one_line(exc, dsn or '')}") from None
-            yield _batched(cursor, None)
+            yield _batched(cursor, None, as_tuples)
 
 
-def _batched(cursor: Any, names: list[str] | None) -> Iterator[dict[str, Any]]:
+def _batched(cursor: Any, names: list[str] | None, as_tuples: bool) -> Iterator[Any]:
     while True:
         batch = cursor.fetchmany(FETCH_ROWS)
         if not batch:
             return
+        if as_tuples:
+            yield from batch
+            continue
         columns = names or [d.name for d in cursor.description]
         for values in batch:
             yield dict(zip(columns, values))
@@ -403,7 +473,7 @@ class JsonlWriter:
         self.lines = 0
         self.bytes = 0
         fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        self.handle = os.fdopen(fd, "wb")
+        self.handle = os.fdopen(fd, "wb", buffering=WRITE_BUFFER_BYTES)
 
     def write(self, line: str) -> None:
         data = (line + "\n").encode("utf-8")
@@ -442,9 +512,10 @@ def export_marts(folder: RunFolder, marts: list[ConvexMart], warehouse: str, sch
             out = JsonlWriter(folder.export_dir / f"{mart.table}.jsonl")
             rejected = 0
             try:
-                with warehouse_rows(folder, warehouse, select_sql(mart, warehouse), warehouse_dsn) as rows:
-                    for raw in rows:
-                        line, problems = exporter.document(raw)
+                with warehouse_rows(folder, warehouse, select_sql(mart, warehouse), warehouse_dsn,
+                                    as_tuples=True) as rows:
+                    for values in rows:
+                        line, problems = exporter.document(values)
                         if problems:
                             rejected += 1
                             for problem in problems:

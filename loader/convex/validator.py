@@ -3,7 +3,8 @@
 `DocumentValidator.errors()` returns every problem of a document (the loader's pre-flight);
 `DocumentValidator.first_error()` returns the one Convex would report, with Convex's text (the emulator);
 `DocumentValidator.is_valid()` answers yes/no without building any message. Each validator is compiled
-once into boolean matchers; messages are only built for documents that fail them.
+once into boolean matchers; messages are only built for documents that fail them. For a schema that
+bounds the value shapes it admits, a small document's shape walk (`check_document`) is skipped.
 """
 
 from __future__ import annotations
@@ -11,17 +12,30 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from math import inf
 from typing import Any
 
 from loader.convex.ids import InvalidId, decode_id
 from loader.convex.schema import Schema
-from loader.convex.values import SYSTEM_FIELDS, InvalidValue, check_document, decode_convex_json, display, type_name
+from loader.convex.values import (
+    MAX_NESTING,
+    MAX_OBJECT_FIELDS,
+    SYSTEM_FIELDS,
+    InvalidValue,
+    check_document,
+    check_field_name,
+    decode_convex_json,
+    display,
+    json_size_within_limits,
+    type_name,
+)
 
 NO_MATCH = "no_match"
 MISSING_FIELD = "missing_field"
 EXTRA_FIELD = "extra_field"
 WRONG_ID_TABLE = "wrong_id_table"
 INVALID_VALUE = "invalid_value"
+OBJECT_PATTERNS = 4096  # per object validator: (field names, value types) patterns remembered
 
 
 @dataclass(frozen=True)
@@ -117,6 +131,42 @@ _SIMPLE_CHECKS = {
     "any": lambda x: True,
 }
 _JSON_NUMBER_CHECKS = {**_SIMPLE_CHECKS, "number": _is_json_number, "bigint": lambda x: False}
+_SURE_TYPES = {"null": {type(None)}, "boolean": {bool}, "number": {float}, "bigint": {int}, "string": {str},
+               "bytes": {bytes}}
+_JSON_NUMBER_SURE_TYPES = {**_SURE_TYPES, "number": {float, int}, "bigint": set()}
+
+
+def _sure_types(v: dict, json_numbers: bool) -> frozenset[type]:
+    """Exact types whose every value matches `v` (a shortcut before calling its matcher)."""
+    if v["type"] == "union":
+        return frozenset().union(*(_sure_types(m, json_numbers) for m in v["value"]))
+    return frozenset((_JSON_NUMBER_SURE_TYPES if json_numbers else _SURE_TYPES).get(v["type"], ()))
+
+
+def _valid_field_name(name: str, top_level: bool) -> bool:
+    try:
+        check_field_name(name, top_level)
+    except InvalidValue:
+        return False
+    return True
+
+
+def _container_depth(v: dict, top_level: bool = True) -> float:
+    """Deepest container nesting of the values `v` admits (a container counts 1); infinite when not
+    bounded (`any`, `record`, `bytes` inside) or when an object admits too many or invalid field names."""
+    kind = v["type"]
+    if kind in ("any", "record", "bytes"):
+        return inf
+    if kind == "array":
+        return 1 + _container_depth(v["value"], False)
+    if kind == "union":
+        return max((_container_depth(m, top_level) for m in v["value"]), default=0)
+    if kind == "object":
+        fields = v["value"]
+        if len(fields) > MAX_OBJECT_FIELDS or not all(_valid_field_name(name, top_level) for name in fields):
+            return inf
+        return 1 + max((_container_depth(spec["fieldType"], False) for spec in fields.values()), default=0)
+    return 0
 
 
 class DocumentValidator:
@@ -128,6 +178,7 @@ class DocumentValidator:
         self.table_names = table_names
         self._field_cache: dict[int, list] = {}
         self._matchers: dict[tuple[int, bool], tuple[dict, Callable[[Any], bool]]] = {}
+        self._shapes_bounded: dict[str, bool] = {}
 
     def errors(self, doc: Any, table: str) -> list[Issue]:
         """All problems of `doc` for `table` (value-shape problem first, then schema problems)."""
@@ -139,14 +190,30 @@ class DocumentValidator:
             return []
         return list(self._schema_issues(doc, table))
 
-    def is_valid(self, doc: Any, table: str, *, json_numbers: bool = False) -> bool:
+    def is_valid(self, doc: Any, table: str, *, json_numbers: bool = False, json_size: int | None = None) -> bool:
         """True exactly when `errors(doc, table)` is empty, without building any message.
-        `json_numbers`: ints are plain JSON numbers (float64), as in an exported line."""
-        try:
-            check_document(doc)
-        except InvalidValue:
-            return False
+        `json_numbers`: ints are plain JSON numbers (float64), as in an exported line.
+        `json_size`: at least the UTF-8 size of `doc`'s compact JSON, if known and `doc` holds no unpaired
+        surrogate; a document that small, without system fields, of a table whose schema bounds nesting,
+        field counts and names needs no shape walk: matching the schema implies the limits."""
+        if not (json_size is not None and json_size_within_limits(json_size) and isinstance(doc, dict)
+                and self._bounds_shapes(table) and doc.keys().isdisjoint(SYSTEM_FIELDS)):
+            try:
+                check_document(doc)
+            except InvalidValue:
+                return False
         return self.matches_schema(doc, table, json_numbers=json_numbers)
+
+    def _bounds_shapes(self, table: str) -> bool:
+        """True when every document matching `table`'s schema is within the nesting, field-count and
+        field-name limits (cached per table)."""
+        bounded = self._shapes_bounded.get(table)
+        if bounded is None:
+            table_schema = self.schema.table(table)
+            bounded = (table_schema is not None and self.schema.schema_validation
+                       and _container_depth(table_schema.document_type) <= MAX_NESTING)
+            self._shapes_bounded[table] = bounded
+        return bounded
 
     def matches_schema(self, doc: dict, table: str, *, json_numbers: bool = False) -> bool:
         """True when the shape-checked `doc` has no schema issue (the boolean fast check)."""
@@ -203,8 +270,8 @@ class DocumentValidator:
         if kind == "id":
             return self._id_matcher(v["tableName"])
         if kind == "array":
-            item = self._matcher(v["value"], json_numbers)
-            return lambda x: isinstance(x, list) and all(map(item, x))
+            item, sure_types = self._matcher(v["value"], json_numbers), _sure_types(v["value"], json_numbers)
+            return lambda x: isinstance(x, list) and (set(map(type, x)) <= sure_types or all(map(item, x)))
         if kind == "union":
             if all(m["type"] == "literal" and isinstance(m["value"], str) for m in v["value"]):
                 texts = frozenset(m["value"] for m in v["value"])
@@ -228,23 +295,33 @@ class DocumentValidator:
         return matches
 
     def _object_matcher(self, v: dict, json_numbers: bool) -> Callable[[Any], bool]:
-        fields = {name: (self._matcher(spec["fieldType"], json_numbers), not spec.get("optional"))
+        """Objects are matched by their pattern (field names, value types): which fields it leaves to check
+        by value (literals, ids, nested values) is decided once per pattern, or that it cannot match."""
+        fields = {name: (_sure_types(spec["fieldType"], json_numbers), self._matcher(spec["fieldType"], json_numbers))
                   for name, spec in v["value"].items()}
-        required = sum(is_required for _, is_required in fields.values())
+        required = frozenset(name for name, spec in v["value"].items() if not spec.get("optional"))
+        checks_of: dict[tuple[tuple, tuple], tuple | None] = {}
+
+        def value_checks(names: tuple, kinds: tuple) -> tuple | None:
+            if not fields.keys() >= set(names) or not required <= set(names):
+                return None  # an extra field or a missing one
+            return tuple((name, fields[name][1]) for name, kind in zip(names, kinds) if kind not in fields[name][0])
 
         def matches(x: Any) -> bool:
             if not isinstance(x, dict):
                 return False
-            required_present = 0
-            for name, item in x.items():
-                field = fields.get(name)
-                if field is None:  # extra field
+            pattern = (tuple(x), tuple(map(type, x.values())))
+            checks = checks_of.get(pattern, False)
+            if checks is False:
+                checks = value_checks(*pattern)
+                if len(checks_of) < OBJECT_PATTERNS:
+                    checks_of[pattern] = checks
+            if checks is None:
+                return False
+            for name, field_matches in checks:
+                if not field_matches(x[name]):
                     return False
-                field_matches, is_required = field
-                if not field_matches(item):
-                    return False
-                required_present += is_required
-            return required_present == required
+            return True
 
         return matches
 

@@ -138,16 +138,17 @@ _VALID_NAMES: tuple[set[str], set[str]] = (set(), set())  # (nested, top-level) 
 _VALID_NAMES_CAP = 100_000
 
 
-def _check_field_name(name: str, top_level: bool) -> None:
+def _check_field_name_once(name: str, top_level: bool) -> None:
     known = _VALID_NAMES[top_level]
     if name in known:
         return
-    _check_new_field_name(name, top_level)
+    check_field_name(name, top_level)
     if len(known) < _VALID_NAMES_CAP:
         known.add(name)
 
 
-def _check_new_field_name(name: str, top_level: bool) -> None:
+def check_field_name(name: str, top_level: bool) -> None:
+    """Raise `InvalidValue` when `name` may not name a field (`top_level`: of a document)."""
     if top_level and name.startswith("_") and name not in SYSTEM_FIELDS:
         raise InvalidValue(
             f"Field '{name}' starts with an underscore, which is only allowed for system fields like '_id'"
@@ -203,7 +204,7 @@ def _checked_size(value: Any, depth: int, top_level: bool, max_nesting: int = MA
     size = 2 + len(value)  # + 1 per field, then each name and value
     for name, item in value.items():
         if name not in known:
-            _check_field_name(name, top_level)
+            _check_field_name_once(name, top_level)
         kind = type(item)
         if kind is str and item.isascii():
             size += len(name) + 2 + len(item)
@@ -214,6 +215,13 @@ def _checked_size(value: Any, depth: int, top_level: bool, max_nesting: int = MA
         else:
             size += len(name) + _checked_size(item, depth + 1, False, max_nesting)
     return size
+
+
+def json_size_within_limits(json_size: int) -> bool:
+    """True when any value whose compact JSON has at most `json_size` UTF-8 bytes is within the size and
+    array-length limits: a Convex size unit costs at least 1/9 JSON byte (a number: 9 units, at least 1
+    byte) and an array of n items at least 2n + 1 bytes."""
+    return json_size * 9 <= MAX_DOCUMENT_SIZE and json_size <= 2 * MAX_ARRAY_LENGTH + 2
 
 
 def check_arguments(args: dict) -> None:
