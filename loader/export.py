@@ -21,7 +21,9 @@ import math
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from operator import itemgetter
+from itertools import chain
+from json.encoder import encode_basestring
+from operator import call, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,12 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(","
 def dumps(value: Any) -> str:
     """Compact, deterministic-by-construction JSON (key order is decided by the caller)."""
     return _ENCODER.encode(value)
+
+
+# A top-level value's JSON text as the encoder writes it, by the value's type before conversion (an int
+# stays the same int or fails); `type` marks a text only known after conversion (it is never joined).
+_ENCODER_OF = {str: encode_basestring, bool: {True: "true", False: "false"}.__getitem__, int: int.__repr__}
+_ENCODED_AFTER_CONVERSION = type
 
 
 # --------------------------------------------------------------------------- contract helpers
@@ -199,8 +207,12 @@ class RowPlan:
 
     columns: tuple[str, ...]  # the non-NULL columns, in exported key order
     values: Callable[[tuple[Any, ...]], tuple[Any, ...]]  # their values in a row
-    conversions: tuple[tuple[str, dict[str, Any] | None, Shape | None], ...]  # values to convert:
-    # (column, its converted texts if nested JSON text, its Shape); text and booleans are kept as they are
+    conversions: tuple[tuple[str, int, dict[str, Any] | None, Shape | None], ...]  # values to convert:
+    # (column, index of its JSON in the line's pieces, its converted texts if nested JSON text, its Shape);
+    # text and booleans are kept as they are
+    prefixes: tuple[str, ...]  # `{"<column>":`, then `,"<column>":`: the line is `dumps(row)` in pieces
+    encoders: tuple[Callable[[Any], Any], ...]  # each value's JSON text
+    end: str  # `}`, or `{}` for a row of NULLs
 
 
 def placeholder_ids(schema: Schema) -> dict[str, str]:
@@ -275,36 +287,49 @@ class MartExporter:
                 raise BadValue("JSON text", f"text that does not parse ({exc.msg} at {exc.pos})") from None
         return value
 
-    def wire_row(self, values: tuple[Any, ...]) -> dict[str, Any]:
-        """The exported document of a row (values in `mart.columns` order) in one walk: convert, order
-        (contract order, rest sorted) and write integral floats as integers, NULL columns omitted.
-        Raises `BadValue` (then `convert` names it). Converted nested values are shared between rows:
-        never mutate them."""
+    def wire_line(self, values: tuple[Any, ...]) -> tuple[dict[str, Any], str]:
+        """The exported document of a row (values in `mart.columns` order) and its line (`dumps` of it),
+        in one walk: convert, order (contract order, rest sorted) and write integral floats as integers,
+        NULL columns omitted. Raises `BadValue` (then `convert` names it). Converted nested values are
+        shared between rows: never mutate them."""
         kinds = tuple(map(type, values))
         plan = self.row_plans.get(kinds) or self._row_plan(kinds)
         row = dict(zip(plan.columns, plan.values(values)))
-        for column, converted_texts, shape in plan.conversions:
+        pieces = list(chain.from_iterable(zip(plan.prefixes, map(call, plan.encoders, row.values()))))
+        for column, piece, converted_texts, shape in plan.conversions:
             value = row[column]
             if converted_texts is not None:
-                wired = converted_texts.get(value)
-                if wired is None:
+                converted = converted_texts.get(value)
+                if converted is None:
                     wired = _wire(self._parsed(column, value), shape)
+                    converted = (wired, dumps(wired))
                     if len(value) <= REUSED_TEXT_CHARS and len(converted_texts) < REUSED_TEXTS:
-                        converted_texts[value] = wired
-                row[column] = wired
+                        converted_texts[value] = converted
+                row[column], pieces[piece] = converted
             elif type(value) is not int or not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-                row[column] = _wire(self._parsed(column, value), shape)
-        return row
+                row[column] = wired = _wire(self._parsed(column, value), shape)
+                pieces[piece] = dumps(wired)
+        return row, "".join(pieces) + plan.end
 
     def _row_plan(self, kinds: tuple[type, ...]) -> RowPlan:
         """The plan for rows with these value types; kept for the next ones."""
         present = [(column, index) for column, index, _, _ in self.line_plan if kinds[index] is not type(None)]
-        conversions = tuple((column, converted_texts if kinds[index] is str else None, shape)
-                            for column, index, converted_texts, shape in self.line_plan
-                            if kinds[index] not in (type(None), str, bool)
-                            or kinds[index] is str and converted_texts is not None)
-        plan = RowPlan(tuple(column for column, _ in present), _values_getter([index for _, index in present]),
-                       conversions)
+        piece_of = {column: 2 * position + 1 for position, (column, _) in enumerate(present)}
+        converting = [(column, index, converted_texts if kinds[index] is str else None, shape)
+                      for column, index, converted_texts, shape in self.line_plan
+                      if kinds[index] not in (type(None), str, bool)
+                      or kinds[index] is str and converted_texts is not None]
+        conversions = tuple((column, piece_of[column], texts, shape) for column, _, texts, shape in converting)
+        converted = {column for column, index, texts, _ in converting if texts is not None or kinds[index] is not int}
+        plan = RowPlan(
+            columns=tuple(column for column, _ in present),
+            values=_values_getter([index for _, index in present]),
+            conversions=conversions,
+            prefixes=tuple(("," if position else "{") + encode_basestring(column) + ":"
+                           for position, (column, _) in enumerate(present)),
+            encoders=tuple(_ENCODED_AFTER_CONVERSION if column in converted else _ENCODER_OF[kinds[index]]
+                           for column, index in present),
+            end="}" if present else "{}")
         if len(self.row_plans) < ROW_PLANS:
             self.row_plans[kinds] = plan
         return plan
@@ -335,10 +360,9 @@ class MartExporter:
         check of the one-walk document first; only a document that fails it is rebuilt the detailed way
         to name its problems."""
         try:
-            row = self.wire_row(values)
+            row, line = self.wire_line(values)
         except BadValue:
             return "", self.problems(values)
-        line = dumps(row)
         size = self._sent_size_bound(line, row)
         # DQ-27 surely met when the float64 form is at most 1/8 longer (`9007199254740992` → `….0`);
         # otherwise `problems` measures it exactly

@@ -324,3 +324,35 @@ def test_fast_check_agrees_with_detailed_issues(schema, validator):
                 assert validator.is_valid(as_wire(variant), table, json_numbers=True) == valid, variant
             outcomes.add(valid)
     assert outcomes == {True, False}
+
+
+def _compact_json_size(doc):
+    """UTF-8 size of `doc`'s compact JSON, None when it has none (bytes, NaN, unpaired surrogates)."""
+    try:
+        return len(json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8"))
+    except (TypeError, ValueError):
+        return None
+
+
+def test_json_size_shortcut_agrees_with_the_shape_walk(schema, validator):
+    """Skipping the shape walk for small documents of shape-bounding schemas never changes the answer."""
+    from loader.export import as_wire
+
+    deep = [1.0]
+    for _ in range(20):
+        deep = [deep]
+    shape_breakers = [valid_case() | {"tags": ["x"] * 8193}, valid_case() | {"_id": deep},
+                      valid_case() | {"tags": ["\ud800"]}, valid_case() | {"extra": deep}]
+    checked = 0
+    for table, doc in (("cases", valid_case()), ("users", {"email": "a@b.c", "name": "A", "deletedAt": 1.0}),
+                       ("jobDescriptionTemplates", {"deep": deep})):
+        for variant in [as_wire(v) for v in _variants(doc) + shape_breakers if not _holds_int64(v)]:
+            size = _compact_json_size(variant)
+            if size is not None:
+                expected = validator.is_valid(variant, table, json_numbers=True)
+                assert validator.is_valid(variant, table, json_numbers=True, json_size=size) == expected, variant
+                checked += 1
+    assert checked > 500
+    assert [validator._bounds_shapes(t) for t in ("cases", "jobDescriptionTemplates", "userProfiles", "users")] \
+        == [True, False, True, True]
+    assert not validator.is_valid({"deep": deep}, "jobDescriptionTemplates", json_size=100)
