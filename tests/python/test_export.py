@@ -181,6 +181,8 @@ def _tricky_case_rows(schema):
         {"employerName": None},
         {"createdAt": 1600000000000.0, "updatedAt": 1e300, "tags": json.dumps(["ü", "x"])},
         {"jobDescription": "y" * 850_000},  # above the fast bound, within DQ-27: measured exactly, exported
+        {column: None for column in base if column != "legacyId"},  # one column: line `{"legacyId":…}`
+        {column: None for column in base},  # line `{}`
     ]
     return [base | {"legacyId": uuid(100 + i)} | variant for i, variant in enumerate(variants)]
 
@@ -202,9 +204,12 @@ def test_fast_document_equals_the_detailed_composition(tmp_path, schema):
         values = tuple(raw[column] for column in mart.columns)
         line, problems = exporter.document(values)
         assert problems == exporter.problems(values)
+        row, bad = exporter.convert(raw)
+        if not bad:  # the line, whether exported or rejected for the contract
+            expected_line = dumps(as_wire(ordered(row, schema.table("cases").document_type)))
+            assert exporter.wire_line(values)[1] == expected_line and line in ("", expected_line)
         if not problems:
-            row, bad = exporter.convert(raw)
-            assert not bad and line == dumps(as_wire(ordered(row, schema.table("cases").document_type)))
+            assert not bad and line == expected_line
         outcomes.append([(p["dq_id"], p["field"]) for p in problems])
     assert outcomes[:5] == [[], [], [], [], [("CONTRACT", ".pwdWageAmount")]]
     assert outcomes[5:8] == [[("CONTRACT", ".updatedAt")], [("CONTRACT", ".notes")], [("CONTRACT", ".notes[0].status"),
@@ -212,6 +217,7 @@ def test_fast_document_equals_the_detailed_composition(tmp_path, schema):
     assert outcomes[9] == [("DQ-27", "")]  # unpaired surrogate: a reject, not a crash
     assert outcomes[10] == [("DQ-27", "")] and outcomes[11] == [("DQ-27", "")]
     assert outcomes[13] == [("CONTRACT", ".employerName")] and outcomes[14] == [] and outcomes[15] == []
+    assert exporter.wire_line(tuple(rows[17][column] for column in mart.columns))[1] == "{}"
     line_of = {i: exporter.document(tuple(rows[i][column] for column in mart.columns))[0] for i in (1, 3)}
     assert '"notes":[{"id":"n","content":"c","createdAt":1.5,"status":"pending"}]' in line_of[1]
     assert '"createdAt":9007199254740992,' in line_of[3]
