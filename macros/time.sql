@@ -49,6 +49,15 @@
   {{ return(adapter.dispatch('iso_text_to_ms', 'perm_migration')(text_expr)) }}
 {%- endmacro %}
 
+{#- A JSON timestamp value → bigint epoch ms: a number (ms, floored) or ISO-8601 text
+    (`iso_text_to_ms`); NULL for any other JSON kind. -#}
+{% macro json_time_to_ms(json_expr) -%}
+case {{ json_kind(json_expr) }}
+    when 'number' then cast(floor(cast({{ json_scalar_text(json_expr) }} as double precision)) as bigint)
+    when 'string' then {{ iso_text_to_ms(json_scalar_text(json_expr)) }}
+end
+{%- endmacro %}
+
 {% macro iso_text_pattern() -%}
 '^([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[T ]([0-9]{2}:[0-9]{2})(:[0-9]{2})?(\.[0-9]+)?)? *(Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)?$'
 {%- endmacro %}

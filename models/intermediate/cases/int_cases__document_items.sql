@@ -44,10 +44,7 @@ described as (
 timed as (
     select
         described.*,
-        case {{ json_kind('uploaded_json') }}
-            when 'number' then cast(floor(cast({{ json_scalar_text('uploaded_json') }} as double precision)) as bigint)
-            when 'string' then {{ iso_text_to_ms(json_scalar_text('uploaded_json')) }}
-        end as uploaded_at_ms,
+        {{ json_time_to_ms('uploaded_json') }} as uploaded_at_ms,
         coalesce({{ regex_match('described.document_url', '^https?://[^/]*[.]supabase[.]co(:[0-9]+)?/storage/') }}, false)
             as is_supabase_storage_url
     from described

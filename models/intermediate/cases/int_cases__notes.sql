@@ -83,10 +83,7 @@ structured_items as (
 timed_items as (
     select
         structured_items.*,
-        case {{ json_kind('created_json') }}
-            when 'number' then cast(floor(cast({{ json_scalar_text('created_json') }} as double precision)) as bigint)
-            when 'string' then {{ iso_text_to_ms(json_scalar_text('created_json')) }}
-        end as created_ms,
+        {{ json_time_to_ms('created_json') }} as created_ms,
         case when priority_raw in ('high', 'medium', 'low') then priority_raw end as priority,
         case when category_raw in ('follow-up', 'document', 'client', 'internal', 'deadline', 'other') then category_raw end
             as category
