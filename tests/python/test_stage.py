@@ -208,25 +208,6 @@ def test_infinite_and_bc_dates_reach_both_warehouses_as_text(source_database, fr
     assert types[("cases", "deleted_at")] == "timestamp"
 
 
-def test_duckdb_stage_failure_names_the_table(dirty_snapshot, tmp_path):
-    """A typed column holding a value DuckDB cannot read (e.g. a snapshot from an older extract): one line, the table."""
-    folder = dirty_snapshot.copy_to(tmp_path / "runs")
-    raw = folder.path("raw", "case_rfi.jsonl")
-    lines = raw.read_bytes().splitlines(keepends=True)
-    assert lines, "the dirty snapshot has RFI rows"
-    row = json.loads(lines[0])
-    row["received_date"] = "infinity BC"
-    raw.write_bytes(json.dumps(row).encode() + b"\n" + b"".join(lines[1:]))
-    manifest = folder.read_manifest()
-    entry = manifest["steps"]["extract"]["tables"]["case_rfi"]
-    entry["bytes"], entry["sha256"] = raw.stat().st_size, hashlib.sha256(raw.read_bytes()).hexdigest()
-    folder.write_manifest(manifest)
-    with pytest.raises(StageError) as failure:
-        stage(folder, "duckdb", echo=quiet)
-    message = str(failure.value)
-    assert message.startswith("DuckDB staging of table case_rfi failed: ") and "\n" not in message
-
-
 def _rewrite_raw(folder: RunFolder, table: str, lines: list[bytes]) -> None:
     """Replace a raw snapshot file and record its new size and sha256, as an extract would."""
     raw = folder.path("raw", f"{table}.jsonl")
@@ -235,6 +216,20 @@ def _rewrite_raw(folder: RunFolder, table: str, lines: list[bytes]) -> None:
     entry = manifest["steps"]["extract"]["tables"][table]
     entry["bytes"], entry["sha256"] = raw.stat().st_size, hashlib.sha256(raw.read_bytes()).hexdigest()
     folder.write_manifest(manifest)
+
+
+def test_duckdb_stage_failure_names_the_table(dirty_snapshot, tmp_path):
+    """A typed column holding a value DuckDB cannot read (e.g. a snapshot from an older extract): one line, the table."""
+    folder = dirty_snapshot.copy_to(tmp_path / "runs")
+    lines = folder.path("raw", "case_rfi.jsonl").read_bytes().splitlines(keepends=True)
+    assert lines, "the dirty snapshot has RFI rows"
+    row = json.loads(lines[0])
+    row["received_date"] = "infinity BC"
+    _rewrite_raw(folder, "case_rfi", [json.dumps(row).encode() + b"\n", *lines[1:]])
+    with pytest.raises(StageError) as failure:
+        stage(folder, "duckdb", echo=quiet)
+    message = str(failure.value)
+    assert message.startswith("DuckDB staging of table case_rfi failed: ") and "\n" not in message
 
 
 def test_a_line_longer_than_duckdbs_default_object_size_is_staged_whole(dirty_snapshot, tmp_path):
