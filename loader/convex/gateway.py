@@ -30,6 +30,8 @@ CLIENT_HEADER = f"perm-migrate-{__version__}"
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3 multipart minimum for non-final parts (§2.2)
 MAX_PARTS = 9999
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+TIMEOUT_ENV = "PERM_CONVEX_TIMEOUT_S"
+DEFAULT_TIMEOUT_S = 60.0
 IMPORT_MODES = ("requireEmpty", "append", "replace", "replaceAll")
 IMPORT_FORMATS = ("jsonLines", "jsonArray", "csv", "zip")
 VALUE_FORMATS = ("json", "convex_encoded_json")
@@ -94,11 +96,12 @@ class ConvexImportError(ConvexError):
 
 @dataclass(frozen=True)
 class ConvexTarget:
-    """Deployment URL and key. The key never appears in `repr` or `str`."""
+    """Deployment URL and key, and the per-request timeout. The key never appears in `repr` or `str`."""
 
     url: str
     key: str = field(repr=False)
     source: str = "flags"
+    timeout_s: float = DEFAULT_TIMEOUT_S
 
     def __str__(self) -> str:
         return f"{self.url} (key {redact_key(self.key)}, from {self.source})"
@@ -106,8 +109,10 @@ class ConvexTarget:
 
 def resolve_target(url: str | None = None, admin_key: str | None = None,
                    environ: Mapping[str, str] | None = None) -> ConvexTarget:
-    """Pick URL and key: flags > self-hosted pair > cloud pair (CONVEX_HTTP §1.1)."""
+    """Pick URL and key: flags > self-hosted pair > cloud pair (CONVEX_HTTP §1.1); the request
+    timeout from `PERM_CONVEX_TIMEOUT_S`."""
     env = os.environ if environ is None else environ
+    timeout_s = _timeout_from(env)
 
     def get(name: str) -> str:
         return (env.get(name) or "").strip()
@@ -115,7 +120,7 @@ def resolve_target(url: str | None = None, admin_key: str | None = None,
     if url or admin_key:
         if not (url and admin_key):
             raise ConfigError("--url and --admin-key must be given together")
-        return _checked_target(url, admin_key, "flags")
+        return _checked_target(url, admin_key, "flags", timeout_s)
     hosted_url, hosted_key = get("CONVEX_SELF_HOSTED_URL"), get("CONVEX_SELF_HOSTED_ADMIN_KEY")
     cloud_url, cloud_key = get("CONVEX_URL"), get("CONVEX_DEPLOY_KEY")
     if bool(hosted_url) != bool(hosted_key):
@@ -126,7 +131,7 @@ def resolve_target(url: str | None = None, admin_key: str | None = None,
             "ambiguous Convex target: both CONVEX_SELF_HOSTED_URL/CONVEX_SELF_HOSTED_ADMIN_KEY "
             "and CONVEX_DEPLOY_KEY are set; unset one pair (or pass --url and --admin-key)")
     if hosted_url:
-        return _checked_target(hosted_url, hosted_key, "CONVEX_SELF_HOSTED_URL")
+        return _checked_target(hosted_url, hosted_key, "CONVEX_SELF_HOSTED_URL", timeout_s)
     if cloud_key and not cloud_url:
         prefix, _, _ = cloud_key.partition("|")
         kind, _, name = prefix.partition(":")
@@ -136,7 +141,7 @@ def resolve_target(url: str | None = None, admin_key: str | None = None,
     if cloud_url and not cloud_key:
         raise ConfigError("CONVEX_URL is set but CONVEX_DEPLOY_KEY is not")
     if cloud_url:
-        return _checked_target(cloud_url, cloud_key, "CONVEX_URL")
+        return _checked_target(cloud_url, cloud_key, "CONVEX_URL", timeout_s)
     if get("CONVEX_DEPLOYMENT"):
         raise ConfigError(
             "CONVEX_DEPLOYMENT alone cannot be used (resolving it needs the Convex control "
@@ -147,9 +152,23 @@ def resolve_target(url: str | None = None, admin_key: str | None = None,
         "and CONVEX_SELF_HOSTED_ADMIN_KEY, or pass --url and --admin-key")
 
 
-def _checked_target(url: str, key: str, source: str) -> ConvexTarget:
+def _timeout_from(env: Mapping[str, str]) -> float:
+    """`PERM_CONVEX_TIMEOUT_S` (seconds, a positive finite number), else the default."""
+    text = (env.get(TIMEOUT_ENV) or "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"{TIMEOUT_ENV}: must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def _checked_target(url: str, key: str, source: str, timeout_s: float) -> ConvexTarget:
     return ConvexTarget(url=_checked_url(url.strip(), source), key=_checked_key(key.strip(), source),
-                        source=source)
+                        source=source, timeout_s=timeout_s)
 
 
 def _checked_url(url: str, source: str) -> str:
@@ -208,10 +227,13 @@ ProgressCallback = Callable[[Mapping[str, Any]], None]
 
 
 class ConvexGateway:
-    """A Convex deployment over HTTP. Use as a context manager (it owns an httpx client)."""
+    """A Convex deployment over HTTP. Use as a context manager (it owns an httpx client).
+
+    `timeout`: seconds per request (default: the target's, `PERM_CONVEX_TIMEOUT_S` or 60).
+    """
 
     def __init__(self, target: ConvexTarget, *, retry: RetryPolicy | None = None,
-                 timeout: float = 60.0, min_part_size: int = MIN_PART_SIZE,
+                 timeout: float | None = None, min_part_size: int = MIN_PART_SIZE,
                  poll_interval: float = 0.5, max_poll_interval: float = 2.0,
                  upload_attempts: int = 3, sleep: Callable[[float], None] = time.sleep,
                  transport: httpx.BaseTransport | None = None):
@@ -221,11 +243,12 @@ class ConvexGateway:
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
         self.upload_attempts = upload_attempts
+        self.timeout_s = target.timeout_s if timeout is None else timeout
         self._sleep = sleep
         self._client = httpx.Client(
             base_url=target.url,
             headers={"Authorization": f"Convex {target.key}", "Convex-Client": CLIENT_HEADER},
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
+            timeout=httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 15.0)),
             transport=transport,
             follow_redirects=False,
         )
