@@ -9,8 +9,10 @@ For each Convex mart, in `import_order` (all behaviour comes from `meta.convex` 
    resolve its references (`loader/resolve.py`) and validate it with the target's table numbers;
 3. write the new documents: snapshot import (`requireEmpty` into an empty table, else `append`)
    with the import id recorded in `import/state.json` before it is confirmed, or, for a mart with
-   `write.via: mutation`, the companion module's idempotent insert-or-patch mutation in batches
-   (a repeat after a lost response stays `created`: see `SentWhileAbsent`);
+   `write.via: mutation`, the companion module's idempotent insert-or-patch mutation in batches;
+   either way the identity keys the target lacks are first synced to `import/<table>.absent.jsonl`,
+   so that a document of this run found again later (a retry after a lost response, or a resume
+   after the mapping rows were lost) stays `created` (see `SentWhileAbsent`);
 4. read the table back, check every written document is there, record the mapping rows.
 
 Every step recomputes "what is missing" from the target, so a resumed or repeated run writes
@@ -26,7 +28,7 @@ import re
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from tqdm import tqdm
 
@@ -100,31 +102,36 @@ class MappingRecorder:
 
 
 class SentWhileAbsent:
-    """`import/<table>.absent.jsonl`: identity keys the target did not hold when this run sent them,
-    appended and synced before each mutation call.
+    """`import/<table>.absent.jsonl` (0600): identity keys the target did not hold when this run sent
+    them, appended and synced before each mutation call or snapshot import.
 
-    A repeated call (a retry after a lost response, or a resumed run that had not mapped it yet)
-    finds the document it inserted already there: the companion reports `sameAsSent` (the stored
-    document equals the sent one), and a key listed here makes it this run's creation.
+    A later pass of the same run (a retry after a lost response, or a resume after the mapping rows
+    were lost) finds the document it wrote already there. A snapshot-imported document matched by a
+    key listed here is this run's creation; for a mutation the companion must also report
+    `sameAsSent` (the stored document equals the sent one).
     """
 
     def __init__(self, path: Path):
         self.path = path
         self.keys = {json.loads(line) for line in path.read_text().splitlines() if line} if path.is_file() else set()
 
-    def note(self, keys: list[Any]) -> None:
-        new = [key for key in dict.fromkeys(keys) if key is not None and key not in self.keys]
-        if not new:
-            return
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write("".join(json.dumps(key) + "\n" for key in new))
+    def note(self, keys: Iterable[Any]) -> None:
+        """Append the keys not listed yet and sync the file (call before the write that sends them)."""
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            for key in keys:
+                if key is not None and key not in self.keys:
+                    handle.write(json.dumps(key) + "\n")
+                    self.keys.add(key)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(self.path, 0o600)
-        self.keys.update(new)
+
+    def sent(self, key: Any) -> bool:
+        """This run sent `key` while the target did not hold it."""
+        return key is not None and key in self.keys
 
     def created_by_run(self, key: Any, outcome: dict[str, Any]) -> bool:
-        return outcome.get("outcome") == "created" or (bool(outcome.get("sameAsSent")) and key in self.keys)
+        return outcome.get("outcome") == "created" or (bool(outcome.get("sameAsSent")) and self.sent(key))
 
 
 class ImportState:
@@ -195,11 +202,13 @@ class Importer:
                 return known.convex_id
         return None
 
-    def _existing(self, mart: ConvexMart, exported: dict[str, Any]) -> tuple[str, str] | None:
+    def _existing(self, mart: ConvexMart, exported: dict[str, Any], absent: SentWhileAbsent
+                  ) -> tuple[str, str] | None:
         """(match rule, _id) when the target already holds this document (§5.5 steps 1–3, §5.6).
 
         A mart written by mutation checks existence itself at write time; here it is only
         skipped when the mapping table already maps it to a document that still exists.
+        A document found by an identity key this run sent while absent is its own: `created`.
         """
         mapped = self._mapped_id(mart, exported)
         if mapped is not None:
@@ -209,7 +218,7 @@ class Importer:
         key = exported.get(mart.identity_key)
         found = None if key is None else self.index.lookup(mart.table, mart.identity_key, key)
         if found is not None:
-            return f"existing_{snake(mart.identity_key)}", found
+            return ("created" if absent.sent(key) else f"existing_{snake(mart.identity_key)}"), found
         secondary = exported.get(mart.secondary_match_column or "")
         found = None if secondary is None else self.index.lookup(mart.table, mart.identity_key, secondary)
         if found is not None:
@@ -249,7 +258,14 @@ class Importer:
         return {kind: self.import_dir / f"{mart.table}.{kind}.jsonl"
                 for kind in ("send", "pending", "rejects", "findings")}
 
-    def plan_table(self, mart: ConvexMart, validator: DocumentValidator) -> dict[str, Any]:
+    def _absent_keys(self, mart: ConvexMart, documents: Iterable[dict[str, Any]]) -> Iterator[Any]:
+        """Identity keys of `documents` the target (as last read) does not hold."""
+        for document in documents:
+            key = document.get(mart.identity_key)
+            if self.index.lookup(mart.table, mart.identity_key, key) is None:
+                yield key
+
+    def plan_table(self, mart: ConvexMart, validator: DocumentValidator, absent: SentWhileAbsent) -> dict[str, Any]:
         """Split the export into reuse / write / reject.
 
         Writes `import/<table>.send.jsonl` (the resolved documents to write), `.pending.jsonl`
@@ -266,7 +282,7 @@ class Importer:
             with self._progress(mart) as bar:
                 for exported in iter_jsonl(export_file):
                     bar.update()
-                    existing = self._existing(mart, exported)
+                    existing = self._existing(mart, exported, absent)
                     if existing is not None:
                         rule, convex_id = existing
                         counts[rule] = counts.get(rule, 0) + 1
@@ -380,9 +396,11 @@ class Importer:
         bar.update(lines)
         imports.append({"import_id": result.import_id, "mode": mode, "written": result.num_rows_written})
 
-    def write_snapshot(self, mart: ConvexMart, plan: dict[str, Any]) -> list[dict[str, Any]]:
-        """Snapshot-import the send file (each import id recorded before it is confirmed), then check it landed."""
+    def write_snapshot(self, mart: ConvexMart, plan: dict[str, Any], absent: SentWhileAbsent) -> list[dict[str, Any]]:
+        """Note the absent keys, snapshot-import the send file (each import id recorded before it is
+        confirmed), then check it landed."""
         imports: list[dict[str, Any]] = []
+        absent.note(self._absent_keys(mart, iter_jsonl(self._files(mart)["send"])))
         with self._progress(mart, plan["send"]["lines"]) as bar:
             self._import_isolating(mart, self._files(mart)["send"], bar, imports)
         self.read_target(mart.table)
@@ -414,17 +432,15 @@ class Importer:
             return self._call_isolating(mart, batch[:half]) + self._call_isolating(mart, batch[half:])
         return [(document, pending, result) for (document, pending), result in zip(batch, results, strict=True)]
 
-    def write_mutation(self, mart: ConvexMart, plan: dict[str, Any]) -> dict[str, int]:
+    def write_mutation(self, mart: ConvexMart, plan: dict[str, Any], absent: SentWhileAbsent) -> dict[str, int]:
         """Insert-or-patch through the companion mutation, in idempotent batches."""
         files = self._files(mart)
         counts: dict[str, int] = {}
         conflicts = JsonlWriter(self.import_dir / f"{mart.table}.conflicts.jsonl")
-        absent = SentWhileAbsent(self.import_dir / f"{mart.table}.absent.jsonl")
         batch: list[tuple[dict[str, Any], dict[str, Any]]] = []
 
         def flush() -> None:
-            absent.note([document.get(mart.identity_key) for document, _ in batch
-                         if self.index.lookup(mart.table, mart.identity_key, document.get(mart.identity_key)) is None])
+            absent.note(self._absent_keys(mart, (document for document, _ in batch)))
             for document, pending, outcome in self._call_isolating(mart, batch):
                 rule = "created" if absent.created_by_run(document.get(mart.identity_key), outcome) else outcome["outcome"]
                 counts[rule] = counts.get(rule, 0) + 1
@@ -453,7 +469,8 @@ class Importer:
         self.recorder = MappingRecorder(self.mapping, self.folder.run_id, enabled=not self.dry_run)
         if not self.dry_run and self.finish_pending(mart):
             self.read_target(mart.table)
-        plan = self.plan_table(mart, self._validator())
+        absent = SentWhileAbsent(self.import_dir / f"{mart.table}.absent.jsonl")
+        plan = self.plan_table(mart, self._validator(), absent)
         counts = plan["counts"]
         to_write = plan["send"]["lines"]
         result: dict[str, Any] = {"counts": counts, "findings": plan["findings"]}
@@ -462,12 +479,12 @@ class Importer:
             self._pretend_written(mart)
             return result
         if to_write and mart.via_mutation:
-            for rule, n in self.write_mutation(mart, plan).items():
+            for rule, n in self.write_mutation(mart, plan, absent).items():
                 counts[rule] = counts.get(rule, 0) + n
             self.read_target(mart.table)
         elif to_write:
-            result["imports"] = self.write_snapshot(mart, plan)
-            counts["created"] = to_write - len(self.server_rejected.get(mart.table, ()))
+            result["imports"] = self.write_snapshot(mart, plan, absent)
+            counts["created"] = counts.get("created", 0) + to_write - len(self.server_rejected.get(mart.table, ()))
         refused = len(self.server_rejected.get(mart.table, ()))
         if refused:
             counts["rejected"] = counts.get("rejected", 0) + refused

@@ -102,15 +102,16 @@ def test_second_run_writes_nothing_new(run, gateway, tmp_path):
     assert again["tables"]["userProfiles"]["counts"] == {"mapping_table": 3}
 
 
-def test_without_mapping_table_existing_documents_are_matched_by_key(run, gateway, tmp_path):
+def test_without_mapping_table_the_run_s_documents_are_matched_by_key_as_its_creations(run, gateway, tmp_path):
     run_import(run, gateway, tmp_path)
     (tmp_path / "mapping.sqlite").unlink()
     again = run_import(run, gateway, tmp_path)
-    assert again["tables"]["users"]["counts"] == {"existing_email": 3}
-    assert again["tables"]["cases"]["counts"] == {"existing_legacy_id": 4}
-    # the same run sent them while absent and finds them as sent: still its creations (rollback deletes them)
+    # the same run sent them while absent (import/<table>.absent.jsonl) and finds them by key:
+    # still its creations (rollback deletes them); nothing is written twice
+    assert again["tables"]["users"]["counts"] == {"created": 3}
+    assert again["tables"]["cases"]["counts"] == {"created": 4}
     assert again["tables"]["userProfiles"]["counts"] == {"created": 3}
-    assert len(docs(gateway, "userProfiles")) == 3
+    assert [len(docs(gateway, t)) for t in ("users", "cases", "userProfiles")] == [3, 4, 3]
 
 
 def seed(gateway, tmp_path, table, documents):
