@@ -62,7 +62,7 @@ class RecordsAbsentKeysAtImport(ConvexGateway):
         return super().import_file(path, table=table, **kwargs)
 
 
-def _crashing(gateway_class, m):
+def _real_gateway(gateway_class, m):
     return gateway_class(ConvexTarget(m.emulator.url, m.emulator.admin_key), poll_interval=0.01,
                          max_poll_interval=0.05)
 
@@ -88,7 +88,7 @@ def test_killed_after_the_users_import_committed_then_resumed_without_its_import
     states: list = []
     DiesAfterTheFirstImport.died = False
     with migrated_run(tmp_path, before_import=_signup_then_record(states), import_it=False) as m:
-        with _crashing(DiesAfterTheFirstImport, m) as dying, pytest.raises(KeyboardInterrupt):
+        with _real_gateway(DiesAfterTheFirstImport, m) as dying, pytest.raises(KeyboardInterrupt):
             import_tables(m.folder, dying, mapping=m.mapping, progress=False)
         assert list(m.mapping.rows()) == []  # died before mapping anything
         assert len(list(m.gateway.iter_documents("users"))) == 3
@@ -105,7 +105,7 @@ def test_absent_keys_are_on_disk_before_the_import_is_sent_and_a_dry_run_writes_
                       import_it=False) as m:
         import_tables(m.folder, m.gateway, mapping=m.mapping, dry_run=True, progress=False)
         assert not m.folder.path("import", "users.absent.jsonl").exists()
-        with _crashing(RecordsAbsentKeysAtImport, m) as recording:
+        with _real_gateway(RecordsAbsentKeysAtImport, m) as recording:
             import_tables(m.folder, recording, mapping=m.mapping, progress=False)
     [at_send] = RecordsAbsentKeysAtImport.seen
     assert sorted(json.loads(line) for line in at_send.splitlines()) == RUN_USERS  # not the v2 sign-up
