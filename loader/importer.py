@@ -113,7 +113,22 @@ class SentWhileAbsent:
 
     def __init__(self, path: Path):
         self.path = path
-        self.keys = {json.loads(line) for line in path.read_text().splitlines() if line} if path.is_file() else set()
+        self.keys: set[Any] = set()
+        if path.is_file():
+            self._load()
+
+    def _load(self) -> None:
+        """Read the keys; drop a last line torn by a killed `note` (never synced, so nothing was sent with it)."""
+        complete = 0
+        with self.path.open("rb") as handle:
+            for line in handle:
+                if not line.endswith(b"\n"):
+                    break
+                complete += len(line)
+                if line.strip():
+                    self.keys.add(json.loads(line))
+        if complete < self.path.stat().st_size:
+            os.truncate(self.path, complete)
 
     def note(self, keys: Iterable[Any]) -> None:
         """Append the keys not listed yet and sync the file (call before the write that sends them)."""
@@ -258,12 +273,9 @@ class Importer:
         return {kind: self.import_dir / f"{mart.table}.{kind}.jsonl"
                 for kind in ("send", "pending", "rejects", "findings")}
 
-    def _absent_keys(self, mart: ConvexMart, documents: Iterable[dict[str, Any]]) -> Iterator[Any]:
-        """Identity keys of `documents` the target (as last read) does not hold."""
-        for document in documents:
-            key = document.get(mart.identity_key)
-            if self.index.lookup(mart.table, mart.identity_key, key) is None:
-                yield key
+    def _absent_keys(self, mart: ConvexMart, keys: Iterable[Any]) -> Iterator[Any]:
+        """The identity keys the target (as last read) does not hold."""
+        return (key for key in keys if self.index.lookup(mart.table, mart.identity_key, key) is None)
 
     def plan_table(self, mart: ConvexMart, validator: DocumentValidator, absent: SentWhileAbsent) -> dict[str, Any]:
         """Split the export into reuse / write / reject.
@@ -400,7 +412,8 @@ class Importer:
         """Note the absent keys, snapshot-import the send file (each import id recorded before it is
         confirmed), then check it landed."""
         imports: list[dict[str, Any]] = []
-        absent.note(self._absent_keys(mart, iter_jsonl(self._files(mart)["send"])))
+        sent_keys = (pending["identity"] for pending in iter_jsonl(self._files(mart)["pending"]))
+        absent.note(self._absent_keys(mart, sent_keys))
         with self._progress(mart, plan["send"]["lines"]) as bar:
             self._import_isolating(mart, self._files(mart)["send"], bar, imports)
         self.read_target(mart.table)
@@ -440,7 +453,7 @@ class Importer:
         batch: list[tuple[dict[str, Any], dict[str, Any]]] = []
 
         def flush() -> None:
-            absent.note(self._absent_keys(mart, (document for document, _ in batch)))
+            absent.note(self._absent_keys(mart, (document.get(mart.identity_key) for document, _ in batch)))
             for document, pending, outcome in self._call_isolating(mart, batch):
                 rule = "created" if absent.created_by_run(document.get(mart.identity_key), outcome) else outcome["outcome"]
                 counts[rule] = counts.get(rule, 0) + 1

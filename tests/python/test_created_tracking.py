@@ -11,7 +11,7 @@ import pytest
 
 from loader.backup import created_by_run, delete_created
 from loader.convex.gateway import ConvexGateway, ConvexTarget
-from loader.importer import import_tables
+from loader.importer import SentWhileAbsent, import_tables
 from operator_fixture import migrated_run, pre_existing_v2_user, snapshot
 
 RUN_USERS = ["ann@example.com", "cy@example.com"]  # bob@example.com signed up on v2 before the run
@@ -109,3 +109,14 @@ def test_absent_keys_are_on_disk_before_the_import_is_sent_and_a_dry_run_writes_
             import_tables(m.folder, recording, mapping=m.mapping, progress=False)
     [at_send] = RecordsAbsentKeysAtImport.seen
     assert sorted(json.loads(line) for line in at_send.splitlines()) == RUN_USERS  # not the v2 sign-up
+
+
+def test_a_line_torn_by_a_killed_note_is_dropped_and_the_file_stays_readable(tmp_path):
+    path = tmp_path / "users.absent.jsonl"
+    path.write_text('"ann@example.com"\n"cy@exa')  # killed while appending, before the sync
+    absent = SentWhileAbsent(path)
+    assert absent.keys == {"ann@example.com"}
+    absent.note(["cy@example.com", "ann@example.com", None])
+    assert path.read_text() == '"ann@example.com"\n"cy@example.com"\n'
+    assert SentWhileAbsent(path).keys == {"ann@example.com", "cy@example.com"}
+    assert absent.sent("cy@example.com") and not absent.sent("bob@example.com") and not absent.sent(None)
