@@ -86,12 +86,17 @@ nullif((regexp_match(cast({{ expr }} as text), {{ pattern }}))[{{ n }}], '')
 coalesce({{ regex_match('lower(' ~ expr ~ ')', '^[a-z][a-z0-9+.-]*://([^/?#@]*@)?[^/?#@:]*[.]supabase[.]co(:[0-9]+)?/storage/') }}, false)
 {%- endmacro %}
 
-{#- Comma-separated names of the columns whose text the TEXT rule changes (control characters or
-    surrounding whitespace removed; DQ-27), NULL when none. -#}
+{#- Boolean: the TEXT rule changes this text (control characters or surrounding whitespace removed;
+    DQ-27); NULL for NULL. -#}
+{% macro is_text_cleaned(expr) -%}
+({{ expr }} <> coalesce({{ clean_text(expr) }}, ''))
+{%- endmacro %}
+
+{#- Comma-separated names of the columns whose text the TEXT rule changes (DQ-27), NULL when none. -#}
 {% macro dirty_text_columns(relation_alias, column_names) -%}
 nullif(concat_ws(','
 {%- for column_name in column_names %},
-    case when {{ relation_alias }}.{{ column_name }} <> coalesce({{ clean_text(relation_alias ~ '.' ~ column_name) }}, '') then '{{ column_name }}' end
+    case when {{ is_text_cleaned(relation_alias ~ '.' ~ column_name) }} then '{{ column_name }}' end
 {%- endfor %}
 ), '')
 {%- endmacro %}

@@ -22,6 +22,12 @@
   then cast(floor(extract(epoch from cast(cast({{ ts_expr }} as text) as timestamp)) * 1000) as bigint) end)
 {%- endmacro %}
 
+{#- The text of a non-NULL timestamp that `epoch_ms` cannot read (`infinity`, `-infinity`, BC or
+    5-digit years, staged as text), else NULL: the original value a DQ-16 finding names. -#}
+{% macro unreadable_timestamp(ts_expr) -%}
+(case when {{ ts_expr }} is not null and {{ epoch_ms(ts_expr) }} is null then cast({{ ts_expr }} as varchar) end)
+{%- endmacro %}
+
 {#- The migration_as_of var parsed once at compile time (never the clock), as a naive UTC datetime. -#}
 {% macro as_of_datetime() -%}
   {%- set raw = var('migration_as_of') | string | trim -%}

@@ -1,4 +1,5 @@
-{#- Staging of public.case_rfi / public.case_rfe (same columns, §1.8): rename, cast and clean only. -#}
+{#- Staging of public.case_rfi / public.case_rfe (same columns, §1.8): rename, cast and clean only, with
+    what cleaning changed (text, DQ-27; a timestamp that is not finite, DQ-16). -#}
 {% macro cases_entry_staging(table_name) -%}
 select
     lower(trim(cast(id as varchar))) as row_id,
@@ -10,6 +11,8 @@ select
     {{ parse_date(column) }} as {{ column }},
     nullif(cast({{ column }} as varchar), '') as {{ column }}_raw,
     {%- endfor %}
-    {{ epoch_ms('created_at') }} as created_at_ms
-from {{ source('supabase', table_name) }}
+    {{ epoch_ms('created_at') }} as created_at_ms,
+    {{ unreadable_timestamp('created_at') }} as created_at_unreadable,
+    {{ dirty_text_columns('raw_rows', ['title', 'description', 'notes']) }} as dirty_text_columns
+from {{ source('supabase', table_name) }} as raw_rows
 {%- endmacro %}

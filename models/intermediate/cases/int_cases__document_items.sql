@@ -1,7 +1,8 @@
 {#- One row per item of documents / rfi_documents / rfe_documents of a loaded case (§3.8.3), with
     whether it is carried into `documents` (only under carry_documents) or goes to the re-upload
     manifest, and whether its URL is on Supabase Storage (DQ-29). JSON null items are kept with
-    is_null_item (dropped from the manifest, DQ-22). -#}
+    is_null_item (dropped from the manifest, DQ-22); cleaned_members names the members the TEXT rule
+    changed (DQ-27). -#}
 with cases as (
     select scalars.case_id, scalars.owner_email, stg.documents_raw, stg.rfi_documents_raw, stg.rfe_documents_raw
     from {{ ref('int_cases__scalars') }} as scalars
@@ -37,7 +38,11 @@ described as (
             {{ clean_text(json_member_text('items.item', 'type')) }}) as mime_type,
         case when {{ json_kind(json_member('items.item', 'size')) }} = 'number'
             then cast({{ json_member_text('items.item', 'size') }} as double precision) end as size_bytes,
-        coalesce({{ json_member('items.item', 'uploadedAt') }}, {{ json_member('items.item', 'uploaded_at') }}) as uploaded_json
+        coalesce({{ json_member('items.item', 'uploadedAt') }}, {{ json_member('items.item', 'uploaded_at') }}) as uploaded_json,
+        nullif(concat_ws(','
+        {%- for member in ['id', 'name', 'url', 'mimeType', 'mime_type', 'type'] %},
+            case when {{ is_text_cleaned(json_member_text('items.item', member)) }} then '{{ member }}' end
+        {%- endfor %}), '') as cleaned_members
     from items
 ),
 
@@ -67,6 +72,7 @@ select
     coalesce(timed.item_kind, 'null') = 'null' as is_null_item,
     timed.item_text,
     timed.is_supabase_storage_url,
+    timed.cleaned_members,
     {{ var('carry_documents') }}
         and timed.source_column = 'documents'
         and timed.document_id is not null and timed.document_name is not null and timed.document_url is not null

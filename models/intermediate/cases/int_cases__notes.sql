@@ -1,6 +1,6 @@
 {#- One row per loaded case: notes as a JSON array (§3.8.1): structured JSON notes or one plain-text
-    note, then the unattached RFI / RFE legacy notes; with what was dropped or fixed (DQ-22). JSON null
-    elements are dropped before the shape is decided (§3.1 JSON rule). -#}
+    note, then the unattached RFI / RFE legacy notes; with what was dropped or fixed (DQ-22) and the text
+    the TEXT rule changed (DQ-27). JSON null elements are dropped before the shape is decided (§3.1 JSON rule). -#}
 {%- set parsed = json_parse('cases.notes_raw') -%}
 
 with cases as (
@@ -63,6 +63,7 @@ structured_items as (
         array_items.item_position,
         {{ clean_text(json_member_text('array_items.item', 'content')) }} as content,
         {{ json_kind(json_member('array_items.item', 'content')) }} = 'string' as content_is_string,
+        coalesce({{ is_text_cleaned(json_member_text('array_items.item', 'content')) }}, false) as content_cleaned,
         case when {{ json_kind(json_member('array_items.item', 'id')) }} = 'string'
             then nullif({{ json_member_text('array_items.item', 'id') }}, '') end as given_id,
         coalesce(
@@ -171,6 +172,20 @@ null_counts as (
     group by array_items.case_id
 ),
 
+{#- Text the TEXT rule changed (DQ-27): the content of kept structured notes, or the plain-text column. #}
+cleaned_per_case as (
+    select case_id,
+        {{ ordered_string_agg("'notes item ' || cast(item_position as varchar) || ' content'", "' | '", ['item_position']) }}
+            as cleaned_text_items
+    from structured_items
+    where content_is_string and content is not null and content_cleaned
+    group by case_id
+    union all
+    select case_id, 'notes'
+    from shapes
+    where shapes.notes_text is not null and not shapes.is_structured and {{ is_text_cleaned('shapes.notes_raw') }}
+),
+
 fixes_per_case as (
     select case_id,
         {{ ordered_string_agg("'note ' || cast(item_position as varchar) || ': ' || fixes", "' | '", ['item_position']) }}
@@ -194,7 +209,8 @@ select
     cases.rfe_notes is not null and not cases.rfe_legacy_entry_kept as rfe_notes_unattached,
     coalesce(dropped_counts.dropped_note_count, 0) as dropped_note_count,
     coalesce(null_counts.null_note_count, 0) as null_note_count,
-    fixes_per_case.note_fixes
+    fixes_per_case.note_fixes,
+    cleaned_per_case.cleaned_text_items
 from cases
 left join per_case
     on per_case.case_id = cases.case_id
@@ -204,3 +220,5 @@ left join null_counts
     on null_counts.case_id = cases.case_id
 left join fixes_per_case
     on fixes_per_case.case_id = cases.case_id
+left join cleaned_per_case
+    on cleaned_per_case.case_id = cases.case_id

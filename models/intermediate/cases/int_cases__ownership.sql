@@ -7,7 +7,7 @@ select
     refs.resolution_rule,
     refs.group_email as owner_email,
     case
-        when cases.deleted_at_ms is not null and not {{ var('include_soft_deleted_cases') }} then 'excluded'
+        when cases.is_soft_deleted and not {{ var('include_soft_deleted_cases') }} then 'excluded'
         when refs.user_ref is null then 'rejected'
         when refs.identity_outcome = 'rejected' then 'rejected'
         when refs.identity_outcome = 'excluded' then 'excluded'
@@ -15,20 +15,20 @@ select
         else 'loaded'
     end as outcome,
     case
-        when cases.deleted_at_ms is not null and not {{ var('include_soft_deleted_cases') }} then 'soft_deleted'
+        when cases.is_soft_deleted and not {{ var('include_soft_deleted_cases') }} then 'soft_deleted'
         when refs.user_ref is null then null
         when refs.identity_outcome = 'rejected' then null
         when refs.identity_outcome = 'excluded' then 'owner_excluded'
     end as reason,
     case
-        when cases.deleted_at_ms is not null and not {{ var('include_soft_deleted_cases') }} then null
+        when cases.is_soft_deleted and not {{ var('include_soft_deleted_cases') }} then null
         when refs.user_ref is null then 'DQ-06'
         when refs.identity_outcome = 'rejected' then refs.identity_reason
         when refs.identity_outcome = 'excluded' then null
         when refs.group_email is null then 'DQ-06'
     end as dq_id,
     case
-        when cases.deleted_at_ms is not null and not {{ var('include_soft_deleted_cases') }}
+        when cases.is_soft_deleted and not {{ var('include_soft_deleted_cases') }}
             then 'case is soft-deleted (deleted_at set)'
         when refs.user_ref is null then 'user_id matches no v1 user'
         when refs.identity_outcome = 'rejected' then 'owner identity is rejected (' || coalesce(refs.identity_reason, '?') || ')'

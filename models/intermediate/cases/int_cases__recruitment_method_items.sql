@@ -1,6 +1,6 @@
 {#- One row per element of additional_recruitment_methods of a loaded case (§3.7), mapped to
     {method, date, description}, with its fate: `kept`, or dropped (`null_item`, `no_method_no_date`,
-    `wrong_type`), and the DQ-23 flags. -#}
+    `wrong_type`), the DQ-23 flags, and whether the TEXT rule changed the description (DQ-27). -#}
 {%- set normalise = "regexp_replace(lower(trim(RAW)), '[[:space:]]+', ' ', 'g')" -%}
 
 with cases as (
@@ -25,7 +25,11 @@ items as (
         {{ parse_date(json_member_text('items.item', 'date')) }} as single_date,
         coalesce(
             {{ clean_text(json_member_text('items.item', 'description')) }},
-            {{ clean_text(json_member_text('items.item', 'outlet')) }}) as description_raw
+            {{ clean_text(json_member_text('items.item', 'outlet')) }}) as description_raw,
+        case when {{ clean_text(json_member_text('items.item', 'description')) }} is not null
+            then {{ json_member_text('items.item', 'description') }}
+            else {{ json_member_text('items.item', 'outlet') }}
+        end as description_source
     from cases
     cross join {{ json_array_items(json_parse('cases.additional_recruitment_methods_raw'), 'items') }}
 ),
@@ -59,6 +63,7 @@ mapped as (
         items.method_raw,
         coalesce(labels.method, items.method_raw, '') as method,
         items.method_raw is not null and labels.method is null as method_unknown,
+        coalesce({{ is_text_cleaned('items.description_source') }}, false) as description_cleaned,
         case when items.item_kind = 'object'
             then coalesce(items.single_date, dates_per_item.latest_date, '') else '' end as method_date,
         case

@@ -1,6 +1,7 @@
 {#- One row per RFI/RFE candidate entry of a loaded case, from the three sources of §3.6 in
     precedence order: 1 = case_rfi/case_rfe rows, 2 = rfi_list/rfe_list items, 3 = legacy columns.
-    Null or non-object list items are kept with item_is_object = false (dropped later, DQ-22). -#}
+    Null or non-object list items are kept with item_is_object = false (dropped later, DQ-22); list items
+    name the members the TEXT rule changed in cleaned_members (DQ-27; table rows: their staging). -#}
 
 with cases as (
     select
@@ -21,6 +22,7 @@ select
     cast(null as integer) as list_position,
     'v1-{{ kind }}-' || rows.row_id as entry_id,
     true as item_is_object,
+    false as item_is_null,
     rows.title,
     rows.description,
     rows.notes,
@@ -31,7 +33,8 @@ select
     rows.response_submitted_date,
     rows.response_submitted_date_raw,
     coalesce(rows.created_at_ms, cases.case_created_at) as created_at,
-    rows.created_at_ms as sort_created_at
+    rows.created_at_ms as sort_created_at,
+    cast(null as varchar) as cleaned_members
 from {{ ref('stg_supabase__case_' ~ kind) }} as rows
 inner join cases
     on cases.case_id = rows.case_id
@@ -46,6 +49,7 @@ select
     items.item_index + 1 as list_position,
     'v1-{{ kind }}-' || cases.case_id || '-' || cast(items.item_index + 1 as varchar) as entry_id,
     coalesce({{ json_kind('items.item') }} = 'object', false) as item_is_object,
+    coalesce({{ json_kind('items.item') }}, 'null') = 'null' as item_is_null,
     {{ clean_text(json_member_text('items.item', 'title')) }} as title,
     {{ clean_text(json_member_text('items.item', 'description')) }} as description,
     {{ clean_text(json_member_text('items.item', 'notes')) }} as notes,
@@ -54,7 +58,11 @@ select
     {{ json_member_text('items.item', field) }} as {{ field }}_raw,
     {%- endfor %}
     cases.case_created_at as created_at,
-    cast(null as bigint) as sort_created_at
+    cast(null as bigint) as sort_created_at,
+    nullif(concat_ws(','
+    {%- for member in ['title', 'description', 'notes'] %},
+        case when {{ is_text_cleaned(json_member_text('items.item', member)) }} then '{{ member }}' end
+    {%- endfor %}), '') as cleaned_members
 from cases
 cross join {{ json_array_items(json_parse('cases.' ~ kind ~ '_list_raw'), 'items') }}
 
@@ -68,6 +76,7 @@ select
     0 as list_position,
     'v1-{{ kind }}-' || cases.case_id || '-0' as entry_id,
     true as item_is_object,
+    false as item_is_null,
     cast(null as varchar) as title,
     cast(null as varchar) as description,
     cases.{{ kind }}_notes as notes,
@@ -78,7 +87,8 @@ select
     cases.{{ kind }}_response_submitted_date as response_submitted_date,
     cases.{{ kind }}_response_submitted_date_raw as response_submitted_date_raw,
     cases.case_created_at as created_at,
-    cast(null as bigint) as sort_created_at
+    cast(null as bigint) as sort_created_at,
+    cast(null as varchar) as cleaned_members
 from cases
 where cases.{{ kind }}_received_date_raw is not null
     or cases.{{ kind }}_response_due_date_raw is not null

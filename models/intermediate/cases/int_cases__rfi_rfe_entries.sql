@@ -1,10 +1,12 @@
 {#- One row per RFI/RFE candidate (§3.6) with its fate: `kept` (becomes an entry), `duplicate`
     (dedupe: a higher-precedence entry has the same key, or the same receivedDate and this one has no
-    title), `no_dates` (neither received nor due date: dropped, DQ-19a) or `not_object` (DQ-22). -#}
+    title), `no_dates` (neither received nor due date: dropped, DQ-19a), `null_item` (a JSON null list item,
+    dropped: DQ-22 info) or `not_object` (another non-object list item: DQ-22 warning). -#}
 with candidates as (
     select
         candidates.*,
         case
+            when candidates.item_is_null then 'null_item'
             when not candidates.item_is_object then 'not_object'
             when candidates.received_date is null and candidates.response_due_date is null then 'no_dates'
         end as drop_reason,
@@ -72,6 +74,7 @@ select
     end as response_due_date,
     candidates.response_submitted_date,
     candidates.created_at,
+    candidates.cleaned_members,
     candidates.kind = 'rfi' and candidates.received_date is not null and candidates.response_due_date is not null
         and candidates.response_due_date <> {{ add_days('candidates.received_date', 30) }} as due_date_recomputed,
     candidates.received_date is null

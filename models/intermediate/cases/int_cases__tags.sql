@@ -1,6 +1,7 @@
 {#- One row per loaded case: tags as a JSON array (§3.8.2): JSON/text[] arrays keep their string
     elements, other text is split on `,`; trimmed, empties dropped, exact duplicates removed keeping
-    the first position. -#}
+    the first position. Dropped elements are counted: JSON nulls (DQ-22 info) apart from other
+    non-strings (DQ-22 warning). -#}
 with cases as (
     select
         scalars.case_id,
@@ -17,7 +18,8 @@ array_parts as (
         cases.case_id,
         items.item_index + 1 as part_index,
         case when {{ json_kind('items.item') }} = 'string' then {{ clean_text(json_scalar_text('items.item')) }} end as tag,
-        coalesce({{ json_kind('items.item') }}, 'null') <> 'string' as is_dropped_element
+        coalesce({{ json_kind('items.item') }}, 'null') not in ('string', 'null') as is_dropped_element,
+        coalesce({{ json_kind('items.item') }}, 'null') = 'null' as is_null_element
     from cases
     cross join {{ json_array_items(json_parse('cases.tags_raw'), 'items') }}
     where cases.is_array
@@ -28,7 +30,8 @@ text_parts as (
         cases.case_id,
         parts.part_index,
         {{ clean_text('parts.part') }} as tag,
-        false as is_dropped_element
+        false as is_dropped_element,
+        false as is_null_element
     from cases
     cross join {{ cases_split_parts('cases.tags_raw', ',', 'parts') }}
     where not coalesce(cases.is_array, false)
@@ -54,16 +57,20 @@ per_case as (
 ),
 
 dropped as (
-    select case_id, count(*) as dropped_element_count
+    select
+        case_id,
+        count(case when is_dropped_element then 1 end) as dropped_element_count,
+        count(case when is_null_element then 1 end) as null_element_count
     from all_parts
-    where is_dropped_element
+    where is_dropped_element or is_null_element
     group by case_id
 )
 
 select
     scalars.case_id,
     coalesce(per_case.tags_json, '[]') as tags_json,
-    coalesce(dropped.dropped_element_count, 0) as dropped_element_count
+    coalesce(dropped.dropped_element_count, 0) as dropped_element_count,
+    coalesce(dropped.null_element_count, 0) as null_element_count
 from {{ ref('int_cases__scalars') }} as scalars
 left join per_case
     on per_case.case_id = scalars.case_id

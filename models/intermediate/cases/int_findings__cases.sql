@@ -26,7 +26,8 @@ with cases as (
 ),
 
 raw_dates as (
-    select stg.*, scalars.owner_email
+    select stg.*, scalars.owner_email, scalars.created_at as mapped_created_at, scalars.updated_at as mapped_updated_at,
+        scalars.deleted_at as mapped_deleted_at
     from {{ ref('stg_supabase__cases') }} as stg
     inner join {{ ref('int_cases__scalars') }} as scalars
         on scalars.case_id = stg.case_id
@@ -44,6 +45,23 @@ methods as (
     from {{ ref('int_cases__recruitment_method_items') }} as items
     inner join {{ ref('int_cases__scalars') }} as scalars
         on scalars.case_id = items.case_id
+),
+
+{#- JSON items of loaded collections whose text members the TEXT rule changed (DQ-27). #}
+cleaned_json_items as (
+    select case_id, owner_email, 'additionalRecruitmentMethods' as target_field, 0 as column_order, item_position,
+        'additional_recruitment_methods item ' || cast(item_position as varchar) || ' description' as item_label
+    from methods where fate = 'kept' and description_cleaned
+    union all
+    select case_id, owner_email, kind || 'Entries', 0, list_position,
+        kind || '_list item ' || cast(list_position as varchar) || ' ' || cleaned_members
+    from entries where source_rank = 2 and fate = 'kept' and cleaned_members is not null
+    union all
+    select case_id, owner_email, 'documents',
+        case source_column when 'documents' then 0 when 'rfi_documents' then 1 else 2 end, item_position,
+        source_column || ' item ' || cast(item_position as varchar) || ' ' || cleaned_members
+    from {{ ref('int_cases__document_items') }}
+    where cleaned_members is not null
 ),
 
 findings as (
@@ -99,6 +117,17 @@ findings as (
     from raw_dates where {{ column }}_raw is not null and {{ column }} is null
     {%- endfor %}
 
+    {#- DQ-16: timestamps that are not finite (`infinity`, BC or 5-digit years): treated as missing. #}
+    {%- for column, field, consequence in [
+        ('created_at', 'createdAt', 'treated as missing, migration_as_of used (DQ-28)'),
+        ('updated_at', 'updatedAt', 'treated as missing, createdAt used (DQ-28)'),
+        ('deleted_at', 'deletedAt', 'the case is soft-deleted; deletedAt omitted')] %}
+    union all
+    select 'DQ-16', 'warning', case_id, owner_email, '{{ field }}', {{ column }}_unreadable, cast(mapped_{{ column }} as varchar),
+        '{{ column }} is not a finite timestamp; {{ consequence }}'
+    from raw_dates where {{ column }}_unreadable is not null
+    {%- endfor %}
+
     {#- DQ-17: notice-of-filing end filled (info) and failing v2 rules (warning). #}
     union all
     select 'DQ-17', 'info', case_id, owner_email, 'noticeOfFilingEndDate', cast(null as varchar), notice_of_filing_end_date,
@@ -134,6 +163,10 @@ findings as (
     select 'DQ-22', 'info', case_id, owner_email, kind || 'Entries', entry_id, cast(null as varchar),
         entry_id || ': duplicate of a higher-precedence entry; merged'
     from entries where fate = 'duplicate' and source_rank > 1
+    union all
+    select 'DQ-22', 'info', case_id, owner_email, kind || 'Entries', entry_id, cast(null as varchar),
+        entry_id || ': list item is null; dropped'
+    from entries where fate = 'null_item'
     union all
     select 'DQ-22', 'warning', case_id, owner_email, kind || 'Entries', entry_id, cast(null as varchar),
         entry_id || ': list item is not an object; dropped'
@@ -177,12 +210,23 @@ findings as (
         {%- if column == 'notes' %} and {{ json_kind(json_parse('notes_raw')) }} = 'array'{% endif %}
     {%- endfor %}
 
-    {#- DQ-27: text changed by the TEXT rule. #}
+    {#- DQ-27: text changed by the TEXT rule, in columns and inside JSON items (one finding per v2 field). #}
     union all
     select 'DQ-27', 'info', case_id, owner_email, dirty_text_columns, cast(null as varchar), cast(null as varchar),
         'control characters or surrounding whitespace removed from ' || dirty_text_columns
     from raw_dates
     where dirty_text_columns is not null
+    union all
+    select 'DQ-27', 'info', case_id, owner_email, 'notes', cast(null as varchar), cast(null as varchar),
+        'control characters or surrounding whitespace removed from ' || cleaned_text_items
+    from {{ ref('int_cases__notes') }} inner join {{ ref('int_cases__scalars') }} using (case_id)
+    where cleaned_text_items is not null
+    union all
+    select 'DQ-27', 'info', case_id, owner_email, target_field, cast(null as varchar), cast(null as varchar),
+        'control characters or surrounding whitespace removed from '
+        || {{ ordered_string_agg('item_label', "' | '", ['column_order', 'item_position']) }}
+    from cleaned_json_items
+    group by case_id, owner_email, target_field
 
     {#- DQ-19b: more than one active entry in a list. #}
     {%- for kind in ['rfi', 'rfe'] %}
@@ -236,7 +280,8 @@ findings as (
     inner join {{ ref('int_cases__scalars') }} as scalars using (case_id)
     where methods_not_array
     union all
-    select case when fate = 'null_item' then 'DQ-22' else 'DQ-23' end, 'warning', case_id, owner_email,
+    select case when fate = 'null_item' then 'DQ-22' else 'DQ-23' end, case when fate = 'null_item' then 'info' else 'warning' end,
+        case_id, owner_email,
         'additionalRecruitmentMethods', cast(item_position as varchar), cast(null as varchar),
         'method item ' || cast(item_position as varchar) || case fate
             when 'null_item' then ' is null; dropped'
@@ -307,6 +352,11 @@ findings as (
         'tag elements that are not strings dropped'
     from {{ ref('int_cases__tags') }} inner join {{ ref('int_cases__scalars') }} using (case_id)
     where dropped_element_count > 0
+    union all
+    select 'DQ-22', 'info', case_id, owner_email, 'tags', cast(null_element_count as varchar), cast(null as varchar),
+        'null elements of the tags array dropped'
+    from {{ ref('int_cases__tags') }} inner join {{ ref('int_cases__scalars') }} using (case_id)
+    where null_element_count > 0
     {%- if var('carry_calendar_event_ids') %}
     union all
     select 'DQ-22', 'warning', case_id, owner_email, 'calendarEventIds', calendar_event_ids_raw, cast(null as varchar),
@@ -335,11 +385,11 @@ findings as (
     {#- DQ-28: timestamp fallbacks. #}
     union all
     select 'DQ-28', 'info', case_id, owner_email, 'createdAt', cast(null as varchar), cast(created_at as varchar),
-        'created_at is NULL; migration_as_of used'
+        'created_at is NULL or not a finite timestamp; migration_as_of used'
     from cases where created_at_v1 is null
     union all
     select 'DQ-28', 'info', case_id, owner_email, 'updatedAt', cast(updated_at_v1 as varchar), cast(updated_at as varchar),
-        'updated_at is NULL or before created_at; createdAt used'
+        'updated_at is NULL, not a finite timestamp or before created_at; createdAt used'
     from cases where updated_at_v1 is null or updated_at_v1 < created_at
 
     {#- DQ-29: documents on Supabase Storage. #}
@@ -362,17 +412,51 @@ findings as (
         '{{ field }} is later than migration_as_of; loaded'
     from cases where {{ column }} > {{ as_of_date() }}
     {%- endfor %}
+),
+
+{#- Findings on the loaded public.case_rfi / public.case_rfe rows themselves: their timestamp (DQ-16)
+    and text columns (DQ-27). #}
+entry_row_findings as (
+    {%- for kind in ['rfi', 'rfe'] %}
+    {{ 'union all' if not loop.first }}
+    select 'DQ-16' as dq_id, 'warning' as level, 'public.case_{{ kind }}' as source_table, entries.source_row_id as v1_id,
+        entries.case_id, entries.owner_email, '{{ kind }}Entries' as target_field, entry_rows.created_at_unreadable as original_value,
+        cast(entries.created_at as varchar) as resulting_value,
+        entries.entry_id || ': created_at is not a finite timestamp; the case createdAt used' as message
+    from entries
+    inner join {{ ref('stg_supabase__case_' ~ kind) }} as entry_rows
+        on entry_rows.row_id = entries.source_row_id
+    where entries.kind = '{{ kind }}' and entries.source_rank = 1 and entries.fate = 'kept'
+        and entry_rows.created_at_unreadable is not null
+    union all
+    select 'DQ-27', 'info', 'public.case_{{ kind }}', entries.source_row_id, entries.case_id, entries.owner_email,
+        entry_rows.dirty_text_columns, cast(null as varchar), cast(null as varchar),
+        'control characters or surrounding whitespace removed from ' || entry_rows.dirty_text_columns
+    from entries
+    inner join {{ ref('stg_supabase__case_' ~ kind) }} as entry_rows
+        on entry_rows.row_id = entries.source_row_id
+    where entries.kind = '{{ kind }}' and entries.source_rank = 1 and entries.fate = 'kept'
+        and entry_rows.dirty_text_columns is not null
+    {%- endfor %}
+),
+
+all_findings as (
+    select findings.*, 'public.cases' as source_table, findings.case_id as v1_id
+    from findings
+    union all
+    select dq_id, level, case_id, owner_email, target_field, original_value, resulting_value, message, source_table, v1_id
+    from entry_row_findings
 )
 
 select
-    findings.dq_id,
-    findings.level,
-    'public.cases' as source_table,
-    findings.case_id as v1_id,
-    findings.case_id as case_legacy_id,
-    findings.owner_email,
-    findings.target_field,
-    findings.original_value,
-    findings.resulting_value,
-    'public.cases ' || findings.case_id || ': ' || findings.message as message
-from findings
+    all_findings.dq_id,
+    all_findings.level,
+    all_findings.source_table,
+    all_findings.v1_id,
+    all_findings.case_id as case_legacy_id,
+    all_findings.owner_email,
+    all_findings.target_field,
+    all_findings.original_value,
+    all_findings.resulting_value,
+    all_findings.source_table || ' ' || all_findings.v1_id || ': ' || all_findings.message as message
+from all_findings

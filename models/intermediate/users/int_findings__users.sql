@@ -1,6 +1,7 @@
 {#- Warnings and info notes of the user side (§4.5): identity findings (DQ-01 duplicate groups, DQ-02, DQ-05,
-    DQ-07, DQ-08, DQ-22 legacy and metadata JSON, DQ-27 text), profile findings (DQ-06 firm, DQ-13, DQ-14, DQ-22, DQ-26, DQ-28, DQ-29), superseded rows
-    (DQ-11) and dismissed-deadline items (DQ-22, DQ-24). -#}
+    DQ-07, DQ-08, DQ-22 legacy and metadata JSON, DQ-27 text), timestamps that are not finite (DQ-16), profile findings
+    (DQ-06 firm, DQ-13, DQ-14, DQ-22, DQ-26, DQ-28, DQ-29), superseded rows (DQ-11) and dismissed-deadline items
+    (DQ-22, DQ-24). -#}
 {%- set app_table = 'public.' ~ var('v1_user_table') -%}
 with
 
@@ -143,6 +144,37 @@ source_text_findings as (
     where auth_users.dirty_text_columns is not null
 ),
 
+{#- DQ-16: timestamps of loaded rows that are not finite (`infinity`, BC or 5-digit years), named with their
+    original text; the field treats them as missing (DQ-28 fallbacks). #}
+timestamp_findings as (
+    {%- set checks = [
+        ('app_users', 'app_user_id', app_table, 'created_at', 'createdAt', 'treated as missing'),
+        ('app_users', 'app_user_id', app_table, 'updated_at', 'updatedAt', 'treated as missing'),
+        ('app_users', 'app_user_id', app_table, 'deleted_at', 'deletedAt', 'the user is soft-deleted; deletedAt omitted'),
+        ('auth_users', 'auth_user_id', 'auth.users', 'created_at', 'createdAt', 'treated as missing'),
+        ('auth_users', 'auth_user_id', 'auth.users', 'email_confirmed_at', 'emailVerificationTime', 'treated as missing'),
+        ('auth_users', 'auth_user_id', 'auth.users', 'deleted_at', 'deletedAt', 'the user is soft-deleted; deletedAt omitted')] %}
+    {%- for relation, id_column, source_table, column, field, consequence in checks %}
+    {{ 'union all' if not loop.first }}
+    select 'DQ-16' as dq_id, 'warning' as level, '{{ source_table }}' as source_table, {{ relation }}.{{ id_column }} as v1_id,
+        loaded_identities.identity_email as owner_email, '{{ field }}' as target_field,
+        {{ relation }}.{{ column }}_unreadable as original_value, cast(null as varchar) as resulting_value,
+        '{{ source_table }} ' || {{ relation }}.{{ id_column }} || ': {{ column }} ' || {{ relation }}.{{ column }}_unreadable
+        || ' is not a finite timestamp; {{ consequence }}' as message
+    from loaded_identities
+    inner join {{ relation }} on {{ relation }}.{{ id_column }} = loaded_identities.{{ id_column }}
+    where {{ relation }}.{{ column }}_unreadable is not null and not loaded_identities.is_merged_loser
+    {%- endfor %}
+    {%- for relation, id_column, source_table in [('settings', 'user_settings_id', 'public.user_settings'),
+                                                  ('preferences', 'user_preferences_id', 'public.user_preferences')] %}
+    union all
+    select 'DQ-16', 'warning', '{{ source_table }}', {{ id_column }}, group_email, 'updatedAt', updated_at_unreadable, null,
+        '{{ source_table }} ' || {{ id_column }} || ': updated_at ' || updated_at_unreadable || ' is not a finite timestamp; treated as missing'
+    from {{ relation }}
+    where is_chosen and updated_at_unreadable is not null
+    {%- endfor %}
+),
+
 superseded_findings as (
     select 'DQ-11' as dq_id, 'warning' as level, 'public.user_settings' as source_table, user_settings_id as v1_id,
         group_email as owner_email, null as target_field, null as original_value, null as resulting_value,
@@ -217,11 +249,11 @@ profile_findings as (
     from profile_rows where cases_per_page_original is not null and cases_per_page_original <> cases_per_page
     union all
     select 'DQ-28', 'info', '{{ app_table }}', app_user_id, group_email, 'createdAt', null, cast(created_at as varchar),
-        '{{ app_table }} ' || app_user_id || ': created_at is NULL'
+        '{{ app_table }} ' || app_user_id || ': created_at is NULL or not a finite timestamp'
     from profile_rows where is_app_created_at_missing
     union all
     select 'DQ-28', 'info', 'auth.users', auth_user_id, group_email, 'createdAt', null, cast(created_at as varchar),
-        'auth.users ' || auth_user_id || ': created_at is NULL'
+        'auth.users ' || auth_user_id || ': created_at is NULL or not a finite timestamp'
     from profile_rows where is_auth_created_at_missing
     union all
     select 'DQ-28', 'info', row_table, row_id, group_email, 'updatedAt', cast(updated_at_source as varchar), cast(updated_at as varchar),
@@ -264,7 +296,8 @@ dismissed_findings as (
     from dismissed_lists
     where {{ json_kind(json_parse('dismissed_deadlines')) }} is not null and {{ json_kind(json_parse('dismissed_deadlines')) }} <> 'array'
     union all
-    select case when drop_reason = 'null item' then 'DQ-22' else 'DQ-24' end, 'warning', source_table, v1_id, group_email,
+    select case when drop_reason = 'null item' then 'DQ-22' else 'DQ-24' end,
+        case when drop_reason = 'null item' then 'info' else 'warning' end, source_table, v1_id, group_email,
         'dismissedDeadlines', item_text, null,
         source_table || ' ' || v1_id || ': dismissed deadline item ' || cast(item_index as varchar) || ' dropped: ' || drop_reason
     from dismissed_items where drop_reason is not null
@@ -288,6 +321,8 @@ all_findings as (
     select * from identity_findings
     union all
     select * from source_text_findings
+    union all
+    select * from timestamp_findings
     union all
     select * from superseded_findings
     union all

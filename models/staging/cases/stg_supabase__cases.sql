@@ -1,5 +1,7 @@
 {#- One row per v1 case (public.cases), soft-deleted rows included. Rename, cast and clean only, with
-    the flags of what cleaning changed (double-encoded JSON, DQ-22; text changed by the TEXT rule, DQ-27).
+    the flags of what cleaning changed (double-encoded JSON, DQ-22; text changed by the TEXT rule, DQ-27;
+    timestamps that are not finite, `*_unreadable`, DQ-16). `is_soft_deleted` is `deleted_at IS NOT NULL`
+    (DQ-04), whatever the value.
     Materialized as a table: every case model reads it, so dates and text are parsed once. -#}
 {{ config(materialized='table') }}
 {%- set text_columns = [
@@ -42,7 +44,9 @@ select
     is_professional_occupation,
     calendar_sync_enabled,
     i140_premium_processing,
-    {{ epoch_ms('created_at') }} as created_at_ms,
-    {{ epoch_ms('updated_at') }} as updated_at_ms,
-    {{ epoch_ms('deleted_at') }} as deleted_at_ms
+    {%- for column in ['created_at', 'updated_at', 'deleted_at'] %}
+    {{ epoch_ms(column) }} as {{ column }}_ms,
+    {{ unreadable_timestamp(column) }} as {{ column }}_unreadable,
+    {%- endfor %}
+    deleted_at is not null as is_soft_deleted
 from {{ source('supabase', 'cases') }} as raw_cases

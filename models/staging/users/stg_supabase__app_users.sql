@@ -53,6 +53,9 @@ final as (
         {{ epoch_ms('parsed.updated_at') }} as updated_ms,
         parsed.deleted_at,
         {{ epoch_ms('parsed.deleted_at') }} as deleted_ms,
+        {%- for column in ['created_at', 'updated_at', 'deleted_at'] %}
+        {{ unreadable_timestamp('parsed.' ~ column) }} as {{ column }}_unreadable,
+        {%- endfor %}
         {{ dirty_text_columns('parsed', ['full_name', 'phone', 'job_title', 'company', 'profile_photo_url', 'firm_name']) }} as dirty_text_columns,
         {{ json_is_invalid('parsed.notification_preferences') }} as is_notification_preferences_invalid,
         {{ json_is_double_encoded('parsed.notification_preferences') }} as is_notification_preferences_double_encoded,

@@ -49,6 +49,9 @@ final as (
         coalesce({{ regex_match('parsed.banned_until', '^(infinity|[0-9]{5,}-)') }}, false) as is_banned_forever,
         parsed.deleted_at,
         {{ epoch_ms('parsed.deleted_at') }} as deleted_ms,
+        {%- for column in ['created_at', 'email_confirmed_at', 'deleted_at'] %}
+        {{ unreadable_timestamp('parsed.' ~ column) }} as {{ column }}_unreadable,
+        {%- endfor %}
         coalesce(parsed.is_anonymous, false) as is_anonymous,
         {{ dirty_text_columns('parsed', ['phone']) }} as dirty_text_columns,
         nullif(concat_ws(',',
