@@ -1,12 +1,14 @@
 {#- Business-day arithmetic over int_cases__business_calendar (§3.9.6), as joins (no per-row loops). -#}
 
-{#- FROM-clause joins adding `<alias>.cal_date` = addBusinessDays(start_expr, n) for n ≥ 1
-    (the start day itself never counts; NULL when start_expr is NULL or off the calendar). -#}
+{#- FROM-clause joins adding `<alias>.cal_date` = addBusinessDays(start_expr, n) for n ≥ 0
+    (the start day itself never counts, n = 0 returns it unchanged even on a weekend or holiday;
+    NULL when start_expr is NULL or off the calendar). -#}
 {% macro cases_add_business_days_join(start_expr, n, alias) -%}
 left join {{ ref('int_cases__business_calendar') }} as {{ alias }}_start
     on {{ alias }}_start.cal_date = {{ start_expr }}
 left join {{ ref('int_cases__business_calendar') }} as {{ alias }}
-    on {{ alias }}.business_day_seq = {{ alias }}_start.business_day_seq + {{ n }} and {{ alias }}.is_business_day
+    on {{ alias }}.business_day_seq = {{ alias }}_start.business_day_seq + {{ n }}
+    and (case when {{ n }} = 0 then {{ alias }}.cal_date = {{ alias }}_start.cal_date else {{ alias }}.is_business_day end)
 {%- endmacro %}
 
 {#- FROM-clause joins exposing the calendar rows of a start and an end date, for cases_count_business_days. -#}

@@ -7,6 +7,9 @@ with vectors as (
     union all select '2024-11-25', 5, '2024-12-03'
     union all select '2024-12-23', 5, '2024-12-31'
     union all select '2025-07-03', 2, '2025-07-08'
+    union all select '2024-12-21', 0, '2024-12-21'
+    union all select '2024-12-25', 0, '2024-12-25'
+    union all select '2024-12-23', 0, '2024-12-23'
 )
 
 select vectors.*, added.cal_date as actual
