@@ -108,7 +108,9 @@ identity_findings as (
 
 source_text_findings as (
     {%- for column, label in [('notification_preferences', 'notification_preferences'), ('calendar_sync_preferences', 'calendar_sync_preferences')] %}
-    select 'DQ-22' as dq_id, 'warning' as level, '{{ app_table }}' as source_table, loaded_identities.app_user_id as v1_id,
+    select 'DQ-22' as dq_id,
+        case when app_users.is_{{ column }}_invalid or app_users.is_{{ column }}_wrong_shape then 'warning' else 'info' end as level,
+        '{{ app_table }}' as source_table, loaded_identities.app_user_id as v1_id,
         loaded_identities.identity_email as owner_email, '{{ label }}' as target_field, cast(null as varchar) as original_value,
         cast(null as varchar) as resulting_value,
         '{{ app_table }} ' || loaded_identities.app_user_id || ': {{ column }} '
