@@ -183,7 +183,7 @@ cleaned_per_case as (
     union all
     select case_id, 'notes'
     from shapes
-    where shapes.notes_text is not null and not shapes.is_structured and {{ is_text_cleaned('shapes.notes_raw') }}
+    where shapes.notes_text is not null and not shapes.is_structured and shapes.notes_raw <> shapes.notes_text
 ),
 
 fixes_per_case as (
