@@ -26,6 +26,22 @@ strftime(cast({{ date_expr }} as date), '%Y-%m-%d')
 to_char(cast({{ date_expr }} as date), 'YYYY-MM-DD')
 {%- endmacro %}
 
+{#- A DATE, TIMESTAMP or text value as text that no session setting changes: dates and timestamps in
+    ISO 8601 (`YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS[.ffffff]`; `T` instead of the space on PostgreSQL),
+    text unchanged. PostgreSQL's own text output of a date or timestamp follows DateStyle, its JSON
+    output never does. -#}
+{% macro stored_text(expr) -%}
+  {{ return(adapter.dispatch('stored_text', 'perm_migration')(expr)) }}
+{%- endmacro %}
+
+{% macro default__stored_text(expr) -%}
+cast({{ expr }} as varchar)
+{%- endmacro %}
+
+{% macro postgres__stored_text(expr) -%}
+(to_json({{ expr }}) #>> '{}')
+{%- endmacro %}
+
 {#- Regex of an existing calendar date in 1990-01-01..2100-12-31 (leap years 1992..2096 and 2000). -#}
 {% macro _valid_date_regex() -%}
 ((199[0-9]|20[0-9]{2}|2100)-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)|(199[26]|20([02468][048]|[13579][26]))-02-29)
@@ -39,7 +55,7 @@ to_char(cast({{ date_expr }} as date), 'YYYY-MM-DD')
 {%- endmacro %}
 
 {% macro default__parse_date(expr) -%}
-{%- set text_expr = 'trim(cast(' ~ expr ~ ' as varchar))' -%}
+{%- set text_expr = 'trim(' ~ stored_text(expr) ~ ')' -%}
 {%- set fmt = var('v1_text_date_format', none) -%}
 case
   when {{ regex_match(text_expr, '^' ~ _valid_date_regex() ~ '([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?)?$') }}

@@ -1,6 +1,7 @@
 {#- Time macros shared by all models (docs/INTERFACES.md §2, MAPPING_SPEC §0.4 and §3.1). -#}
 
-{#- ms(ts): bigint epoch milliseconds, floor(µs / 1000); accepts a timestamp or its text (read as UTC).
+{#- ms(ts): bigint epoch milliseconds, floor(µs / 1000); accepts a timestamp or its text (read as UTC),
+    whatever the session's DateStyle (`stored_text`).
     NULL for what is not a finite timestamp of years 0001–9999 in the staged text form (PostgreSQL's
     `infinity`, BC or 5-digit years, which stage keeps as text): the field rule's fallback applies,
     never a failed build, and both warehouses agree. -#}
@@ -13,13 +14,13 @@
 {%- endmacro %}
 
 {% macro default__epoch_ms(ts_expr) -%}
-(case when regexp_matches(cast({{ ts_expr }} as varchar), {{ staged_timestamp_pattern() }})
-  then cast(floor(epoch_us(cast(cast({{ ts_expr }} as varchar) as timestamp)) / 1000.0) as bigint) end)
+(case when regexp_matches({{ stored_text(ts_expr) }}, {{ staged_timestamp_pattern() }})
+  then cast(floor(epoch_us(cast({{ stored_text(ts_expr) }} as timestamp)) / 1000.0) as bigint) end)
 {%- endmacro %}
 
 {% macro postgres__epoch_ms(ts_expr) -%}
-(case when cast({{ ts_expr }} as text) ~ {{ staged_timestamp_pattern() }}
-  then cast(floor(extract(epoch from cast(cast({{ ts_expr }} as text) as timestamp)) * 1000) as bigint) end)
+(case when {{ stored_text(ts_expr) }} ~ {{ staged_timestamp_pattern() }}
+  then cast(floor(extract(epoch from cast({{ stored_text(ts_expr) }} as timestamp)) * 1000) as bigint) end)
 {%- endmacro %}
 
 {#- The text of a non-NULL timestamp that `epoch_ms` cannot read (`infinity`, `-infinity`, BC or

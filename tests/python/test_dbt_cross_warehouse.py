@@ -2,12 +2,18 @@
 gives identical marts (every convex_* and dq_* table), row by row.
 
 dbt runs `seed` + `run` in-process (data tests and unit tests are exercised by `dbt build` elsewhere):
-this test is about the two warehouses agreeing, not about any single rule."""
+this test is about the two warehouses agreeing, not about any single rule.
+
+The PostgreSQL warehouse database defaults to session settings far from ISO/UTC (`HOSTILE_SETTINGS`):
+the marts must not depend on them. (dbt-postgres's driver, psycopg2, resets DateStyle's output format to
+ISO in its sessions, keeping the DMY input order; TimeZone and IntervalStyle reach the build as set.
+test_dbt_postgres_session_settings.py runs the date macros under every DateStyle.)"""
 
 from __future__ import annotations
 
 import duckdb
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from cases_dirty_snapshot import insert_statements
@@ -17,6 +23,7 @@ from loader.transform import run_dbt, run_settings
 AS_OF = "2024-06-15T00:00:00Z"
 MART_PREFIXES = ("convex_", "dq_")
 PG_SCHEMA = "perm"
+HOSTILE_SETTINGS = {"DateStyle": "SQL, DMY", "TimeZone": "America/New_York", "IntervalStyle": "sql_standard"}
 
 
 def _canonical(rows: list[tuple]) -> list[tuple]:
@@ -60,6 +67,15 @@ def _add_case_rows_postgres(dsn: str) -> None:
             conn.execute(statement)
 
 
+def _set_database_defaults(dsn: str, settings: dict[str, str]) -> None:
+    """Make `settings` the defaults of every later session on the DSN's database."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        database = conn.info.dbname
+        for name, value in settings.items():
+            conn.execute(sql.SQL("alter database {} set {} = {}").format(
+                sql.Identifier(database), sql.Identifier(name), sql.Literal(value)))
+
+
 def _build(folder: RunFolder, warehouse: str) -> None:
     settings = run_settings(folder, AS_OF, warehouse=warehouse)
     run_dbt(folder, settings, "seed")
@@ -71,6 +87,9 @@ def test_duckdb_and_postgres_build_identical_marts(staged_duckdb_run, staged_pos
     pg_folder, pg_dsn = staged_postgres_run
     _add_case_rows_duckdb(duck.warehouse_path)
     _add_case_rows_postgres(pg_dsn)
+    _set_database_defaults(pg_dsn, HOSTILE_SETTINGS)
+    with psycopg.connect(pg_dsn) as conn:
+        assert conn.execute("select cast(date '2024-01-24' as text)").fetchone() == ("24/01/2024",)
 
     _build(duck, "duckdb")
     for name, value in pg_server.env(conninfo_to_dict(pg_dsn)["dbname"]).items():
