@@ -9,7 +9,7 @@ select
     {{ clean_text('notes') }} as notes,
     {%- for column in ['received_date', 'response_due_date', 'response_submitted_date'] %}
     {{ parse_date(column) }} as {{ column }},
-    nullif(cast({{ column }} as varchar), '') as {{ column }}_raw,
+    {{ stored_text(column) }} as {{ column }}_raw,
     {%- endfor %}
     {{ epoch_ms('created_at') }} as created_at_ms,
     {{ unreadable_timestamp('created_at') }} as created_at_unreadable,

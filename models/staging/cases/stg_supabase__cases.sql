@@ -30,7 +30,7 @@ select
     {%- endfor %}
     {%- for column in date_columns %}
     {{ parse_date(column) }} as {{ column }},
-    nullif(cast({{ column }} as varchar), '') as {{ column }}_raw,
+    {{ stored_text(column) }} as {{ column }}_raw,
     {%- endfor %}
     {%- for column in raw_text_columns %}
     cast({{ column }} as varchar) as {{ column }}_raw,
