@@ -1,16 +1,29 @@
 {#- One row per loaded case: tags as a JSON array (§3.8.2): JSON/text[] arrays keep their string
-    elements, other text is split on `,`; trimmed, empties dropped, exact duplicates removed keeping
-    the first position. Dropped elements are counted: JSON nulls (DQ-22 info) apart from other
-    non-strings (DQ-22 warning). -#}
-with cases as (
+    elements, other text is split on `,` (a JSON string, also double-encoded: its content; JSON null:
+    no tags); trimmed, empties dropped, exact duplicates removed keeping the first position. Dropped
+    elements are counted: JSON nulls (DQ-22 info) apart from other non-strings (DQ-22 warning). -#}
+with parsed as (
     select
         scalars.case_id,
         stg.tags_raw,
-        {{ json_kind(json_parse('stg.tags_raw')) }} = 'array' as is_array
+        {{ json_parse('stg.tags_raw') }} as tags_value
     from {{ ref('int_cases__scalars') }} as scalars
     inner join {{ ref('stg_supabase__cases') }} as stg
         on stg.case_id = scalars.case_id
     where stg.tags_raw is not null
+),
+
+cases as (
+    select
+        case_id,
+        tags_value,
+        {{ json_kind('tags_value') }} = 'array' as is_array,
+        case
+            when {{ json_kind('tags_value') }} = 'string' then {{ json_scalar_text('tags_value') }}
+            when tags_value is null and not {{ json_is_invalid('tags_raw') }} then null
+            else tags_raw
+        end as tags_text
+    from parsed
 ),
 
 array_parts as (
@@ -21,7 +34,7 @@ array_parts as (
         coalesce({{ json_kind('items.item') }}, 'null') not in ('string', 'null') as is_dropped_element,
         coalesce({{ json_kind('items.item') }}, 'null') = 'null' as is_null_element
     from cases
-    cross join {{ json_array_items(json_parse('cases.tags_raw'), 'items') }}
+    cross join {{ json_array_items('cases.tags_value', 'items') }}
     where cases.is_array
 ),
 
@@ -33,8 +46,8 @@ text_parts as (
         false as is_dropped_element,
         false as is_null_element
     from cases
-    cross join {{ cases_split_parts('cases.tags_raw', ',', 'parts') }}
-    where not coalesce(cases.is_array, false)
+    cross join {{ cases_split_parts('cases.tags_text', ',', 'parts') }}
+    where not coalesce(cases.is_array, false) and cases.tags_text is not null
 ),
 
 all_parts as (
