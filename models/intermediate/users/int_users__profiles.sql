@@ -194,11 +194,12 @@ consolidated as (
         sources.profile_photo_url as profile_photo_url_original,
         sources.meta_avatar_url as meta_avatar_url_original,
         sources.meta_picture as meta_picture_original,
-        (
-            (sources.profile_photo_url is not null and {{ is_supabase_storage_url('sources.profile_photo_url') }})
-            or (sources.meta_avatar_url is not null and {{ is_supabase_storage_url('sources.meta_avatar_url') }})
-            or (sources.meta_picture is not null and {{ is_supabase_storage_url('sources.meta_picture') }})
-        ) as has_supabase_image,
+        {#- DQ-29 only for a Supabase URL that was skipped: one before the candidate used, or any when none is. -#}
+        case
+            when sources.profile_photo_url is not null then {{ is_supabase_storage_url('sources.profile_photo_url') }}
+            when sources.meta_avatar_url is not null then {{ is_supabase_storage_url('sources.meta_avatar_url') }}
+            else coalesce({{ is_supabase_storage_url('sources.meta_picture') }}, false)
+        end as has_supabase_image,
         coalesce(sources.app_phone, sources.auth_phone) as phone,
         case
             when sources.auth_user_id is null then null
