@@ -50,8 +50,7 @@ timed as (
     select
         described.*,
         {{ json_time_to_ms('uploaded_json') }} as uploaded_at_ms,
-        coalesce({{ regex_match('described.document_url', '^https?://[^/]*[.]supabase[.]co(:[0-9]+)?/storage/') }}, false)
-            as is_supabase_storage_url
+        {{ is_supabase_storage_url('described.document_url') }} as is_supabase_storage_url
     from described
 )
 
