@@ -62,6 +62,8 @@ def main() -> None:
       PERM_RUNS_DIR                 where run folders are created (default ./runs)
       PERM_MAPPING_DB               durable v1 -> Convex id mapping table
                                     (default <runs dir>/mapping.sqlite)
+      PERM_CONVEX_TIMEOUT_S         seconds one Convex request may take (default 60)
+      PERM_DUCKDB_MEMORY_LIMIT      DuckDB memory limit of stage, dbt and export (default 1GB)
       PERM_DEBUG=1                  show tracebacks of unexpected errors
     """
 

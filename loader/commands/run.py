@@ -358,7 +358,7 @@ def demo_environment(folder: RunFolder) -> Iterator[dict[str, str]]:
 def _effective_config(options: dict[str, Any], settings_vars: dict[str, Any] | None) -> list[str]:
     env_names = ("SUPABASE_DB_URL", "CONVEX_URL", "CONVEX_DEPLOY_KEY", "CONVEX_SELF_HOSTED_URL",
                  "CONVEX_SELF_HOSTED_ADMIN_KEY", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD",
-                 "PERM_RUNS_DIR", "PERM_MAPPING_DB")
+                 "PERM_RUNS_DIR", "PERM_MAPPING_DB", "PERM_CONVEX_TIMEOUT_S", "PERM_DUCKDB_MEMORY_LIMIT")
     lines = [f"  {k} = {v}" for k, v in sorted(options.items())]
     lines += [f"  var {k} = {v}" for k, v in sorted((settings_vars or {}).items())]
     lines += [f"  env {name} = {redact(os.environ[name]) if os.environ.get(name) else '(unset)'}"
