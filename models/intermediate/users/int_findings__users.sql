@@ -82,7 +82,7 @@ identity_findings as (
     union all
     select 'DQ-05', 'warning', '{{ app_table }}', app_user_id, identity_email, 'emailVerificationTime', app_auth_user_id, null,
         '{{ app_table }} ' || app_user_id || ': auth_user_id ' || coalesce(app_auth_user_id, 'NULL')
-        || case when exists (select 1 from auth_users where auth_users.auth_user_id = loaded_identities.app_auth_user_id)
+        || case when app_auth_user_id is not null and legacy_auth_id is null
                 then ' names an auth.users row linked to another {{ app_table }} row' else ' links to no auth.users row' end
     from loaded_identities where auth_user_id is null
     union all

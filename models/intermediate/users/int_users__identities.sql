@@ -80,6 +80,11 @@ joined as (
         identity_rows.auth_user_id,
         identity_rows.link_rule,
         app_users.auth_user_id as app_auth_user_id,
+        {#- legacyAuthId (§3.3): the linked auth row, else A.auth_user_id unless an auth row with that id
+            is linked to another app_users row (the L1 tie), so no two profiles claim one auth account. #}
+        coalesce(identity_rows.auth_user_id, case when not exists (
+            select 1 from auth_users as named where named.auth_user_id = app_users.auth_user_id
+        ) then app_users.auth_user_id end) as legacy_auth_id,
         app_users.email_norm as app_email_norm,
         coalesce(app_users.is_email_valid, false) as is_app_email_valid,
         auth_users.email_norm as auth_email_norm,

@@ -73,7 +73,7 @@ sources as (
         winners.deleted_ms,
         winners.app_user_id,
         winners.auth_user_id,
-        app_users.auth_user_id as app_auth_user_id,
+        winners.legacy_auth_id,
         app_users.full_name as app_full_name,
         app_users.phone as app_phone,
         app_users.job_title,
@@ -210,7 +210,7 @@ consolidated as (
 
         -- userProfiles (§3.3)
         sources.app_user_id as legacy_id,
-        coalesce(sources.auth_user_id, sources.app_auth_user_id) as legacy_auth_id,
+        sources.legacy_auth_id,
         sources.job_title,
         sources.company,
         case when not {{ is_supabase_storage_url('sources.profile_photo_url') }} then sources.profile_photo_url end as profile_photo_url,
