@@ -8,7 +8,13 @@ left join {{ ref('int_cases__business_calendar') }} as {{ alias }}_start
     on {{ alias }}_start.cal_date = {{ start_expr }}
 left join {{ ref('int_cases__business_calendar') }} as {{ alias }}
     on {{ alias }}.business_day_seq = {{ alias }}_start.business_day_seq + {{ n }}
+{%- if n is number %}
+    and {{ alias ~ '.cal_date = ' ~ alias ~ '_start.cal_date' if n == 0 else alias ~ '.is_business_day' }}
+{%- else %}
+    {#- n per row (the test vectors): a condition over both sides, which DuckDB can only run as a
+        nested-loop join; a literal n (the models) keeps the hash join, at 1M cases 8 s against 270 s. #}
     and (case when {{ n }} = 0 then {{ alias }}.cal_date = {{ alias }}_start.cal_date else {{ alias }}.is_business_day end)
+{%- endif %}
 {%- endmacro %}
 
 {#- FROM-clause joins exposing the calendar rows of a start and an end date, for cases_count_business_days. -#}
