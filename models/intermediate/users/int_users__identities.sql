@@ -9,9 +9,9 @@ app_users as (
     select * from {{ ref('stg_supabase__app_users') }}
 ),
 
-{#- An auth row named by several app rows' auth_user_id (no constraint is relied on) links to the
-    smallest app_users.id, the row a reference to that auth id resolves to (§5.2 step 2); the others
-    try L2 and L3 and may end up app-only (DQ-05). -#}
+{# An auth row named by several app rows' auth_user_id (no constraint is relied on) links to the
+   smallest app_users.id, the row a reference to that auth id resolves to (§5.2 step 2); the others
+   try L2 and L3 and may end up app-only (DQ-05). #}
 links_l1 as (
     select min(app_users.app_user_id) as app_user_id, auth_users.auth_user_id, 'L1' as link_rule
     from app_users
