@@ -11,6 +11,9 @@ with parsed as (
     inner join {{ ref('stg_supabase__cases') }} as stg
         on stg.case_id = scalars.case_id
     where stg.tags_raw is not null
+    {%- if target.type == 'postgres' %}
+    offset 0 {#- a fence: inlined, this CTE would be parsed again at every reference to tags_value #}
+    {%- endif %}
 ),
 
 cases as (
