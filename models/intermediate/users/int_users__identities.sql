@@ -82,9 +82,8 @@ joined as (
         app_users.auth_user_id as app_auth_user_id,
         {#- legacyAuthId (§3.3): the linked auth row, else A.auth_user_id unless an auth row with that id
             is linked to another app_users row (the L1 tie), so no two profiles claim one auth account. #}
-        coalesce(identity_rows.auth_user_id, case when not exists (
-            select 1 from auth_users as named where named.auth_user_id = app_users.auth_user_id
-        ) then app_users.auth_user_id end) as legacy_auth_id,
+        coalesce(identity_rows.auth_user_id, case when named_auth.auth_user_id is null then app_users.auth_user_id end)
+            as legacy_auth_id,
         app_users.email_norm as app_email_norm,
         coalesce(app_users.is_email_valid, false) as is_app_email_valid,
         auth_users.email_norm as auth_email_norm,
@@ -107,6 +106,8 @@ joined as (
     from identity_rows
     left join app_users on app_users.app_user_id = identity_rows.app_user_id
     left join auth_users on auth_users.auth_user_id = identity_rows.auth_user_id
+    left join (select distinct auth_user_id from auth_users) as named_auth
+        on named_auth.auth_user_id = app_users.auth_user_id
 ),
 
 final as (
