@@ -9,13 +9,16 @@ import json
 import pytest
 
 from loader.convex.gateway import ConvexGateway, ConvexTarget
+from loader.convex.ids import encode_id
 from loader.convex.schema import Schema
 from loader.demo_data.generator import generate
 from loader.emulator import Emulator, EmulatorConfig
-from loader.export import export
+from loader.dbt_manifest import load_convex_marts
+from loader.export import export, manifest_path
 from loader.extract import extract
 from loader.importer import import_tables
 from loader.mapping_table import MappingTable
+from loader.resolve import Resolver
 from loader.run_folder import RunFolder
 from loader.stage import stage
 from loader.transform import transform
@@ -95,6 +98,8 @@ def test_dirty_snapshot_imports_completely_and_idempotently(exported_run, tmp_pa
             if "firmId" in profile:
                 assert profile["firmId"] in user_ids
             assert all(item["caseId"] in case_ids for item in profile["dismissedDeadlines"])
+            order = [(item["dismissedAt"], item["caseId"], item["deadlineType"]) for item in profile["dismissedDeadlines"]]
+            assert order == sorted(order), "MAPPING_SPEC §3.3.5 step 7: dismissedAt, then caseId, then deadlineType"
             assert all(case_id in case_ids for case_id in profile.get("calendarHiddenCases", []))
         exported_items = sum(len(p["dismissedDeadlines"]) for p in profiles_out)
         assert sum(len(p["dismissedDeadlines"]) for p in state["userProfiles"]) == exported_items
@@ -121,3 +126,18 @@ def test_dirty_snapshot_imports_completely_and_idempotently(exported_run, tmp_pa
         assert len(gateway.list_imports()) == imports_before
         for table, info in again["tables"].items():
             assert set(info["counts"]) == {"mapping_table"}, (table, info["counts"])
+
+
+def test_dismissed_deadlines_are_resorted_once_case_ids_are_known(exported_run):
+    """§3.3.5 step 7 orders by dismissedAt, then caseId: the Convex id, known only at load time, so the
+    project's profiles mart must have the loader re-sort (a tie on dismissedAt is common: an invalid
+    dismissed_at falls back to the profile's updatedAt)."""
+    (profiles,) = [m for m in load_convex_marts(manifest_path(exported_run)) if m.table == "userProfiles"]
+    low, high = encode_id(10001, bytes(16)), encode_id(10001, b"\xff" * 16)
+    ids = {("cases", "legacyId", "a-case"): high, ("cases", "legacyId", "z-case"): low,
+           ("users", "email", "ann@example.com"): encode_id(10004, bytes(range(16)))}
+    resolver = Resolver(profiles, Schema.from_file(), lambda table, field, key: ids.get((table, field, key)))
+    items = [{"deadlineType": "pwd_expiration", "dismissedAt": 5, "caseLegacyId": "a-case"},
+             {"deadlineType": "pwd_expiration", "dismissedAt": 5, "caseLegacyId": "z-case"}]
+    resolved = resolver.resolve({"dismissedDeadlines": items, "resolve_owner_email": "ann@example.com"})
+    assert [item["caseId"] for item in resolved.document["dismissedDeadlines"]] == [low, high]
