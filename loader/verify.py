@@ -13,7 +13,10 @@ Checks (MAPPING_SPEC §4.1, §4.5, §5):
 - conservation: per source table `extracted = loaded + rejected + excluded`, the source rows
   of loader-rejected documents (each once) moved from loaded to rejected, and `extracted` equal
   to the extract manifest;
-- pre-existing: every backed-up document still exists.
+- pre-existing: every backed-up document still exists;
+- mapping rules (`loader/verify_rules.py`): each loaded case re-derived from the v1 snapshot
+  through the spec's rules (cents, status translation, RFI due dates, entry building), so a
+  transform bug that the export carries into the target is still caught.
 
 The target is indexed in a temporary SQLite file in the run folder (constant memory).
 """
@@ -37,6 +40,7 @@ from loader.mapping_table import MappingTable
 from loader.resolve import Resolver
 from loader.run_folder import RunFolder, iter_jsonl, write_private
 from loader.run_state import get_logger
+from loader.verify_rules import check_mapping_rules
 
 VERIFY_FILE = "verify.json"
 MAX_REPORTED = 50
@@ -318,7 +322,7 @@ def verify_run(inputs: VerifyInputs, gateway: Any, progress: Callable[[int], Non
     backup = load_backup(folder)
     index = TargetIndex(folder.path(".verify_index.sqlite"))
     checks = {name: Findings() for name in ("documents", "references", "legacy_user_groups",
-                                            "conservation", "pre_existing", "mapping")}
+                                            "conservation", "pre_existing", "mapping", "mapping_rules")}
     per_table: dict[str, dict[str, int]] = {}
     try:
         target_counts = {t: index.load_table(t, gateway.iter_documents(t), key_fields.get(t, set()))
@@ -338,6 +342,11 @@ def verify_run(inputs: VerifyInputs, gateway: Any, progress: Callable[[int], Non
                 continue
             for line in diff_values(strip_system(before), strip_system(current[1])):
                 checks["pre_existing"].add(f"{tbl} _id {doc_id} (pre-existing): {line}")
+        rules_checked = 0
+        if "cases" in tables:
+            rules_checked = check_mapping_rules(
+                folder, index.db, lambda legacy_id: _run_case(index, legacy_id), diff_values,
+                checks["mapping_rules"].add)
         conservation = check_conservation(inputs.reconciliation, inputs.loader_rejects_by_source,
                                           inputs.extracted_rows, checks["conservation"])
     finally:
@@ -350,6 +359,7 @@ def verify_run(inputs: VerifyInputs, gateway: Any, progress: Callable[[int], Non
         "backup_counts": before_counts,
         "tables": per_table,
         "conservation": conservation,
+        "mapping_rules_cases": rules_checked,
         "checks": {name: {"mismatches": f.count, "examples": f.examples} for name, f in checks.items()},
     }
     write_private(folder.path(VERIFY_FILE), (json.dumps(result, indent=2, ensure_ascii=False) + "\n").encode())
@@ -403,6 +413,14 @@ def _verify_table(mart: ConvexMart, inputs: VerifyInputs, schema: Schema, index:
         if progress is not None:
             progress(1)
     return dict(counts)
+
+
+def _run_case(index: TargetIndex, legacy_id: str) -> tuple[str, dict[str, Any]] | None:
+    """The case this run wrote for a v1 case: the single target case with that legacyId, not pre-existing."""
+    ids = index.ids_by_key("cases", "legacyId", legacy_id)
+    if len(ids) != 1 or index.before(ids[0]) is not None:
+        return None
+    return ids[0], index.get(ids[0])[1]
 
 
 def _ids_from_mapping(exported: dict[str, Any], mart: ConvexMart, inputs: VerifyInputs,
