@@ -17,6 +17,8 @@ Restrictions (cases where a false failure would be likelier than a caught bug):
 - a case whose `progress_status_override` is not a JSON boolean gets no status check;
 - a case whose `rfi_list`/`rfe_list` has an item member that is neither a string nor null gets
   only its table-row entries checked (present, with their fields), not the full id set and order;
+- a case with a title holding upper-case non-ASCII letters gets no entry check of that kind (the
+  dedupe key lowercases titles, which depends on the warehouse's collation);
 - table rows with the same received date and title keep the one first by (`created_at`, nulls
   last, then `id`), the order the transform uses (the spec does not place NULL `created_at`).
 
@@ -44,11 +46,13 @@ MAX_CENTS_INTEGER_DIGITS = 15
 
 _CONTROL_CHARS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ASCII_WHITESPACE = " \t\n\r\f\v"
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}(:?\d{2})?)?)?")
-_SLASH_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
-_RAW_TIMESTAMP = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d{1,6})?")
-_DOLLARS = re.compile(r"([0-9]+)(\.[0-9]*)?|\.([0-9]+)")
-_DOLLARS_STRIP = re.compile(r"[$,\s]")
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
+                       r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?)?")
+_SLASH_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+_RAW_TIMESTAMP = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}:[0-9]{2})([.][0-9]{1,6})?")
+_DOLLARS = re.compile(r"([0-9]+)([.][0-9]*)?|[.]([0-9]+)")
+_DOLLARS_STRIP = re.compile(r"[$, \t\n\r\f\v]")
+_EXPONENT = re.compile(r"[0-9.]*[eE][+-]?[0-9]+")
 _VOCABULARY_SEPARATORS = re.compile(r"[ \t\n\r\f\v_/-]+")
 
 # §3.5 step 2: normalised case_status → (stage hint S, progress hint H, closureReason if terminal)
@@ -99,7 +103,7 @@ def dollars_to_cents(value: Any) -> int | None:
     if value is None:
         return None
     text = _DOLLARS_STRIP.sub("", value if isinstance(value, str) else str(value))
-    if re.fullmatch(r"[0-9.]*[eE][+-]?[0-9]+", text):
+    if _EXPONENT.fullmatch(text):
         raise Unchecked(f"exponent notation {value!r}")
     match = _DOLLARS.fullmatch(text)
     if match is None:
@@ -273,8 +277,15 @@ def _candidate(kind: str, rank: int, entry_id: str, fields: dict[str, Any], crea
     return Candidate(rank, entry, received, due_v1, texts["title"])
 
 
+def _locale_dependent(title: str | None) -> bool:
+    """A title whose lowercase form depends on the warehouse's collation (non-ASCII letters)."""
+    return title is not None and not title.isascii() and title.lower() != title
+
+
 def _list_items(raw: Any) -> list[Any]:
     """§3.1 JSON: the items of a list column (double encoding decoded once); not a list → none."""
+    if isinstance(raw, list):
+        return raw
     if not isinstance(raw, str):
         return []
     try:
@@ -306,6 +317,8 @@ def expected_entries(kind: str, v1_case: dict[str, Any], table_rows: list[dict[s
               ("received_date", "response_due_date", "response_submitted_date", "notes")}
     if any(legacy[n] is not None for n in ("received_date", "response_due_date", "response_submitted_date")):
         candidates.append(_candidate(kind, 3, f"v1-{kind}-{case_id}-0", legacy, case_created_at, text_format))
+    if any(_locale_dependent(c.title) for c in candidates):
+        return [], False
     kept: list[Candidate] = []
     keys: set[tuple[str, str]] = set()
     best_rank_for_date: dict[str, int] = {}

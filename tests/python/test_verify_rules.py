@@ -35,6 +35,7 @@ AS_OF = "2026-01-15T00:00:00Z"
     ("85000.00", 8_500_000), ("$85,000", 8_500_000), (" $ 1,234.5 ", 123_450), ("85000.005", 8_500_001),
     ("85000.0049", 8_500_000), ("0.125", 13), (".5", 50), ("7.", 700), ("0", 0), (85000, 8_500_000),
     ("-5", None), ("-0.01", None), ("abc", None), ("", None), ("$", None), ("1.2.3", None), (None, None),
+    ("85\u00a0000", None),  # only ASCII whitespace is stripped, as in the transform
 ])
 def test_dollars_to_cents(dollars, cents):
     assert dollars_to_cents(dollars) == cents
@@ -157,6 +158,12 @@ def test_a_list_item_with_a_non_text_member_restricts_the_check_to_table_rows():
     assert not complete and [e["id"] for e in entries] == ["v1-rfe-r"]
 
 
+def test_a_title_lowercased_by_collation_leaves_the_entries_unchecked():
+    rows = [{"id": "r", "title": "Étude", "received_date": "2024-02-01"},
+            {"id": "s", "title": "étude", "received_date": "2024-02-01"}]
+    assert expected_entries("rfi", {"id": "a"}, rows, 1, None) == ([], False)
+
+
 def test_add_days_crosses_years():
     assert add_days("2024-12-31", 1) == "2025-01-01"
 
@@ -239,6 +246,10 @@ def test_the_dirty_demo_run_passes_every_rule(loaded_run):
     assert result["mapping_rules_cases"] == len(cases) > 0
     assert any("pwdWageAmount" in c for c in cases) and any(c.get("rfiEntries") for c in cases)
     assert any(c.get("rfeEntries") for c in cases) and any(c.get("closureReason") for c in cases)
+    entry_ids = [e["id"] for c in cases for k in ("rfiEntries", "rfeEntries") for e in c.get(k, [])]
+    case_ids = {c["legacyId"] for c in cases}
+    sources = {"legacy" if i.endswith("-0") else "list" if i[7:43] in case_ids else "table" for i in entry_ids}
+    assert sources == {"table", "list", "legacy"}, "every §3.6 source is exercised"
 
 
 def test_wage_in_dollars_instead_of_cents_is_caught(loaded_run):
