@@ -49,7 +49,7 @@ _ASCII_WHITESPACE = " \t\n\r\f\v"
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
                        r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?)?")
 _SLASH_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
-_RAW_TIMESTAMP = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}:[0-9]{2})([.][0-9]{1,6})?")
+_RAW_TIMESTAMP = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}:[0-9]{2}:[0-9]{2})([.][0-9]+)?")
 _DOLLARS = re.compile(r"([0-9]+)([.][0-9]*)?|[.]([0-9]+)")
 _DOLLARS_STRIP = re.compile(r"[$, \t\n\r\f\v]")
 _EXPONENT = re.compile(r"[0-9.]*[eE][+-]?[0-9]+")
@@ -161,6 +161,8 @@ def timestamp_ms(value: Any) -> int | None:
     match = _RAW_TIMESTAMP.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         return None
+    if len(match.group(3) or "") > 7:
+        raise Unchecked(f"timestamp {value!r} finer than microseconds")
     try:
         moment = dt.datetime.fromisoformat(f"{match.group(1)}T{match.group(2)}{match.group(3) or ''}")
     except ValueError:
@@ -299,11 +301,17 @@ def _list_items(raw: Any) -> list[Any]:
 
 def expected_entries(kind: str, v1_case: dict[str, Any], table_rows: list[dict[str, Any]],
                      case_created_at: int, text_format: str | None) -> tuple[list[dict[str, Any]], bool]:
-    """The entries §3.6 builds, in v2 order, and whether they are complete (False: table rows only)."""
+    """The entries §3.6 builds, in v2 order, and whether they are complete.
+
+    Not complete: only the table-row entries are given (a list item was outside the re-derivation),
+    or none at all (a table row was, or a title's lowercase depends on the collation)."""
     case_id = _uuid(v1_case["id"])
-    candidates = [_candidate(kind, 1, f"v1-{kind}-{_uuid(row['id'])}", row,
-                             _coalesce(timestamp_ms(row.get("created_at")), case_created_at), text_format)
-                  for row in table_rows]
+    try:
+        candidates = [_candidate(kind, 1, f"v1-{kind}-{_uuid(row['id'])}", row,
+                                 _coalesce(timestamp_ms(row.get("created_at")), case_created_at), text_format)
+                      for row in table_rows]
+    except Unchecked:
+        return [], False
     complete = True
     for position, item in enumerate(_list_items(v1_case.get(f"{kind}_list")), start=1):
         if not isinstance(item, dict):
@@ -351,6 +359,14 @@ class RuleSettings:
         return cls(str(manifest.get("migration_as_of", ""))[:10], dbt_vars.get("v1_text_date_format"))
 
 
+def _sort_ms(value: Any) -> int | None:
+    """The precedence key of a table row (a row outside the re-derivation sorts last; its case is skipped)."""
+    try:
+        return timestamp_ms(value)
+    except Unchecked:
+        return None
+
+
 class EntryRows:
     """The raw `case_rfi`/`case_rfe` rows, indexed by case in the verify SQLite database."""
 
@@ -361,7 +377,7 @@ class EntryRows:
             path = raw_dir / f"case_{kind}.jsonl"
             rows = iter_jsonl(path) if path.is_file() else iter(())
             db.executemany("INSERT INTO rule_entry_rows VALUES (?, ?, ?, ?, ?)", (
-                (kind, _uuid(r.get("case_id")), timestamp_ms(r.get("created_at")), _uuid(r.get("id")),
+                (kind, _uuid(r.get("case_id")), _sort_ms(r.get("created_at")), _uuid(r.get("id")),
                  json.dumps(r)) for r in rows))
         db.execute("CREATE INDEX rule_entry_rows_case ON rule_entry_rows (kind, case_id)")
 
@@ -378,7 +394,8 @@ class EntryRows:
 Diff = Callable[[Any, Any, str], Iterator[str]]
 
 
-def check_mapping_rules(folder: RunFolder, db: sqlite3.Connection, find_case: Callable[[str], "tuple[str, dict] | None"],
+def check_mapping_rules(folder: RunFolder, db: sqlite3.Connection,
+                        find_case: Callable[[str], tuple[str, dict[str, Any]] | None],
                         diff: Diff, add_finding: Callable[[str], None]) -> int:
     """Check every loaded case of the run's v1 snapshot; returns the number of cases checked.
 
@@ -441,13 +458,19 @@ def _entry_findings(kind: str, v1_case: dict[str, Any], case: dict[str, Any], en
     actual_entries = [e for e in case.get(field) or [] if isinstance(e, dict)]
     actual = {e.get("id"): e for e in actual_entries}
     for entry in expected:
+        path = f"{field}[{entry['id']}]"
         got = actual.get(entry["id"])
         if got is None:
-            yield rule, f"{field}[{entry['id']}]: expected an entry, missing"
+            yield rule, f"{path}: expected an entry, missing"
             continue
-        for line in diff(entry, got, f"{field}[{entry['id']}]"):
-            yield ("RFI due date = receivedDate + 30" if kind == "rfi" and line.split(":")[0].endswith(
-                "responseDueDate") else rule), line
+        if kind == "rfi" and entry["receivedDate"]:  # the due date has its own rule, below
+            entry, got = dict(entry), dict(got)
+            entry.pop("responseDueDate")
+            got.pop("responseDueDate", None)
+        for line in diff(entry, got, path):
+            yield rule, line
+    if kind == "rfi":
+        yield from _rfi_due_date_findings(actual_entries, field)
     if complete:
         expected_ids = [e["id"] for e in expected]
         actual_ids = [e.get("id") for e in actual_entries]
@@ -457,3 +480,16 @@ def _entry_findings(kind: str, v1_case: dict[str, Any], case: dict[str, Any], en
             yield rule, f"{field}[{extra}]: unexpected entry"
         if sorted(map(str, actual_ids)) == sorted(expected_ids) and actual_ids != expected_ids:
             yield rule, f"{field}: expected order {expected_ids}, got {actual_ids}"
+
+
+def _rfi_due_date_findings(entries: list[dict[str, Any]], field: str) -> Iterator[tuple[str, str]]:
+    """§3.6/§3.9.5: every RFI entry with a received date is due 30 days later."""
+    for entry in entries:
+        received = entry.get("receivedDate")
+        if not isinstance(received, str) or not received or parse_date(received) != received:
+            continue  # no (valid) received date: the entry rules above judge it
+        due = rfi_due_date(received)
+        if entry.get("responseDueDate") != due:
+            got = json.dumps(entry["responseDueDate"]) if "responseDueDate" in entry else "missing"
+            yield "RFI due date = receivedDate + 30", \
+                f"{field}[{entry.get('id')}].responseDueDate: expected {json.dumps(due)}, got {got}"

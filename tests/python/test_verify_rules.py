@@ -71,6 +71,13 @@ def test_timestamp_ms_floors_microseconds_and_skips_unreadable_values():
     assert timestamp_ms("1970-01-01 00:00:01.999999") == 1999
     assert timestamp_ms("2024-01-01 00:00:00") == 1_704_067_200_000
     assert timestamp_ms("infinity") is None and timestamp_ms(None) is None
+    with pytest.raises(Unchecked):
+        timestamp_ms("2024-01-01 00:00:00.1234567")
+
+
+def test_a_table_row_outside_the_rederivation_leaves_the_entries_unchecked():
+    rows = [{"id": "r", "received_date": "2024-02-01", "created_at": "2024-01-01 00:00:00.1234567"}]
+    assert expected_entries("rfi", {"id": "a"}, rows, 1, None) == ([], False)
 
 
 RECRUITED = {"pwdDeterminationDate": "2024-01-15", "jobOrderStartDate": "2024-01-20", "jobOrderEndDate": "2024-02-20",
