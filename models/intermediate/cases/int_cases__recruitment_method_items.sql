@@ -63,7 +63,8 @@ mapped as (
         items.method_raw,
         coalesce(labels.method, items.method_raw, '') as method,
         items.method_raw is not null and labels.method is null as method_unknown,
-        coalesce({{ is_text_cleaned('items.description_source') }}, false) as description_cleaned,
+        {#- = is_text_cleaned(description_source): its cleaned text is description_raw (no second regex pass) -#}
+        coalesce(items.description_source <> coalesce(items.description_raw, ''), false) as description_cleaned,
         case when items.item_kind = 'object'
             then coalesce(items.single_date, dates_per_item.latest_date, '') else '' end as method_date,
         case
