@@ -15,8 +15,10 @@ import pytest
 
 from loader.backup import take_backup
 from loader.convex.gateway import ConvexGateway, ConvexTarget
+from loader.demo_data.generator import generate
 from loader.emulator import Emulator, EmulatorConfig
 from loader.export import export
+from loader.extract import extract
 from loader.importer import import_tables
 from loader.mapping_table import MappingTable
 from loader.run_folder import RunFolder
@@ -221,11 +223,9 @@ class LoadedRun:
         path.unlink()
 
 
-@pytest.fixture(scope="module")
-def loaded_run(dirty_snapshot, tmp_path_factory):
-    """The dirty snapshot through stage, dbt, export and import into an emulator (shared: dbt is slow)."""
-    root = tmp_path_factory.mktemp("verify_rules")
-    folder = dirty_snapshot.copy_to(root / "runs")
+@contextlib.contextmanager
+def load(folder: RunFolder, root: Path):
+    """A raw snapshot through stage, dbt, export and import into a fresh emulator."""
     stage(folder, "duckdb", echo=lambda _line: None)
     transform(folder, as_of=AS_OF)
     export(folder)
@@ -235,6 +235,14 @@ def loaded_run(dirty_snapshot, tmp_path_factory):
         take_backup(folder, gateway, ["users", "userProfiles", "cases"])
         import_tables(folder, gateway, mapping_path=mapping_path, progress=False)
         yield LoadedRun(folder, gateway, mapping_path)
+
+
+@pytest.fixture(scope="module")
+def loaded_run(dirty_snapshot, tmp_path_factory):
+    """The dirty demo snapshot, loaded (shared by the tests: dbt is slow)."""
+    root = tmp_path_factory.mktemp("verify_rules")
+    with load(dirty_snapshot.copy_to(root / "runs"), root) as run:
+        yield run
 
 
 def rule_lines(result: dict) -> list[str]:
@@ -310,3 +318,22 @@ def test_dropped_rfe_entry_is_caught(loaded_run):
     n = len(case["rfeEntries"])
     assert lines == [label(case) + f"rfeEntries[{dropped['id']}]: expected an entry, missing (rule: RFE entries (§3.6))",
                      label(case) + f"rfeEntries: expected {n} entries, got {n - 1} (rule: RFE entries (§3.6))"]
+
+
+def test_text_typed_wages_and_dates_pass_and_are_checked(pg_server, tmp_path):
+    """§1.7 variants: `$85,000`, 3 decimals and non-numeric wages; text dates (ISO with time, impossible)."""
+    dsn = pg_server.create_database("verify_rules_variants")
+    generation = generate(dsn, n_users=6, n_cases=12, seed=5, dirty=True, variants=("text-wage", "text-dates"))
+    folder = RunFolder.create(tmp_path / "runs", "variants")
+    extract(folder, dsn, echo=lambda _line: None)
+    wage_cases = {item["v1_id"]: item["detail"] for item in generation.injected["DQ-21"]
+                  if item["field"] == "pwd_wage_amount"}
+    with load(folder, tmp_path) as run:
+        result = run.verify()
+        cases = {c["legacyId"]: c for c in run.cases()}
+    assert result["passed"], json.dumps(result["checks"], indent=1)
+    assert result["mapping_rules_cases"] == len(cases)
+    wages = {detail: cases[v1_id].get("pwdWageAmount") for v1_id, detail in wage_cases.items() if v1_id in cases}
+    assert wages["text wage with $ and thousands separator"] == 8_500_000
+    assert wages["3 decimals (text)"] == 8_500_013
+    assert wages["non-numeric text"] is None
