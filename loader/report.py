@@ -50,7 +50,7 @@ DQ_TITLES: dict[str, str] = {
     "DQ-13": "Unknown user type: individual",
     "DQ-14": "Unknown preferred notification email: signup",
     "DQ-15": "Unknown enumerated value: fallback applied",
-    "DQ-16": "Unparseable or ambiguous date omitted",
+    "DQ-16": "Unparseable or ambiguous date omitted, or a timestamp that is not finite",
     "DQ-17": "Case fails a v2 validation rule (blocks its next edit)",
     "DQ-18": "RFI due date recomputed to received + 30",
     "DQ-19": "RFI/RFE entry incomplete, several active, or received too early",
