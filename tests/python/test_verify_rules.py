@@ -315,9 +315,9 @@ def test_dropped_rfe_entry_is_caught(loaded_run):
     with loaded_run.transform_bug(case, lambda doc: doc["rfeEntries"].pop()):
         result = loaded_run.verify()
     lines = rule_lines(result)
-    n = len(case["rfeEntries"])
-    assert lines == [label(case) + f"rfeEntries[{dropped['id']}]: expected an entry, missing (rule: RFE entries (§3.6))",
-                     label(case) + f"rfeEntries: expected {n} entries, got {n - 1} (rule: RFE entries (§3.6))"]
+    n, rule = len(case["rfeEntries"]), " (rule: RFE entries (§3.6))"
+    assert lines == [label(case) + f"rfeEntries[{dropped['id']}]: expected an entry, missing" + rule,
+                     label(case) + f"rfeEntries: expected {n} entries, got {n - 1}" + rule]
 
 
 def test_text_typed_wages_and_dates_pass_and_are_checked(pg_server, tmp_path):
