@@ -29,6 +29,13 @@
 (case when {{ ts_expr }} is not null and {{ epoch_ms(ts_expr) }} is null then cast({{ ts_expr }} as varchar) end)
 {%- endmacro %}
 
+{#- A timestamp to order by ("the greatest updated_at"): the value, NULL when `epoch_ms` cannot read
+    it. Such values (infinity, BC, 5-digit years) are staged as text, where they sort among the
+    dates by their digits ('4000-01-01 ... BC' above 2023); DQ-16 treats them as missing. -#}
+{% macro comparable_timestamp(ts_expr) -%}
+(case when {{ epoch_ms(ts_expr) }} is not null then {{ ts_expr }} end)
+{%- endmacro %}
+
 {#- The migration_as_of var parsed once at compile time (never the clock), as a naive UTC datetime. -#}
 {% macro as_of_datetime() -%}
   {%- set raw = var('migration_as_of') | string | trim -%}

@@ -31,8 +31,9 @@ ranked as (
         case when resolved.identity_outcome = 'loaded' and not resolved.is_merged_loser then
             row_number() over (
                 partition by resolved.identity_id, resolved.identity_outcome, resolved.is_merged_loser
-                order by resolved.updated_at desc nulls last, resolved.created_at desc nulls last,
-                         {{ text_sort_key('resolved.' ~ row_id_column) }} desc
+                order by {{ comparable_timestamp('resolved.updated_at') }} desc nulls last,
+                    {{ comparable_timestamp('resolved.created_at') }} desc nulls last,
+                    {{ text_sort_key('resolved.' ~ row_id_column) }} desc
             )
         end as owner_rank
     from resolved

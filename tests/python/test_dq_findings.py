@@ -46,8 +46,18 @@ def _make_odd_rows(dsn: str) -> dict[str, str]:
             "INSERT INTO public.case_rfi (case_id, title, received_date, created_at) "
             "VALUES (%s, %s, '2024-02-01', 'infinity') RETURNING id", [cases[2], "Row\x01 title"]).fetchone()[0])
         conn.execute("UPDATE public.users SET created_at = '-infinity' WHERE id = %s", [app_user])
+        # Two accounts of one email (DQ-01): the greatest updated_at wins (§3.2 step 5). A BC value is no
+        # instant (DQ-16, treated as missing), though as staged text '4000-01-01 ... BC' sorts above 2023.
+        bc_user, dated_user = [str(r[0]) for r in conn.execute(
+            "SELECT id FROM public.users WHERE deleted_at IS NULL AND id <> %s ORDER BY id LIMIT 2", [app_user])]
+        email = conn.execute("SELECT email FROM public.users WHERE id = %s", [dated_user]).fetchone()[0]
+        conn.execute("UPDATE public.users SET email = upper(%s), updated_at = '4000-01-01 BC' WHERE id = %s",
+                     [email, bc_user])
+        conn.execute("UPDATE auth.users SET email = upper(%s) "
+                     "WHERE id = (SELECT auth_user_id FROM public.users WHERE id = %s)", [email, bc_user])
+        conn.execute("UPDATE public.users SET updated_at = '2023-05-01' WHERE id = %s", [dated_user])
     return {"odd_times": cases[0], "deleted_bc": cases[1], "dirty_json": cases[2], "rfi_row": rfi_row,
-            "app_user": app_user}
+            "app_user": app_user, "bc_user": bc_user, "dated_user": dated_user}
 
 
 def _rows(warehouse: str, folder: RunFolder, dsn: str | None, sql: str) -> list[tuple]:
@@ -116,3 +126,7 @@ def test_odd_timestamps_json_item_text_and_null_items_are_reported(warehouse, so
         ("excluded", "soft_deleted")]
     assert all(balanced for (balanced,) in _rows(warehouse, folder, warehouse_dsn,
                                                  "select balanced from dq_reconciliation"))
+    assert _rows(warehouse, folder, warehouse_dsn,
+                 f"select app_user_id, is_winner from int_users__identity_groups "
+                 f"where app_user_id in ('{ids['bc_user']}', '{ids['dated_user']}') order by is_winner") == [
+        (ids["bc_user"], False), (ids["dated_user"], True)]

@@ -14,10 +14,10 @@ ranked as (
             order by
                 case when identities.app_user_id is not null then 0 else 1 end,
                 case when identities.auth_user_id is not null then 0 else 1 end,
-                identities.app_updated_at desc nulls last,
-                identities.auth_updated_at desc nulls last,
-                identities.app_created_at desc nulls last,
-                identities.auth_created_at desc nulls last,
+                {{ comparable_timestamp('identities.app_updated_at') }} desc nulls last,
+                {{ comparable_timestamp('identities.auth_updated_at') }} desc nulls last,
+                {{ comparable_timestamp('identities.app_created_at') }} desc nulls last,
+                {{ comparable_timestamp('identities.auth_created_at') }} desc nulls last,
                 {{ text_sort_key('identities.app_user_id') }} asc nulls last,
                 {{ text_sort_key('identities.auth_user_id') }} asc nulls last
         ) as group_rank
