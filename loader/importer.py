@@ -141,6 +141,16 @@ class SentWhileAbsent:
             handle.flush()
             os.fsync(handle.fileno())
 
+    def forget(self, keys: Iterable[Any]) -> None:
+        """Unlist keys whose documents Convex refused (an atomic import wrote none of them): a document
+        that appears under such a key later (a v2 sign-up) is not this run's creation, so rollback
+        must not delete it. Rewrites the file (refusals are rare)."""
+        dropped = self.keys & set(keys)
+        if not dropped:
+            return
+        self.keys -= dropped
+        write_private(self.path, "".join(json.dumps(key) + "\n" for key in sorted(self.keys, key=str)).encode())
+
     def sent(self, key: Any) -> bool:
         """This run sent `key` while the target did not hold it."""
         return key is not None and key in self.keys
@@ -416,6 +426,7 @@ class Importer:
         absent.note(self._absent_keys(mart, sent_keys))
         with self._progress(mart, plan["send"]["lines"]) as bar:
             self._import_isolating(mart, self._files(mart)["send"], bar, imports)
+        absent.forget(self.server_rejected.get(mart.table, ()))
         self.read_target(mart.table)
         missing = [m for m in self._landed(mart) if m not in self.server_rejected.get(mart.table, set())]
         if missing:

@@ -13,7 +13,7 @@ from loader.convex.ids import table_number_of
 from loader.convex.schema import CONTRACT_PATH, Schema
 from loader.emulator import Emulator, EmulatorConfig
 from loader.export import export
-from loader.importer import ImportState, import_tables
+from loader.importer import ImportState, SentWhileAbsent, import_tables
 from loader.mapping_table import MappingTable
 from loader.run_folder import RunFolder
 
@@ -220,6 +220,9 @@ def test_documents_convex_still_refuses_are_rejected_and_the_rest_proceed(tmp_pa
     with MappingTable(tmp_path / "mapping.sqlite") as mapping:
         assert mapping.lookup("cases", uuid(12), "cases") is None
         assert mapping.lookup("cases", uuid(11), "cases").convex_id == cases[uuid(11)]["_id"]
+    # The refused key is unlisted: a document appearing under it later is not the run's to roll back.
+    absent = SentWhileAbsent(folder.path("import") / "cases.absent.jsonl")
+    assert absent.sent(uuid(11)) and not absent.sent(uuid(12))
 
 
 def test_transient_faults_and_lost_responses_create_no_duplicates(run, tmp_path, caplog):
