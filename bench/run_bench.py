@@ -370,7 +370,7 @@ def write_report(results: dict[str, dict[str, Series]], runs: int, load: list[st
     body += targets(results) + [""]
     results_dir = BENCH_DIR / "results"
     results_dir.mkdir(exist_ok=True)
-    path = results_dir / f"{now:%Y-%m-%d}-{'-'.join(results)}.md"
+    path = results_dir / f"{now:%Y-%m-%d-%H%M}-{'-'.join(results)}.md"  # never overwrites an earlier round
     path.write_text("\n".join(body))
     readme = BENCH_DIR / "README.md"
     if readme.is_file() and README_MARK in readme.read_text():
