@@ -1,5 +1,7 @@
 {#- One row per losing identity of a duplicate-email group (DQ-01 merge list, §3.2 step 5): winner and loser
-    ids with their last sign-in, and whether the loser was merged or rejected (merge_duplicate_emails). -#}
+    ids with their last sign-in, and whether the loser was merged or rejected (merge_duplicate_emails).
+    The sign-in column is text when the source held odd values (infinity, BC): those are NULL here, the
+    others cast back to a timestamp, so the contract holds either way. -#}
 with
 
 identity_groups as (
@@ -23,11 +25,11 @@ final as (
         winners.identity_id as winner_identity_id,
         winners.app_user_id as winner_app_user_id,
         winners.auth_user_id as winner_auth_user_id,
-        winners.auth_last_sign_in_at as winner_last_sign_in_at,
+        cast({{ comparable_timestamp('winners.auth_last_sign_in_at') }} as timestamp) as winner_last_sign_in_at,
         losers.identity_id as loser_identity_id,
         losers.app_user_id as loser_app_user_id,
         losers.auth_user_id as loser_auth_user_id,
-        losers.auth_last_sign_in_at as loser_last_sign_in_at
+        cast({{ comparable_timestamp('losers.auth_last_sign_in_at') }} as timestamp) as loser_last_sign_in_at
     from losers
     inner join winners on winners.identity_id = losers.winner_identity_id
 )
