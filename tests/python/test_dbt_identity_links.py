@@ -12,12 +12,9 @@ from loader.extract import extract
 from loader.run_folder import RunFolder
 from loader.stage import stage
 from loader.transform import run_dbt, run_settings
+from source_support import quiet
 
 AS_OF = "2024-06-15T00:00:00Z"
-
-
-def quiet(_line: str) -> None:
-    """Swallow progress lines."""
 
 
 def _share_auth_user_id(dsn: str) -> tuple[str, str, str]:

@@ -11,20 +11,15 @@ from loader.extract import extract
 from loader.run_folder import RunFolder
 from loader.stage import stage
 from loader.transform import run_dbt, run_settings
+from source_support import loaded_case_ids, quiet
 
 AS_OF = "2024-06-15T00:00:00Z"
-
-
-def quiet(_line: str) -> None:
-    """Swallow progress lines."""
 
 
 def _text_dates(dsn: str) -> dict[str, str]:
     """Turn two case date columns and case_rfi.response_due_date into text; write empty and bad dates."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        cases = [str(row[0]) for row in conn.execute(
-            "SELECT c.id FROM public.cases c JOIN public.users u ON u.id = c.user_id "
-            "WHERE c.deleted_at IS NULL AND u.deleted_at IS NULL ORDER BY c.id LIMIT 2")]
+        cases = loaded_case_ids(conn, 2)
         for table, column in [("cases", "pwd_filing_date"), ("cases", "i140_approval_date"),
                               ("case_rfi", "response_due_date")]:
             conn.execute(f"ALTER TABLE public.{table} ALTER COLUMN {column} TYPE text USING to_char({column}, 'YYYY-MM-DD')")

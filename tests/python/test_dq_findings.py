@@ -14,21 +14,16 @@ from loader.extract import extract
 from loader.run_folder import RunFolder
 from loader.stage import stage
 from loader.transform import run_dbt, run_settings
+from source_support import loaded_case_ids, quiet
 
 AS_OF = "2024-06-15T00:00:00Z"
 COLUMNS = "dq_id, level, source_table, v1_id, target_field, original_value, message"
 
 
-def quiet(_line: str) -> None:
-    """Swallow progress lines."""
-
-
 def _make_odd_rows(dsn: str) -> dict[str, str]:
     """Put non-finite timestamps, dirty JSON item text and null items into loaded rows; return their ids."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        cases = [str(r[0]) for r in conn.execute(
-            "SELECT c.id FROM public.cases c JOIN public.users u ON u.id = c.user_id "
-            "WHERE c.deleted_at IS NULL AND u.deleted_at IS NULL ORDER BY c.id LIMIT 3")]
+        cases = loaded_case_ids(conn, 3)
         app_user = str(conn.execute(
             "SELECT u.id FROM public.users u JOIN public.cases c ON c.user_id = u.id WHERE c.id = %s",
             [cases[0]]).fetchone()[0])
