@@ -151,6 +151,15 @@ function legacyFieldsOf(table: LegacyTable, doc: object): string[] {
 }
 
 /**
+ * The patch that removes the legacy fields `doc` still carries, or `null` when it carries none
+ * (so a repeated cleanup writes nothing). Shared by `clearLegacyFields` and `migrations.ts`.
+ */
+export function legacyFieldsPatch(table: LegacyTable, doc: object): Record<string, undefined> | null {
+  const present = legacyFieldsOf(table, doc);
+  return present.length === 0 ? null : Object.fromEntries(present.map((field) => [field, undefined]));
+}
+
+/**
  * Remove the legacy fields from one page of `table` (ARCHITECTURE §2 step 7, after sign-off).
  * Call with `cursor: null`, then with `continueCursor` until `isDone`. Re-running is harmless:
  * a document without legacy fields is left untouched and not counted.
@@ -165,9 +174,9 @@ export const clearLegacyFields = internalMutation({
     const page = await legacyPage(ctx, table, cursor, numItems);
     let cleared = 0;
     for (const doc of page.page) {
-      const present = legacyFieldsOf(table, doc);
-      if (present.length === 0) continue;
-      await ctx.db.patch(doc._id, Object.fromEntries(present.map((field) => [field, undefined])));
+      const patch = legacyFieldsPatch(table, doc);
+      if (patch === null) continue;
+      await ctx.db.patch(doc._id, patch);
       cleared += 1;
     }
     return { continueCursor: page.continueCursor, isDone: page.isDone, cleared };
