@@ -47,3 +47,17 @@ def model_problems(model) -> list[str]:
 def test_every_model_and_column_is_described_and_every_model_states_its_grain(models):
     problems = [problem for model in sorted(models, key=lambda m: m.name) for problem in model_problems(model)]
     assert problems == [], "\n".join(problems)
+
+
+DATA_QUALITY_DIR = "models/marts/data_quality/"
+
+
+def test_every_data_quality_mart_is_in_the_data_quality_folder_with_its_one_yml(models):
+    dq_marts = [model for model in models if model.name.startswith("dq_")]
+    assert len(dq_marts) >= 11
+    misplaced = sorted(f"{model.name}: {model.original_file_path}" for model in dq_marts
+                       if not model.original_file_path.startswith(DATA_QUALITY_DIR))
+    assert misplaced == []
+    assert {model.patch_path.split("://", 1)[1] for model in dq_marts} == {DATA_QUALITY_DIR + "_data_quality__models.yml"}
+    ymls = sorted(path.name for path in (project_dir() / DATA_QUALITY_DIR).glob("*.yml"))
+    assert ymls == ["_data_quality__models.yml"]
