@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dbt_parse_support import parse_project
 from loader.transform import project_dir
 
 GRAIN_PHRASE = "one row per"
@@ -11,17 +12,8 @@ GRAIN_PHRASE = "one row per"
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> list:
-    """The project's models from `dbt parse` (in-process; no warehouse is touched)."""
-    from dbt.cli.main import dbtRunner
-
-    work = tmp_path_factory.mktemp("dbt_docs")
-    project = str(project_dir())
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("PERM_DUCKDB_PATH", str(work / "unused.duckdb"))
-        result = dbtRunner().invoke(["parse", "--project-dir", project, "--profiles-dir", project,
-                                     "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-                                     "--no-partial-parse", "--quiet"])
-    assert result.success, result.exception
+    """The project's models from `dbt parse`."""
+    result = parse_project(tmp_path_factory.mktemp("dbt_docs"))
     found = [node for node in result.result.nodes.values()
              if node.resource_type == "model" and node.package_name == "perm_migration"]
     assert found, "dbt parse found no models"

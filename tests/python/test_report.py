@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from dbt_parse_support import parse_project
 from loader.report import dq_title, initials, mask_email, mask_value, write_report
 from loader.run_folder import RunFolder, write_private
 from loader.run_state import RunState
@@ -26,16 +27,8 @@ CATALOGUE_CSV = project_dir() / "seeds" / "data_quality" / "dq_catalogue.csv"
 @pytest.fixture(scope="module")
 def project_nodes(tmp_path_factory) -> dict[str, dict]:
     """The nodes of the project's own dbt manifest (`dbt parse`), with their meta."""
-    from dbt.cli.main import dbtRunner
-
     work = tmp_path_factory.mktemp("report_parse")
-    project = str(project_dir())
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("PERM_DUCKDB_PATH", str(work / "unused.duckdb"))
-        result = dbtRunner().invoke(["parse", "--project-dir", project, "--profiles-dir", project,
-                                     "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-                                     "--no-partial-parse", "--quiet"])
-    assert result.success, result.exception
+    parse_project(work)
     return json.loads((work / "target" / "manifest.json").read_text())["nodes"]
 
 
