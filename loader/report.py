@@ -191,13 +191,11 @@ def _table(title: str, rows: list[dict[str, Any]], total: int, columns: list[str
     return Table(title, columns, shown, total, note)
 
 
-def _model_list(warehouse: Warehouse, model: str, title: str) -> Table | None:
-    """The first LIST_LIMIT rows of a model and its total; None if the model is absent."""
-    counted = warehouse.query(model, "select count(*) as n from {rel}")
-    if counted is None:
-        return None
-    rows = warehouse.query(model, f"select * from {{rel}} order by 1 limit {LIST_LIMIT}") or []
-    return _table(title, rows, int(counted[0]["n"]), [c for c in (rows[0] if rows else []) if c not in RAW_COLUMNS])
+def _model_list(warehouse: Warehouse, model: str, title: str) -> Table:
+    """The first LIST_LIMIT rows of a declared list mart, and its total."""
+    [counted] = warehouse.rows(model, "select count(*) as n from {rel}")
+    rows = list(warehouse.rows(model, f"select * from {{rel}} order by 1 limit {LIST_LIMIT}"))
+    return _table(title, rows, int(counted["n"]), [c for c in (rows[0] if rows else []) if c not in RAW_COLUMNS])
 
 
 def _dq_titles(warehouse: Warehouse, relation: str | None) -> dict[str, str]:
@@ -267,7 +265,6 @@ def collect(folder: RunFolder, warehouse_dsn: str | None = None) -> ReportData:
         notes.append("The data-quality marts are not in this run's warehouse (transform did not run).")
         warnings_by_dq = []
 
-    lists = [_model_list(warehouse, item.model, item.title) for item in declared.follow_up_lists]
     verify_failures = []
     for name, check in (verify or {}).get("checks", {}).items():
         verify_failures.extend(f"{name}: {example}" for example in check["examples"][:10])
@@ -285,7 +282,7 @@ def collect(folder: RunFolder, warehouse_dsn: str | None = None) -> ReportData:
         loader_rejects=_loader_rejects_table(folder),
         loader_rejected_rows=_loader_rejected_rows_table(warehouse, manifest),
         warnings_by_dq=warnings_by_dq,
-        lists=[t for t in lists if t is not None],
+        lists=[_model_list(warehouse, item.model, item.title) for item in declared.follow_up_lists],
         verify_failures=verify_failures,
         dq_titles=dq_titles,
         notes=notes,
