@@ -1,7 +1,8 @@
-"""The Convex marts declared in dbt's `manifest.json` (`meta.convex`, docs/INTERFACES.md §5).
+"""What the dbt project declares for the loader in `manifest.json` (docs/INTERFACES.md §5).
 
 The loader holds no PERM-specific knowledge: which mart goes to which Convex table, in which
-order, keyed how and referencing what, is read from here.
+order, keyed how and referencing what (`meta.convex`), and what the report titles (`meta.report`:
+the DQ catalogue seed, the follow-up list marts), is read from here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 from loader.errors import ConfigError
 
 RESOLVE_PREFIX = "resolve_"
+DQ_CATALOGUE_ROLE = "dq_catalogue"
+FOLLOW_UP_LIST_ROLE = "follow_up_list"
 
 
 @dataclass(frozen=True)
@@ -91,9 +94,9 @@ class ConvexMart:
         return rows[0].get("v1_uuid") if rows and isinstance(rows[0], dict) else None
 
 
-def _require(meta: dict[str, Any], key: str, model: str) -> Any:
+def _require(meta: dict[str, Any], key: str, model: str, namespace: str = "convex") -> Any:
     if key not in meta or meta[key] in (None, "", []):
-        raise ConfigError(f"dbt model {model}: meta.convex.{key} is missing")
+        raise ConfigError(f"dbt model {model}: meta.{namespace}.{key} is missing")
     return meta[key]
 
 
@@ -103,9 +106,19 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
+def _node_meta(node: dict[str, Any]) -> dict[str, Any]:
+    return node.get("config", {}).get("meta") or node.get("meta") or {}
+
+
+def _read_manifest(manifest_path: Path) -> dict[str, Any]:
+    if not manifest_path.is_file():
+        raise ConfigError(f"dbt manifest {manifest_path} not found; run `perm-migrate transform` first")
+    return json.loads(manifest_path.read_text())
+
+
 def _mart_from_node(node: dict[str, Any]) -> ConvexMart:
     model = node["name"]
-    meta = (node.get("config", {}).get("meta") or node.get("meta") or {})["convex"]
+    meta = _node_meta(node)["convex"]
     columns = tuple(node.get("columns", {}))
     if not columns:
         raise ConfigError(f"dbt model {model}: no documented columns (the Convex marts need a contract)")
@@ -159,16 +172,9 @@ def _mart_from_node(node: dict[str, Any]) -> ConvexMart:
 
 def load_convex_marts(manifest_path: Path) -> list[ConvexMart]:
     """Every model with `meta.convex`, in import order."""
-    if not manifest_path.is_file():
-        raise ConfigError(f"dbt manifest {manifest_path} not found; run `perm-migrate transform` first")
-    manifest = json.loads(manifest_path.read_text())
-    marts = []
-    for node in manifest.get("nodes", {}).values():
-        if node.get("resource_type") != "model":
-            continue
-        meta = node.get("config", {}).get("meta") or node.get("meta") or {}
-        if "convex" in meta:
-            marts.append(_mart_from_node(node))
+    manifest = _read_manifest(manifest_path)
+    marts = [_mart_from_node(node) for node in manifest.get("nodes", {}).values()
+             if node.get("resource_type") == "model" and "convex" in _node_meta(node)]
     if not marts:
         raise ConfigError(f"dbt manifest {manifest_path} declares no Convex marts (meta.convex)")
     marts.sort(key=lambda m: (m.import_order, m.table))
@@ -176,3 +182,42 @@ def load_convex_marts(manifest_path: Path) -> list[ConvexMart]:
     if len(set(tables)) != len(tables):
         raise ConfigError(f"dbt manifest {manifest_path}: several marts target the same Convex table: {tables}")
     return marts
+
+
+@dataclass(frozen=True)
+class FollowUpList:
+    """A mart the report lists in full (up to its limit) under "Lists for follow-up"."""
+
+    model: str
+    title: str
+    order: int
+
+
+@dataclass(frozen=True)
+class ReportDeclarations:
+    """What the report titles: the DQ catalogue seed's relation and the follow-up list marts in order."""
+
+    dq_catalogue_relation: str | None = None
+    follow_up_lists: tuple[FollowUpList, ...] = ()
+
+
+def load_report_declarations(manifest_path: Path) -> ReportDeclarations:
+    """`meta.report` of the project's nodes; nothing declared when the run has no dbt manifest yet."""
+    if not manifest_path.is_file():
+        return ReportDeclarations()
+    catalogues, lists = [], []
+    for node in _read_manifest(manifest_path).get("nodes", {}).values():
+        meta = _node_meta(node).get("report") or {}
+        role = meta.get("role")
+        if role == DQ_CATALOGUE_ROLE and node.get("resource_type") == "seed":
+            catalogues.append(node["relation_name"])
+        elif role == FOLLOW_UP_LIST_ROLE and node.get("resource_type") == "model":
+            lists.append(FollowUpList(node["name"], _require(meta, "title", node["name"], "report"),
+                                      int(_require(meta, "order", node["name"], "report"))))
+        elif role is not None:
+            raise ConfigError(f"dbt {node.get('resource_type')} {node.get('name')}: unknown meta.report.role "
+                              f"{role!r} (known: {DQ_CATALOGUE_ROLE} on a seed, {FOLLOW_UP_LIST_ROLE} on a model)")
+    if len(catalogues) > 1:
+        raise ConfigError(f"dbt manifest {manifest_path}: several seeds declare the DQ catalogue: {sorted(catalogues)}")
+    return ReportDeclarations(catalogues[0] if catalogues else None,
+                              tuple(sorted(lists, key=lambda item: (item.order, item.model))))

@@ -21,8 +21,8 @@ import jinja2
 from loader.errors import ConfigError
 from loader.run_folder import RunFolder, write_private
 from loader.run_state import STATE_FILE, STEPS
-from loader.dbt_manifest import load_convex_marts
-from loader.export import manifest_path
+from loader.dbt_manifest import load_convex_marts, load_report_declarations
+from loader.export import manifest_path, warehouse_rows
 from loader.verify import (
     VERIFY_FILE, Warehouse, first_loader_rejects, iter_loader_rejects, iter_rejected_source_rows, sql_text,
 )
@@ -34,44 +34,10 @@ REJECT_COLUMNS = ("source_table", "v1_id", "field", "value", "reason", "message"
 RAW_COLUMNS = frozenset({"source_row", "raw_item"})  # whole source values: never shown
 LIST_LIMIT = 200
 
-DQ_TITLES: dict[str, str] = {
-    "DQ-01": "Duplicate accounts (email differs only by case/whitespace) merged",
-    "DQ-02": "Auth user without app profile: default profile created",
-    "DQ-03": "Soft-deleted, banned or anonymous users excluded",
-    "DQ-04": "Soft-deleted cases excluded",
-    "DQ-05": "App user without auth user: loaded, no verification time",
-    "DQ-06": "Unresolvable reference (owner, case, firm)",
-    "DQ-07": "App email differs from auth email: auth email used",
-    "DQ-08": "Google email differs: notify the user before cut-over",
-    "DQ-09": "Missing or malformed email: identity quarantined",
-    "DQ-10": "Ambiguous or missing app user table (run stopped)",
-    "DQ-11": "Several settings/preferences rows: latest kept",
-    "DQ-12": "Blank required text: [NEEDS ENTRY] placeholder",
-    "DQ-13": "Unknown user type: individual",
-    "DQ-14": "Unknown preferred notification email: signup",
-    "DQ-15": "Unknown enumerated value: fallback applied",
-    "DQ-16": "Unparseable or ambiguous date omitted, or a timestamp that is not finite",
-    "DQ-17": "Case fails a v2 validation rule (blocks its next edit)",
-    "DQ-18": "RFI due date recomputed to received + 30",
-    "DQ-19": "RFI/RFE entry incomplete, several active, or received too early",
-    "DQ-20": "Expiration date differs from the formula",
-    "DQ-21": "Wage or applicant count anomaly",
-    "DQ-22": "Malformed JSON normalised",
-    "DQ-23": "Additional recruitment methods anomaly",
-    "DQ-24": "Dismissed deadline dropped or kept raw",
-    "DQ-25": "Possible duplicate cases",
-    "DQ-26": "Profile setting out of range: normalised",
-    "DQ-27": "Control characters stripped; oversized document quarantined",
-    "DQ-28": "Inconsistent or missing timestamps fixed",
-    "DQ-29": "Supabase Storage URL removed (re-upload needed)",
-    "DQ-30": "Target already held the user or profile: linked, not overwritten",
-    "DQ-31": "Terminal case with active deadlines",
-    "DQ-32": "Future date",
-    "CONTRACT": "Document does not satisfy the v2 contract",
-}
-def dq_title(dq_id: str) -> str:
+
+def dq_title(titles: dict[str, str], dq_id: str) -> str:
     """The catalogue line of a DQ id; sub-ids such as `DQ-19a` use their parent's."""
-    return DQ_TITLES.get(dq_id) or DQ_TITLES.get(re.sub(r"[a-z]+$", "", dq_id), "")
+    return titles.get(dq_id) or titles.get(re.sub(r"[a-z]+$", "", dq_id), "")
 
 
 CENTS_NOTE = (
@@ -148,7 +114,11 @@ class ReportData:
     warnings_by_dq: list[dict[str, Any]]
     lists: list[Table]
     verify_failures: list[str]
+    dq_titles: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+    def dq_title(self, dq_id: str) -> str:
+        return dq_title(self.dq_titles, dq_id)
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -221,31 +191,20 @@ def _table(title: str, rows: list[dict[str, Any]], total: int, columns: list[str
     return Table(title, columns, shown, total, note)
 
 
-def _first_rows(warehouse: Warehouse, model: str, where: str, order: str) -> tuple[list[dict[str, Any]], int] | None:
-    """The first LIST_LIMIT rows of a model (optionally filtered) and the total; None if the model is absent."""
-    counted = warehouse.query(model, f"select count(*) as n from {{rel}}{where}")
-    if counted is None:
-        return None
-    rows = warehouse.query(model, f"select * from {{rel}}{where} order by {order} limit {LIST_LIMIT}")
-    return rows or [], int(counted[0]["n"])
+def _model_list(warehouse: Warehouse, model: str, title: str) -> Table:
+    """The first LIST_LIMIT rows of a declared list mart, and its total."""
+    [counted] = warehouse.rows(model, "select count(*) as n from {rel}")
+    rows = list(warehouse.rows(model, f"select * from {{rel}} order by 1 limit {LIST_LIMIT}"))
+    return _table(title, rows, int(counted["n"]), [c for c in (rows[0] if rows else []) if c not in RAW_COLUMNS])
 
 
-def _warning_list(warehouse: Warehouse, dq_id: str, title: str) -> Table | None:
-    found = _first_rows(warehouse, "dq_warnings", " where dq_id = " + sql_text(dq_id), "source_table, v1_id, target_field")
-    if found is None:
-        return None
-    rows, total = found
-    columns = [c for c in ("source_table", "v1_id", "case_legacy_id", "owner_email", "target_field",
-                           "original_value", "resulting_value", "message") if not rows or c in rows[0]]
-    return _table(f"{dq_id} — {title}", rows, total, columns)
-
-
-def _model_list(warehouse: Warehouse, model: str, title: str, order: str) -> Table | None:
-    found = _first_rows(warehouse, model, "", order)
-    if found is None:
-        return None
-    rows, total = found
-    return _table(title, rows, total, [c for c in (rows[0] if rows else []) if c not in RAW_COLUMNS])
+def _dq_titles(warehouse: Warehouse, relation: str | None) -> dict[str, str]:
+    """DQ id → title, from the project's DQ catalogue seed as this run's warehouse holds it."""
+    if relation is None:
+        return {}
+    kind = warehouse.folder.read_manifest().get("config", {}).get("warehouse", "duckdb")
+    with warehouse_rows(warehouse.folder, kind, f"select dq_id, title from {relation}", warehouse.dsn) as rows:
+        return {row["dq_id"]: row["title"] for row in rows}
 
 
 def _loader_rejects_table(folder: RunFolder) -> Table:
@@ -285,6 +244,8 @@ def collect(folder: RunFolder, warehouse_dsn: str | None = None) -> ReportData:
     state = _read_json(folder.path(STATE_FILE))
     verify = _read_json(folder.path(VERIFY_FILE))
     notes: list[str] = []
+    declared = load_report_declarations(manifest_path(folder))
+    dq_titles = _dq_titles(warehouse, declared.dq_catalogue_relation)
 
     rejects_by_dq = warehouse.query("dq_rejects",
         "select dq_id, source_table, count(*) as rows from {rel} group by dq_id, source_table "
@@ -296,7 +257,7 @@ def collect(folder: RunFolder, warehouse_dsn: str | None = None) -> ReportData:
             + f" order by source_table, v1_id limit {EXAMPLES_PER_DQ}") or []
         columns = [c for c in REJECT_COLUMNS if rows and c in rows[0]]
         total = sum(r["rows"] for r in rejects_by_dq if r["dq_id"] == dq_id)
-        reject_examples.append(Table(f"{dq_id} — {dq_title(dq_id)}", columns,
+        reject_examples.append(Table(f"{dq_id} — {dq_title(dq_titles, dq_id)}", columns,
                                      [mask_row(r, columns) for r in rows], total))
     warnings_by_dq = warehouse.query("dq_warnings",
         "select dq_id, level, count(*) as findings from {rel} group by dq_id, level order by dq_id, level")
@@ -304,19 +265,6 @@ def collect(folder: RunFolder, warehouse_dsn: str | None = None) -> ReportData:
         notes.append("The data-quality marts are not in this run's warehouse (transform did not run).")
         warnings_by_dq = []
 
-    lists = [
-        _model_list(warehouse, "dq_merges", "DQ-01 — accounts merged", "1"),
-        _model_list(warehouse, "dq_google_email_notify", "DQ-08 — users to notify (Google email differs)", "1")
-        or _warning_list(warehouse, "DQ-08", "users to notify (Google email differs)"),
-        _model_list(warehouse, "dq_placeholder_cases", "DQ-12 — cases with [NEEDS ENTRY] placeholders", "1")
-        or _warning_list(warehouse, "DQ-12", "cases with [NEEDS ENTRY] placeholders"),
-        _model_list(warehouse, "dq_v2_validation_failures",
-                    "DQ-17 — cases that fail v2 validation rules (every save through the case edit "
-                    "form fails until fixed)", "1"),
-        _model_list(warehouse, "dq_wage_anomalies", "DQ-21 — wage and applicant-count anomalies", "1")
-        or _warning_list(warehouse, "DQ-21", "wage and applicant-count anomalies"),
-        _model_list(warehouse, "dq_document_reupload", "Documents that need re-upload", "1"),
-    ]
     verify_failures = []
     for name, check in (verify or {}).get("checks", {}).items():
         verify_failures.extend(f"{name}: {example}" for example in check["examples"][:10])
@@ -334,8 +282,9 @@ def collect(folder: RunFolder, warehouse_dsn: str | None = None) -> ReportData:
         loader_rejects=_loader_rejects_table(folder),
         loader_rejected_rows=_loader_rejected_rows_table(warehouse, manifest),
         warnings_by_dq=warnings_by_dq,
-        lists=[t for t in lists if t is not None],
+        lists=[_model_list(warehouse, item.model, item.title) for item in declared.follow_up_lists],
         verify_failures=verify_failures,
+        dq_titles=dq_titles,
         notes=notes,
     )
 
@@ -345,7 +294,7 @@ def collect(folder: RunFolder, warehouse_dsn: str | None = None) -> ReportData:
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    env.globals.update(dq_title=dq_title, cents_note=CENTS_NOTE)
+    env.globals.update(cents_note=CENTS_NOTE)
     return env
 
 
@@ -380,7 +329,7 @@ def render_markdown(data: ReportData) -> str:
         out += _md_section(table, level=3)
     out += ["## Warnings and notes by DQ id", ""]
     out += _md_table(["dq_id", "level", "findings", "meaning"],
-                     [{**r, "meaning": dq_title(r["dq_id"])} for r in data.warnings_by_dq])
+                     [{**r, "meaning": data.dq_title(r["dq_id"])} for r in data.warnings_by_dq])
     out += ["## Lists for follow-up", ""]
     for table in data.lists:
         out += _md_section(table, level=3)

@@ -11,26 +11,15 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
+import yaml
+
 from loader.errors import ConfigError, MigrationError
 from loader.run_folder import RunFolder
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 WAREHOUSES = ("duckdb", "postgres")
 
-# MAPPING_SPEC §0.3 (migration_as_of has no default: it is fixed once per run).
-DBT_VAR_DEFAULTS: dict[str, Any] = {
-    "v1_user_table": "users",
-    "merge_duplicate_emails": True,
-    "include_soft_deleted_users": False,
-    "include_banned_users": False,
-    "include_soft_deleted_cases": False,
-    "recompute_pwd_expiration": False,
-    "carry_calendar_event_ids": False,
-    "carry_documents": False,
-    "overwrite_existing_profiles": False,
-    "v1_text_date_format": None,
-    "require_beneficiary_identifier": False,
-}
+AS_OF_VAR = "migration_as_of"  # fixed once per run by the loader, never taken from the project
 FAILED_STATUSES = {"error", "fail", "runtime error"}
 
 
@@ -43,6 +32,19 @@ def project_dir() -> Path:
     if not (PROJECT_DIR / "dbt_project.yml").is_file():
         raise ConfigError(f"dbt project not found at {PROJECT_DIR} (no dbt_project.yml)")
     return PROJECT_DIR
+
+
+def dbt_var_defaults(project: Path) -> dict[str, Any]:
+    """The `vars:` of the project's dbt_project.yml (MAPPING_SPEC §0.3), without migration_as_of."""
+    path = project / "dbt_project.yml"
+    try:
+        declared = (yaml.safe_load(path.read_text()) or {}).get("vars") or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"dbt project file {path} cannot be read: {exc}") from None
+    return {name: value for name, value in declared.items() if name != AS_OF_VAR}
+
+
+DBT_VAR_DEFAULTS: dict[str, Any] = dbt_var_defaults(PROJECT_DIR)  # this repo's project; the CLI's options
 
 
 def normalise_as_of(value: str) -> str:
@@ -59,12 +61,14 @@ def normalise_as_of(value: str) -> str:
 
 
 def run_settings(folder: RunFolder, as_of: str | None = None, overrides: dict[str, Any] | None = None,
-                 warehouse: str | None = None) -> dict[str, Any]:
+                 warehouse: str | None = None, project: Path | None = None) -> dict[str, Any]:
     """Fix `migration_as_of`, the dbt vars and the warehouse once per run, in the run manifest.
 
     The first call records them; later calls reuse them (a different explicit value is an error,
-    so that every step of a run sees the same configuration).
+    so that every step of a run sees the same configuration). The var defaults are the `vars:` of
+    the dbt project (default: this repo's).
     """
+    defaults = DBT_VAR_DEFAULTS if project is None else dbt_var_defaults(project)
     manifest = folder.read_manifest()
     config = manifest.setdefault("config", {})
     recorded_as_of = manifest.get("migration_as_of")
@@ -75,11 +79,11 @@ def run_settings(folder: RunFolder, as_of: str | None = None, overrides: dict[st
     manifest["migration_as_of"] = recorded_as_of or as_of or normalise_as_of(
         dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat())
     recorded_vars = config.get("dbt_vars")
-    unknown = sorted(set(overrides or {}) - set(DBT_VAR_DEFAULTS))
+    unknown = sorted(set(overrides or {}) - set(defaults))
     if unknown:
-        raise ConfigError(f"unknown dbt variable(s) {unknown}; known: {sorted(DBT_VAR_DEFAULTS)}")
-    wanted = {**DBT_VAR_DEFAULTS, **(recorded_vars or {}), **(overrides or {})}
-    if recorded_vars is not None and overrides and wanted != {**DBT_VAR_DEFAULTS, **recorded_vars}:
+        raise ConfigError(f"unknown dbt variable(s) {unknown}; known: {sorted(defaults)}")
+    wanted = {**defaults, **(recorded_vars or {}), **(overrides or {})}
+    if recorded_vars is not None and overrides and wanted != {**defaults, **recorded_vars}:
         raise ConfigError(f"run {folder.run_id} already fixed its dbt variables; start a new run to change them")
     config["dbt_vars"] = wanted
     recorded_warehouse = config.get("warehouse")
@@ -93,7 +97,7 @@ def run_settings(folder: RunFolder, as_of: str | None = None, overrides: dict[st
 
 
 def dbt_vars(settings: dict[str, Any]) -> dict[str, Any]:
-    return {"migration_as_of": settings["migration_as_of"], **settings["vars"]}
+    return {AS_OF_VAR: settings["migration_as_of"], **settings["vars"]}
 
 
 def target_dir(folder: RunFolder) -> Path:
@@ -207,15 +211,16 @@ def run_dbt(folder: RunFolder, settings: dict[str, Any], command: str = "build",
 
 def transform(folder: RunFolder, as_of: str | None = None, overrides: dict[str, Any] | None = None,
               warehouse: str | None = None, warehouse_dsn: str | None = None,
-              unit_tests: bool = False) -> dict[str, Any]:
+              unit_tests: bool = False, project: Path | None = None) -> dict[str, Any]:
     """Fix the run settings, run `dbt build`, record the step.
 
     dbt unit tests check the mapping logic on fixed inputs, not the run's data: they run in
     `make test` and in a plain `dbt build`, and here only when `unit_tests` is set, to keep the
     maintenance window short. Models, seeds, contracts and data tests always run.
+    `project`: another dbt project than this repo's (its vars are the defaults).
     """
-    settings = run_settings(folder, as_of, overrides, warehouse)
+    settings = run_settings(folder, as_of, overrides, warehouse, project)
     extra = () if unit_tests else ("--exclude-resource-type", "unit_test")
-    result = run_dbt(folder, settings, warehouse_dsn=warehouse_dsn, extra=extra)
+    result = run_dbt(folder, settings, project=project, warehouse_dsn=warehouse_dsn, extra=extra)
     folder.record_step("transform", result)
     return result

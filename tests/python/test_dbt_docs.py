@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dbt_parse_support import parse_project
 from loader.transform import project_dir
 
 GRAIN_PHRASE = "one row per"
@@ -11,17 +12,8 @@ GRAIN_PHRASE = "one row per"
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> list:
-    """The project's models from `dbt parse` (in-process; no warehouse is touched)."""
-    from dbt.cli.main import dbtRunner
-
-    work = tmp_path_factory.mktemp("dbt_docs")
-    project = str(project_dir())
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("PERM_DUCKDB_PATH", str(work / "unused.duckdb"))
-        result = dbtRunner().invoke(["parse", "--project-dir", project, "--profiles-dir", project,
-                                     "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-                                     "--no-partial-parse", "--quiet"])
-    assert result.success, result.exception
+    """The project's models from `dbt parse`."""
+    result = parse_project(tmp_path_factory.mktemp("dbt_docs"))
     found = [node for node in result.result.nodes.values()
              if node.resource_type == "model" and node.package_name == "perm_migration"]
     assert found, "dbt parse found no models"
@@ -47,3 +39,17 @@ def model_problems(model) -> list[str]:
 def test_every_model_and_column_is_described_and_every_model_states_its_grain(models):
     problems = [problem for model in sorted(models, key=lambda m: m.name) for problem in model_problems(model)]
     assert problems == [], "\n".join(problems)
+
+
+DATA_QUALITY_DIR = "models/marts/data_quality/"
+
+
+def test_every_data_quality_mart_is_in_the_data_quality_folder_with_its_one_yml(models):
+    dq_marts = [model for model in models if model.name.startswith("dq_")]
+    assert len(dq_marts) >= 11
+    misplaced = sorted(f"{model.name}: {model.original_file_path}" for model in dq_marts
+                       if not model.original_file_path.startswith(DATA_QUALITY_DIR))
+    assert misplaced == []
+    assert {model.patch_path.split("://", 1)[1] for model in dq_marts} == {DATA_QUALITY_DIR + "_data_quality__models.yml"}
+    ymls = sorted(path.name for path in (project_dir() / DATA_QUALITY_DIR).glob("*.yml"))
+    assert ymls == ["_data_quality__models.yml"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import shutil
@@ -11,22 +12,38 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from dbt_parse_support import parse_project
 from loader.report import dq_title, initials, mask_email, mask_value, write_report
 from loader.run_folder import RunFolder, write_private
 from loader.run_state import RunState
+from loader.transform import project_dir
 
-DQ_MODELS = ("dq_rejects", "dq_warnings", "dq_reconciliation", "dq_merges", "dq_v2_validation_failures",
-             "dq_document_reupload")
+DQ_MODELS = ("dq_rejects", "dq_warnings", "dq_reconciliation", "dq_merges", "dq_google_email_notify",
+             "dq_placeholder_cases", "dq_v2_validation_failures", "dq_wage_anomalies", "dq_document_reupload")
+DQ_CATALOGUE = "dq_catalogue"
+CATALOGUE_CSV = project_dir() / "seeds" / "data_quality" / "dq_catalogue.csv"
 
 
-def _dbt_manifest(folder: RunFolder) -> None:
-    nodes = {f"model.perm_migration.{m}": {"resource_type": "model", "name": m, "relation_name": f"main.{m}"}
-             for m in DQ_MODELS}
+@pytest.fixture(scope="module")
+def project_nodes(tmp_path_factory) -> dict[str, dict]:
+    """The nodes of the project's own dbt manifest (`dbt parse`), with their meta."""
+    work = tmp_path_factory.mktemp("report_parse")
+    parse_project(work)
+    return json.loads((work / "target" / "manifest.json").read_text())["nodes"]
+
+
+def _dbt_manifest(folder: RunFolder, project_nodes: dict[str, dict]) -> None:
+    """The project's nodes for the tables of the fixture warehouse, their relations pointed at it."""
+    wanted = {*DQ_MODELS, DQ_CATALOGUE}
+    nodes = {key: {**node, "relation_name": f"main.{node['name']}"} for key, node in project_nodes.items()
+             if node["resource_type"] in ("model", "seed") and node["name"] in wanted}
+    assert {node["name"] for node in nodes.values()} == wanted
     write_private(folder.path("target", "manifest.json"), json.dumps({"nodes": nodes}).encode())
 
 
 def _warehouse(folder: RunFolder) -> None:
     con = duckdb.connect(str(folder.warehouse_path))
+    con.execute(f"create table {DQ_CATALOGUE} as select * from read_csv(?, all_varchar = true)", [str(CATALOGUE_CSV)])
     con.execute("create table dq_rejects (source_table varchar, v1_id varchar, dq_id varchar, field varchar, "
                 "value varchar, message varchar, source_row varchar)")
     rejects = [("public.cases", f"c{i:03d}", "DQ-06", "user_id", "u-missing", "owner not found",
@@ -56,13 +73,25 @@ def _warehouse(folder: RunFolder) -> None:
     con.execute("create table dq_v2_validation_failures (case_legacy_id varchar, rule_ids varchar, "
                 "owner_email varchar)")
     con.execute("insert into dq_v2_validation_failures values ('c300', 'V-REC-01,V-REC-03', 'amy@example.com')")
+    con.execute("create table dq_google_email_notify (email varchar, google_email varchar, source_table varchar, "
+                "v1_id varchar, message varchar)")
+    con.execute("insert into dq_google_email_notify values ('zed.smith@example.org', 'zed@gmail.com', "
+                "'public.users', 'u1', 'notify')")
+    con.execute("create table dq_placeholder_cases (case_legacy_id varchar, owner_email varchar, "
+                "target_field varchar, message varchar)")
+    con.execute("insert into dq_placeholder_cases values ('c100', 'amy@example.com', 'employerName', "
+                "'public.cases c100: employer_name blank; [NEEDS ENTRY] written')")
+    con.execute("create table dq_wage_anomalies (case_legacy_id varchar, owner_email varchar, target_field varchar, "
+                "original_value varchar, resulting_value varchar, message varchar)")
+    con.execute("insert into dq_wage_anomalies values ('c101', 'amy@example.com', 'pwdWageAmount', '85000.125', "
+                "'8500013', 'rounded')")
     con.execute("create table dq_document_reupload (case_legacy_id varchar, document_name varchar, url varchar)")
     con.execute("insert into dq_document_reupload values ('c301', 'passport.pdf', 'https://x.supabase.co/s/p.pdf')")
     con.close()
 
 
 @pytest.fixture
-def reported_run(tmp_path: Path) -> RunFolder:
+def reported_run(tmp_path: Path, project_nodes: dict[str, dict]) -> RunFolder:
     folder = RunFolder.create(tmp_path)
     manifest = folder.read_manifest()
     manifest.update(migration_as_of="2026-11-01T00:00:00Z", config={"warehouse": "duckdb"})
@@ -89,14 +118,16 @@ def reported_run(tmp_path: Path) -> RunFolder:
     write_private(folder.export_dir / "rejects.jsonl", (json.dumps({
         "table": "cases", "legacy_id": "c999", "dq_id": "DQ-27", "field": "notes", "expected": "≤ 921600 bytes",
         "got": "1000000 bytes", "message": "document larger than 900 KiB: quarantined"}) + "\n").encode())
-    _dbt_manifest(folder)
+    _dbt_manifest(folder, project_nodes)
     _warehouse(folder)
     return folder
 
 
 def test_dq_titles_cover_sub_ids():
-    assert dq_title("DQ-19a") == dq_title("DQ-19") != ""
-    assert dq_title("DQ-99") == ""
+    with CATALOGUE_CSV.open(newline="") as handle:
+        titles = {row["dq_id"]: row["title"] for row in csv.DictReader(handle)}
+    assert dq_title(titles, "DQ-19a") == dq_title(titles, "DQ-19") != ""
+    assert dq_title(titles, "DQ-99") == ""
 
 
 def test_masking_rules():
@@ -173,3 +204,29 @@ def test_long_lists_are_truncated_with_their_total(reported_run: RunFolder, monk
     assert "### Rejected by the loader (contract, limits, load-time) (3)" in md
     assert "Showing 1 of 3; the full list is in export/rejects.jsonl and import/*.rejects.jsonl." in md
     assert "c90" in md and "c91" not in md
+
+
+def test_titles_and_lists_come_from_the_catalogue_seed_and_the_model_meta(reported_run: RunFolder):
+    with duckdb.connect(str(reported_run.warehouse_path)) as con:
+        con.execute(f"update {DQ_CATALOGUE} set title = 'Orphan rows (renamed)' where dq_id = 'DQ-06'")
+        con.execute(f"update {DQ_CATALOGUE} set title = 'Bad dates (renamed)' where dq_id = 'DQ-16'")
+    manifest_file = reported_run.path("target", "manifest.json")
+    manifest = json.loads(manifest_file.read_text())
+    by_name = {node["name"]: node for node in manifest["nodes"].values()}
+    for meta in (by_name["dq_merges"]["config"]["meta"], by_name["dq_merges"]["meta"]):
+        meta["report"]["title"] = "Merged accounts (renamed)"
+    for meta in (by_name["dq_document_reupload"]["config"]["meta"], by_name["dq_document_reupload"]["meta"]):
+        meta["report"]["order"] = 0
+    for meta in (by_name["dq_wage_anomalies"]["config"]["meta"], by_name["dq_wage_anomalies"]["meta"]):
+        del meta["report"]
+    manifest_file.write_text(json.dumps(manifest))
+    md = Path(write_report(reported_run)["markdown"]).read_text()
+    assert "### DQ-06 — Orphan rows (renamed) (7)" in md
+    assert "| DQ-16 | warning | 3 | Bad dates (renamed) |" in md
+    lists = md.split("## Lists for follow-up")[1]
+    titles = re.findall(r"^### (.+) \(\d+\)$", lists, flags=re.MULTILINE)
+    assert titles == ["Documents that need re-upload", "Merged accounts (renamed)",
+                      "DQ-08 — users to notify (Google email differs)", "DQ-12 — cases with [NEEDS ENTRY] placeholders",
+                      "DQ-17 — cases that fail v2 validation rules (every save through the case edit form fails "
+                      "until fixed)"]
+    assert "8500013" not in md  # no longer declared as a list

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import re
+import shutil
+
 import duckdb
 import pytest
+import yaml
 
 from loader.errors import ConfigError, MigrationError
 from loader.run_folder import RunFolder
-from loader.transform import (DBT_VAR_DEFAULTS, TransformFailed, dbt_args, normalise_as_of, project_dir,
-                              run_dbt, run_settings)
+from loader.transform import (DBT_VAR_DEFAULTS, TransformFailed, dbt_args, dbt_var_defaults, normalise_as_of,
+                              project_dir, run_dbt, run_settings, transform)
 
 TINY_PROFILE = """
 tiny:
@@ -58,7 +63,6 @@ def test_every_spec_var_is_passed_and_project_is_the_repo(folder):
     settings = run_settings(folder, as_of="2026-01-02T03:04:05Z")
     args = dbt_args("build", folder, settings, project_dir())
     assert (project_dir() / "dbt_project.yml").is_file()
-    import json
     passed = json.loads(args[args.index("--vars") + 1])
     assert set(passed) == {"migration_as_of", *DBT_VAR_DEFAULTS}
     assert args[args.index("--target-path") + 1] == str(folder.path("target").resolve())
@@ -112,3 +116,34 @@ def test_warehouse_dsn_reaches_the_profile_and_env_is_restored(folder, monkeypat
     with pytest.raises(ConfigError, match="cannot be parsed"):
         with warehouse_env(folder, "host=a port"):
             pass
+
+
+def test_var_defaults_are_the_vars_of_dbt_project_yml_and_the_spec():
+    declared = yaml.safe_load((project_dir() / "dbt_project.yml").read_text())["vars"]
+    assert DBT_VAR_DEFAULTS == {name: value for name, value in declared.items() if name != "migration_as_of"}
+    spec = (project_dir() / "docs" / "spec" / "MAPPING_SPEC.md").read_text().split("### 0.3", 1)[1].split("### 0.4")[0]
+    in_spec = {m[0]: m[1] for m in re.findall(r"^\| `(\w+)` \| (.+?) \|", spec, flags=re.MULTILINE)}
+    in_spec.pop("migration_as_of")
+    as_yaml = {name: None if text == "unset" else yaml.safe_load(text.strip("`")) for name, text in in_spec.items()}
+    assert DBT_VAR_DEFAULTS == as_yaml
+
+
+def test_a_var_changed_in_dbt_project_yml_is_what_the_loader_uses(folder, tmp_path):
+    """A copy of the project's dbt_project.yml with merge_duplicate_emails false and another user table."""
+    project = tmp_path / "copy"
+    (project / "models").mkdir(parents=True)
+    shutil.copy(project_dir() / "profiles.yml", project / "profiles.yml")
+    text = (project_dir() / "dbt_project.yml").read_text()
+    changed = text.replace("merge_duplicate_emails: true", "merge_duplicate_emails: false") \
+                  .replace("v1_user_table: users", "v1_user_table: perm_users")
+    assert changed.count("false") == text.count("false") + 1 and "perm_users" in changed
+    (project / "dbt_project.yml").write_text(changed)
+    (project / "models" / "vars_seen.sql").write_text(
+        "select {{ var('merge_duplicate_emails') }} as merge_flag, '{{ var('v1_user_table') }}' as user_table")
+    assert dbt_var_defaults(project) == {**DBT_VAR_DEFAULTS, "merge_duplicate_emails": False,
+                                         "v1_user_table": "perm_users"}
+    transform(folder, as_of="2026-01-02T03:04:05Z", project=project)
+    recorded = folder.read_manifest()["config"]["dbt_vars"]
+    assert (recorded["merge_duplicate_emails"], recorded["v1_user_table"]) == (False, "perm_users")
+    with duckdb.connect(str(folder.warehouse_path), read_only=True) as con:
+        assert con.execute("select merge_flag, user_table from vars_seen").fetchall() == [(False, "perm_users")]
