@@ -18,8 +18,9 @@ from loader.redact import redact
 SOURCE_URL_ENV = "SUPABASE_DB_URL"
 PG_ENV_VARS = ("PGHOST", "PGHOSTADDR", "PGPORT", "PGDATABASE", "PGUSER", "PGSERVICE")
 CONNECT_TIMEOUT_S = 10
-ACCEPTED_DSN_FORMS = ("accepted forms: a PostgreSQL URL postgresql://user:password@host:5432/dbname, "
-                      "or key=value pairs such as 'host=db.example.com port=5432 dbname=postgres user=postgres'")
+ACCEPTED_DSN_FORMS = ("accepted forms: a PostgreSQL URL postgresql://user@host:5432/dbname (the password after "
+                      "user and a colon, or in PGPASSWORD), or key=value pairs such as "
+                      "'host=db.example.com port=5432 dbname=postgres user=postgres'")
 _URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 # What to fix, by the text libpq reports when a connection fails.
 _CONNECT_HINTS = (

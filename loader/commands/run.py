@@ -390,7 +390,8 @@ def failure_advice(exc: MigrationError, folder: RunFolder, configuration: bool, 
     resume = f"`perm-migrate run --resume {folder.run_id}`"
     if isinstance(exc, RejectLimitExceeded):
         return (f"To proceed, read the report, then either fix the source data and start a new run (with the "
-                f"--max-rejects you choose), or accept these rejects: {resume} --max-rejects {exc.rejected}")
+                f"--max-rejects you choose), or accept these rejects: "
+                f"`perm-migrate run --resume {folder.run_id} --max-rejects {exc.rejected}`")
     first = f"{exc.advice}; then" if exc.advice else "Fix it, then"
     if configuration and not kept:
         return f"{first} start the same command again (nothing was written and no run folder was kept)"
