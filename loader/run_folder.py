@@ -141,7 +141,10 @@ class RunFolder:
                       "started": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
             os.ftruncate(fd, 0)
             os.pwrite(fd, (json.dumps(holder) + "\n").encode(), 0)
-            yield
+            try:
+                yield
+            finally:
+                os.ftruncate(fd, 0)  # no stale holder once released (after kill -9 the OS releases it alone)
         finally:
             os.close(fd)  # closing the descriptor releases the lock
 
@@ -170,5 +173,5 @@ def _read_holder(fd: int) -> dict[str, Any]:
 def describe_holder(holder: dict[str, Any]) -> str:
     """`pid 4242 on host db-laptop (started 2026-11-24T01:02:03Z)`, or a generic phrase if unknown."""
     if not holder.get("pid"):
-        return "another process (it is just starting)"
+        return "another process (starting, stopping, or `perm-migrate status` reading it: try again)"
     return f"pid {holder['pid']} on host {holder.get('host', '?')} (started {holder.get('started', '?')})"

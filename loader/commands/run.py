@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -407,12 +408,36 @@ def failure_advice(exc: MigrationError, folder: RunFolder, configuration: bool, 
     return f"{first} {resume}: it continues where it stopped, nothing is lost or written twice"
 
 
-def _discard_run_folder(folder: RunFolder, json_logs: bool) -> None:
-    """Remove a new run's folder after a configuration error: it holds nothing worth resuming."""
-    import shutil
+def _open_run(stack: contextlib.ExitStack, resume_id: str | None, runs_dir: Path | None, given: dict[str, Any],
+              max_rejects: str | None, connections: tuple[str | None, str | None, str | None],
+              ) -> tuple[RunFolder, RunState, str | None]:
+    """The locked run folder and its state: the resumed one, or a new one once the configuration is valid.
 
-    setup_run_logging(None, json_logs)  # close the log file first
-    shutil.rmtree(folder.root, ignore_errors=True)
+    `connections` = (source URL, admin key, warehouse URL). The third value is the limit that
+    `--resume --max-rejects` replaced (`""` if there was none), else None.
+    """
+    if not resume_id:
+        options = {k: v for k, v in {**given, "max_rejects": max_rejects}.items() if v is not None}
+        validate_configuration(options, *connections)
+        folder = RunFolder.create(runs_dir)
+        stack.enter_context(folder.locked())
+        if options.get("demo") and not options.get("mapping_db"):
+            options["mapping_db"] = str(folder.path("mapping.sqlite"))
+        return folder, RunState.create(folder, options), None
+    folder = RunFolder.open(resume_id, runs_dir)
+    stack.enter_context(folder.locked())
+    state = RunState.load(folder)
+    for key, value in given.items():
+        if value is not None and state.options.get(key) != value:
+            raise ConfigError(f"run {folder.run_id} was started with {key}={state.options.get(key)!r}; "
+                              f"--resume cannot change it to {value!r} (start a new run)")
+    validate_configuration(state.options, *connections)
+    previous_limit = state.options.get("max_rejects", "")
+    if max_rejects is None or max_rejects == previous_limit:
+        return folder, state, None
+    state.options["max_rejects"] = max_rejects
+    state.save()
+    return folder, state, previous_limit
 
 
 @click.command("run")
@@ -460,59 +485,45 @@ def run_command(resume_id, dry_run, demo, json_logs, verbose, max_rejects, as_of
     overrides = {k: v for k, v in variables.items() if v is not None}
     given = {"dry_run": dry_run or None, "demo": demo or None, "warehouse": warehouse, "url": url,
              "mapping_db": mapping_db}
-    with contextlib.ExitStack() as stack:
-        if resume_id:
-            folder = RunFolder.open(resume_id, runs_dir)
-            stack.enter_context(folder.locked())
-            state = RunState.load(folder)
-            for key, value in given.items():
-                if value is not None and state.options.get(key) != value:
-                    raise ConfigError(f"run {folder.run_id} was started with {key}={state.options.get(key)!r}; "
-                                      f"--resume cannot change it to {value!r} (start a new run)")
-            validate_configuration(state.options, source_url, admin_key, warehouse_url)
-            previous_limit = state.options.get("max_rejects")
-            if max_rejects is not None and max_rejects != previous_limit:
-                state.options["max_rejects"] = max_rejects
-                state.save()
-        else:
-            options = {k: v for k, v in {**given, "max_rejects": max_rejects}.items() if v is not None}
-            validate_configuration(options, source_url, admin_key, warehouse_url)
-            folder = RunFolder.create(runs_dir)
-            stack.enter_context(folder.locked())
-            if demo and not mapping_db:
-                options["mapping_db"] = str(folder.path("mapping.sqlite"))
-            state = RunState.create(folder, options)
-        log_path = setup_run_logging(folder, json_logs, verbose)
-        progress = not (json_logs or no_progress) and click.get_text_stream("stderr").isatty()
-        log.info("run %s%s: folder %s, log %s", folder.run_id, " (resumed)" if resume_id else "", folder.root, log_path)
-        if resume_id and max_rejects is not None and max_rejects != previous_limit:
-            log.info("--max-rejects %s replaces the run's limit %s", max_rejects, previous_limit or "(none)")
-        if state.options.get("demo"):
-            demo_target = stack.enter_context(demo_environment(folder))
-            source_url, admin_key = demo_target["source_url"], demo_target["admin_key"]
-            state.options["url"] = demo_target["url"]
-        ctx = RunContext(folder=folder, state=state, as_of=as_of, var_overrides=overrides, source_url=source_url,
-                         admin_key=admin_key, warehouse_url=warehouse_url, progress=progress)
-        stack.enter_context(ctx.resources)
-        settings = ctx.settings()
-        log.info("effective configuration (secrets redacted):\n%s",
-                 "\n".join(_effective_config(state.options, {"migration_as_of": settings["migration_as_of"],
-                                                              **settings["vars"]})))
-        try:
-            execute(ctx)
-        except KeyboardInterrupt:
-            log.error("run %s interrupted; resume with: perm-migrate run --resume %s", folder.run_id, folder.run_id)
-            raise
-        except MigrationError as exc:
-            configuration = state.first_incomplete() == "check"
-            exc.advice = failure_advice(exc, folder, configuration, kept=bool(resume_id))
-            log.error("run %s stopped: %s", folder.run_id, redact(exc.operator_message()))
-            if configuration and not resume_id:
-                ctx.resources.close()
-                _discard_run_folder(folder, json_logs)
-            if json_logs:  # already logged as JSON: keep stderr one JSON object per line
-                raise SystemExit(exc.exit_code) from None
-            raise
+    discard = False
+    try:
+        with contextlib.ExitStack() as stack:
+            folder, state, previous_limit = _open_run(stack, resume_id, runs_dir, given, max_rejects,
+                                                      (source_url, admin_key, warehouse_url))
+            log_path = setup_run_logging(folder, json_logs, verbose)
+            progress = not (json_logs or no_progress) and click.get_text_stream("stderr").isatty()
+            log.info("run %s%s: folder %s, log %s", folder.run_id, " (resumed)" if resume_id else "", folder.root,
+                     log_path)
+            if previous_limit is not None:
+                log.info("--max-rejects %s replaces the run's limit %s", max_rejects, previous_limit or "(none)")
+            if state.options.get("demo"):
+                demo_target = stack.enter_context(demo_environment(folder))
+                source_url, admin_key = demo_target["source_url"], demo_target["admin_key"]
+                state.options["url"] = demo_target["url"]
+            ctx = RunContext(folder=folder, state=state, as_of=as_of, var_overrides=overrides, source_url=source_url,
+                             admin_key=admin_key, warehouse_url=warehouse_url, progress=progress)
+            stack.enter_context(ctx.resources)
+            settings = ctx.settings()
+            log.info("effective configuration (secrets redacted):\n%s",
+                     "\n".join(_effective_config(state.options, {"migration_as_of": settings["migration_as_of"],
+                                                                  **settings["vars"]})))
+            try:
+                execute(ctx)
+            except KeyboardInterrupt:
+                log.error("run %s interrupted; resume with: perm-migrate run --resume %s", folder.run_id, folder.run_id)
+                raise
+            except MigrationError as exc:
+                configuration = state.first_incomplete() == "check"
+                exc.advice = failure_advice(exc, folder, configuration, kept=bool(resume_id))
+                log.error("run %s stopped: %s", folder.run_id, redact(exc.operator_message()))
+                discard = configuration and not resume_id
+                if json_logs:  # already logged as JSON: keep stderr one JSON object per line
+                    raise SystemExit(exc.exit_code) from None
+                raise
+    finally:
+        if discard:  # a new run stopped by its configuration: nothing in its folder is worth resuming
+            setup_run_logging(None, json_logs)  # closes the run's log file
+            shutil.rmtree(folder.root, ignore_errors=True)
     report = state.step("report").get("result", {})
     verified = state.step("verify")
     if verified["status"] == DONE:

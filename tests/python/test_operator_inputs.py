@@ -17,12 +17,10 @@ from loader.commands._inputs import parse_migration_as_of
 from loader.commands.run import MaxRejects
 from loader.errors import ConfigError
 from operator_fixture import migrated_run, pre_existing_v2_user
+from resilience_support import clean_env
 
 PERM_MIGRATE = str(Path(sys.executable).with_name("perm-migrate"))
 UNREACHABLE_SOURCE = "postgresql://nobody:source-pw@127.0.0.1:1/none"
-TARGET_ENV = ("SUPABASE_DB_URL", "CONVEX_URL", "CONVEX_DEPLOY_KEY", "CONVEX_SELF_HOSTED_URL",
-              "CONVEX_SELF_HOSTED_ADMIN_KEY", "CONVEX_DEPLOYMENT", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD",
-              "PGDATABASE", "PERM_MAPPING_DB", "PERM_RUNS_DIR")
 LOCAL_TARGET = {"CONVEX_SELF_HOSTED_URL": "http://127.0.0.1:9", "CONVEX_SELF_HOSTED_ADMIN_KEY": "local|0123456789abcdef"}
 
 
@@ -57,7 +55,8 @@ def test_migration_as_of_far_from_today_needs_yes():
 
 
 def _run_in_process(args: list[str], tmp_path: Path, env: dict[str, str]):
-    environment = {name: None for name in TARGET_ENV} | {"PERM_RUNS_DIR": str(tmp_path / "runs")} | env
+    unset = {name: None for name in os.environ.keys() - clean_env().keys()}  # no inherited source or target
+    environment = unset | {"PERM_RUNS_DIR": str(tmp_path / "runs")} | env
     return CliRunner().invoke(main, ["run", "--no-progress", *args], env=environment)
 
 
@@ -96,9 +95,8 @@ def test_a_dsn_of_another_form_names_the_accepted_forms(dsn, expected, tmp_path)
 
 def test_the_convex_url_is_checked_before_the_source_connection(tmp_path):
     """The source is unreachable: the Convex URL's error must come first, without any connection attempt."""
-    env = {**{name: v for name, v in os.environ.items() if name not in TARGET_ENV},
-           "PERM_RUNS_DIR": str(tmp_path / "runs"), "SUPABASE_DB_URL": UNREACHABLE_SOURCE,
-           "CONVEX_URL": "http://convex.example.com", "CONVEX_DEPLOY_KEY": "prod:x|0123456789abcdef"}
+    env = clean_env(PERM_RUNS_DIR=str(tmp_path / "runs"), SUPABASE_DB_URL=UNREACHABLE_SOURCE,
+                    CONVEX_URL="http://convex.example.com", CONVEX_DEPLOY_KEY="prod:x|0123456789abcdef")
     result = subprocess.run([PERM_MIGRATE, "run", "--no-progress"], env=env, capture_output=True, text=True,
                             timeout=120, stdin=subprocess.DEVNULL)
     assert result.returncode == 2, result.stdout + result.stderr
@@ -110,8 +108,8 @@ def test_the_convex_url_is_checked_before_the_source_connection(tmp_path):
 
 
 def _cli(args, m):
-    env = {**{k: v for k, v in os.environ.items() if k not in TARGET_ENV}, "PERM_RUNS_DIR": str(m.folder.root.parent),
-           "CONVEX_SELF_HOSTED_URL": m.emulator.url, "CONVEX_SELF_HOSTED_ADMIN_KEY": m.emulator.admin_key}
+    env = clean_env(PERM_RUNS_DIR=str(m.folder.root.parent), CONVEX_SELF_HOSTED_URL=m.emulator.url,
+                    CONVEX_SELF_HOSTED_ADMIN_KEY=m.emulator.admin_key)
     return subprocess.run([PERM_MIGRATE, *args], env=env, capture_output=True, text=True, timeout=120,
                           stdin=subprocess.DEVNULL)
 

@@ -5,7 +5,6 @@ and does not suggest `--resume`."""
 from __future__ import annotations
 
 import itertools
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,13 +15,11 @@ import pytest
 from loader.emulator import running_emulator
 from loader.extract import extract
 from loader.run_folder import RunFolder
+from resilience_support import clean_env
 
 PERM_MIGRATE = str(Path(sys.executable).with_name("perm-migrate"))
 AS_OF = "2026-01-15T00:00:00Z"
 _roles = itertools.count(1)
-TARGET_ENV = ("SUPABASE_DB_URL", "CONVEX_URL", "CONVEX_DEPLOY_KEY", "CONVEX_SELF_HOSTED_URL",
-              "CONVEX_SELF_HOSTED_ADMIN_KEY", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE",
-              "PERM_MAPPING_DB", "PERM_RUNS_DIR")
 
 
 @pytest.fixture
@@ -46,8 +43,7 @@ def _role_dsn(pg_server, source_dsn: str, *grants: str) -> tuple[str, str]:
 
 
 def _cli(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in TARGET_ENV}
-    return subprocess.run([PERM_MIGRATE, *args], env={**clean, "PERM_RUNS_DIR": str(tmp_path / "runs"), **env},
+    return subprocess.run([PERM_MIGRATE, *args], env=clean_env(PERM_RUNS_DIR=str(tmp_path / "runs"), **env),
                           capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
 
 
