@@ -84,7 +84,7 @@ class SourceReport:
 def _source_columns(conn: psycopg.Connection, report: SourceReport) -> dict[str, dict[str, str]]:
     columns: dict[str, dict[str, str]] = {}
     try:
-        report.role = conn.execute("SELECT current_user").fetchone()[0]
+        report.role = conn.execute("SELECT quote_ident(current_user)").fetchone()[0]
         for schema, table, column, pg_type, schema_usage, can_select in conn.execute(_COLUMNS_QUERY):
             qualified = f"{schema}.{table}"
             columns.setdefault(qualified, {})[column] = pg_type
@@ -199,8 +199,8 @@ def raise_on_errors(report: SourceReport, echo) -> None:
         echo(f"error: {message}")
     error = SourceError(report.errors[-1])
     if any("GRANT" in message for message in report.errors):
-        error.advice = "Have the tables' owner run the GRANT(s) above, then check again"
+        error.advice = "Have the tables' owner run the GRANT(s) above"
     elif not report.errors[-1].startswith("DQ-10"):
         error.advice = ("The source differs from the v1 reference schema: fix the source, or the source contract "
-                        "models/staging/_supabase__sources.yml, then check again")
+                        "models/staging/_supabase__sources.yml")
     raise error
