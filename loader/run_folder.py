@@ -137,6 +137,9 @@ class RunFolder:
                 raise RunInUse(f"run {self.run_id} is in use by {describe_holder(_read_holder(fd))}; "
                                f"wait for it to finish (`perm-migrate status {self.run_id}` shows it) "
                                "or stop that process first") from None
+            except OSError as exc:
+                raise ConfigError(f"cannot lock {self.path(LOCK_FILE)} ({exc.strerror}); "
+                                  "keep the runs directory on a local file system") from None
             holder = {"pid": os.getpid(), "host": socket.gethostname(),
                       "started": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
             os.ftruncate(fd, 0)

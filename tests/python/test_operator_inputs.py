@@ -16,6 +16,7 @@ from loader.cli import main
 from loader.commands._inputs import parse_migration_as_of
 from loader.commands.run import MaxRejects
 from loader.errors import ConfigError
+from loader.run_folder import RunFolder
 from operator_fixture import migrated_run, pre_existing_v2_user
 from resilience_support import clean_env
 
@@ -52,6 +53,13 @@ def test_migration_as_of_far_from_today_needs_yes():
         assert parse_migration_as_of(text, yes=True, now=now) == text
     assert parse_migration_as_of("2027-12-06T00:00:00+01:00", now=now) == "2027-12-05T23:00:00Z"
     assert parse_migration_as_of("2000-01-01T00:00:00Z", now=now) == "2000-01-01T00:00:00Z"
+
+
+def test_transform_refuses_a_date_only_migration_as_of(tmp_path):
+    folder = RunFolder.create(tmp_path / "runs")
+    result = CliRunner().invoke(main, ["transform", "--run-id", str(folder.root), "--migration-as-of", "2026-01-15"])
+    assert result.exit_code == 2 and "e.g. 2026-12-01T06:00:00Z" in result.output, result.output
+    assert "migration_as_of" not in folder.read_manifest()  # refused before the run settings were fixed
 
 
 def _run_in_process(args: list[str], tmp_path: Path, env: dict[str, str]):

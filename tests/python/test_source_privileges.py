@@ -103,3 +103,16 @@ def test_a_wrong_password_says_what_to_fix_and_keeps_no_folder(pg_server, source
     assert "password authentication failed" in last and "check the user and password" in last, last
     assert "--resume" not in result.stderr and "wrong-secret" not in result.stderr
     assert not list((tmp_path / "runs").glob("*/state.json"))
+
+
+def test_a_run_on_a_drifted_source_says_what_to_fix_and_keeps_no_folder(source, tmp_path):
+    _as_superuser(source, "ALTER TABLE public.cases DROP COLUMN employer_name")
+    with running_emulator(tmp_path / "emulator") as emulator:
+        result = _cli(["run", "--no-progress", "--migration-as-of", AS_OF], tmp_path, SUPABASE_DB_URL=source,
+                      CONVEX_SELF_HOSTED_URL=emulator.url, CONVEX_SELF_HOSTED_ADMIN_KEY=emulator.admin_key)
+    assert result.returncode == 2, result.stdout + result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: table public.cases: core column employer_name is missing"), last
+    assert "fix the source, or the source contract" in last and "start the same command again" in last
+    assert "--resume" not in result.stderr
+    assert not list((tmp_path / "runs").glob("*/state.json"))
