@@ -15,7 +15,7 @@ from resilience_support import (
 )
 
 # Every request slowed down: the first process stays inside the Convex steps long enough.
-SLOW_EVERY_REQUEST = [{"endpoint": "*", "action": "delay", "latency_ms": 150, "times": None}]
+SLOW_EVERY_REQUEST = [{"endpoint": "*", "action": "delay", "latency_ms": 300, "times": None}]
 
 
 @pytest.fixture(scope="module")
