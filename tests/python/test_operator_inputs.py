@@ -14,9 +14,10 @@ from click.testing import CliRunner
 
 from loader.cli import main
 from loader.commands._inputs import parse_migration_as_of
-from loader.commands.run import MaxRejects
-from loader.errors import ConfigError
+from loader.commands.run import MaxRejects, failure_advice
+from loader.errors import ConfigError, RejectLimitExceeded, SourceError, VerificationFailed
 from loader.run_folder import RunFolder
+from loader.transform import TransformFailed
 from operator_fixture import migrated_run, pre_existing_v2_user
 from resilience_support import clean_env
 
@@ -146,3 +147,21 @@ def test_delete_created_states_per_table_what_it_deletes_and_keeps(tmp_path):
         assert "users: delete 2, keep 1, restore 0" in done.stdout  # bob's v2 account stays
         assert "cases: delete 4, keep 0, restore 0" in done.stdout
         assert "userProfiles: delete 3, keep 0, restore 0" in done.stdout
+
+
+# --------------------------------------------------------------------------- advice after a failure
+
+
+@pytest.mark.parametrize("error, configuration, kept, expected, refused", [
+    (SourceError("cannot connect"), True, False, "start the same command again", "--resume"),
+    (SourceError("cannot connect"), True, True, "`perm-migrate run --resume RUN`", None),
+    (RejectLimitExceeded("7 rejected rows", rejected=7), False, True,
+     "`perm-migrate run --resume RUN --max-rejects 7`", None),
+    (TransformFailed("dbt build failed"), False, True, "PERM_DUCKDB_MEMORY_LIMIT", None),
+    (VerificationFailed("verification failed"), False, True, "`perm-migrate rollback RUN`", None),
+    (SourceError("extract failed"), False, True, "`perm-migrate run --resume RUN`: it continues", None),
+])
+def test_every_run_failure_ends_with_advice_for_it(error, configuration, kept, expected, refused, tmp_path):
+    advice = failure_advice(error, RunFolder(tmp_path / "RUN"), configuration, kept)
+    assert expected in advice
+    assert refused is None or refused not in advice
