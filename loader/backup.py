@@ -154,16 +154,40 @@ DELETE_FUNCTION = "migration:deleteByIds"
 DELETE_BATCH = 1000
 
 
+def _ids_before_and_now(folder: RunFolder, gateway: ConvexGateway, table: str) -> tuple[set[str], set[str]]:
+    """`_id`s of one table in the backup, and in the target now."""
+    before = {doc["_id"] for doc in iter_backup_documents(folder, table)}
+    return before, {doc["_id"] for doc in gateway.iter_documents(table)}
+
+
 def created_by_run(folder: RunFolder, gateway: ConvexGateway, mapping: MappingTable) -> dict[str, list[str]]:
     """Per table, the documents this run created: mapped as `created`, present now, absent from the backup."""
     info = load_backup(folder)
     created: dict[str, list[str]] = {}
     for table in info["tables"]:
-        before = {doc["_id"] for doc in iter_backup_documents(folder, table)}
-        now = {doc["_id"] for doc in gateway.iter_documents(table)} - before
+        before, now = _ids_before_and_now(folder, gateway, table)
         mapped = {row.convex_id for row in mapping.rows(table) if row.match_rule == "created"}
-        created[table] = sorted(now & mapped)
+        created[table] = sorted((now - before) & mapped)
     return created
+
+
+def restore_plan(folder: RunFolder, gateway: ConvexGateway) -> dict[str, dict[str, int]]:
+    """Per table, what `restore_backup` does to the target as it is now (by `_id`).
+
+    delete: documents written since the backup; keep: documents the backup also holds (set back
+    to their backed-up content); restore: backed-up documents deleted since, written back.
+    """
+    plan = {}
+    for table in load_backup(folder)["tables"]:
+        before, now = _ids_before_and_now(folder, gateway, table)
+        plan[table] = {"delete": len(now - before), "keep": len(now & before), "restore": len(before - now)}
+    return plan
+
+
+def delete_created_plan(gateway: ConvexGateway, created: dict[str, list[str]]) -> dict[str, dict[str, int]]:
+    """Per table, what `delete_created` does with `created_by_run`'s ids: delete them, keep all others."""
+    return {table: {"delete": len(ids), "keep": gateway.table_size(table) - len(ids), "restore": 0}
+            for table, ids in created.items()}
 
 
 def delete_created(folder: RunFolder, gateway: ConvexGateway, mapping: MappingTable) -> dict[str, int]:

@@ -16,6 +16,9 @@ from loader import __version__
 from loader.errors import EXIT_USAGE, MigrationError
 from loader.redact import redact
 
+# Files hold personal data or secrets (warehouse, logs, dbt target, exports, backups, emulator state).
+PRIVATE_UMASK = 0o077
+
 
 class MigrationGroup(click.Group):
     """Turns expected failures into one redacted line and the documented exit code."""
@@ -24,12 +27,12 @@ class MigrationGroup(click.Group):
         try:
             return super().invoke(ctx)
         except MigrationError as exc:
-            click.echo(f"error: {redact(str(exc))}", err=True)
+            click.echo(f"error: {redact(exc.operator_message())}", err=True)
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:
-            click.echo("interrupted; resume with `perm-migrate run --resume <run_id>`", err=True)
+            click.echo("interrupted", err=True)
             sys.exit(130)
         except Exception as exc:  # noqa: BLE001 - last line of defence: never show a raw traceback
             if os.environ.get("PERM_DEBUG"):
@@ -65,7 +68,10 @@ def main() -> None:
       PERM_CONVEX_TIMEOUT_S         seconds one Convex request may take (default 60)
       PERM_DUCKDB_MEMORY_LIMIT      DuckDB memory limit of stage, dbt and export (default 1GB)
       PERM_DEBUG=1                  show tracebacks of unexpected errors
+
+    Every file the tool creates is private (0600, folders 0700), whatever the umask.
     """
+    os.umask(PRIVATE_UMASK)
 
 
 # Subcommands: one module per pipeline step (registered in pipeline order).

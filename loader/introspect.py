@@ -6,7 +6,8 @@ optional table gives an empty raw table (note); an alias is read under the canon
 (`coalesce(canonical, alias)` when both exist); a column whose type family differs from the
 reference is staged as text (note). DQ-10: the configured app user table must exist, and
 `public.users` and `public.perm_users` must not both hold rows unless `v1_user_table` was set
-explicitly.
+explicitly. The role must be able to read every column the extract selects (schema USAGE, then
+table or column SELECT): a missing grant is an error naming the GRANT that fixes it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from loader.source_contract import ContractColumn, ContractTable, load_contract,
 APP_TABLE_NAMES = ("users", "perm_users")
 
 _COLUMNS_QUERY = """
-SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
+SELECT n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+       has_schema_privilege(n.oid, 'USAGE'), has_column_privilege(c.oid, a.attnum, 'SELECT')
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -73,16 +75,38 @@ class SourceReport:
     tables: tuple[TablePlan, ...] = ()
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    role: str = ""
+    # Source columns the role cannot SELECT, per `schema.table`; schemas it has no USAGE on.
+    unreadable: dict[str, set[str]] = field(default_factory=dict)
+    schemas_without_usage: set[str] = field(default_factory=set)
 
 
-def _source_columns(conn: psycopg.Connection) -> dict[str, dict[str, str]]:
+def _source_columns(conn: psycopg.Connection, report: SourceReport) -> dict[str, dict[str, str]]:
     columns: dict[str, dict[str, str]] = {}
     try:
-        for schema, table, column, pg_type in conn.execute(_COLUMNS_QUERY):
-            columns.setdefault(f"{schema}.{table}", {})[column] = pg_type
+        report.role = conn.execute("SELECT quote_ident(current_user)").fetchone()[0]
+        for schema, table, column, pg_type, schema_usage, can_select in conn.execute(_COLUMNS_QUERY):
+            qualified = f"{schema}.{table}"
+            columns.setdefault(qualified, {})[column] = pg_type
+            if not schema_usage:
+                report.schemas_without_usage.add(schema)
+            if not (schema_usage and can_select):
+                report.unreadable.setdefault(qualified, set()).add(column)
     except psycopg.Error as exc:
         raise SourceError(f"cannot introspect the source catalog: {one_line(exc)}") from None
     return columns
+
+
+def _check_privileges(plan: "TablePlan", report: SourceReport) -> None:
+    """An error naming the GRANT the role needs for the columns the extract reads from this table."""
+    schema = plan.v1_qualified.split(".")[0]
+    if schema in report.schemas_without_usage:
+        return  # one error for the whole schema (added by introspect)
+    denied = sorted(report.unreadable.get(plan.v1_qualified, set())
+                    & {n for c in plan.columns for n in c.source_columns})
+    if denied:
+        report.errors.append(f"the source role {report.role} cannot SELECT {plan.v1_qualified} column(s) "
+                             f"{', '.join(denied)}: GRANT SELECT ON {plan.v1_qualified} TO {report.role}")
 
 
 def _has_rows(conn: psycopg.Connection, qualified: str) -> bool:
@@ -99,6 +123,8 @@ def _check_app_table(conn, source: dict, report: SourceReport, explicit: bool) -
         report.errors.append(f"DQ-10: the app user table {configured} (v1_user_table) does not exist{hint}")
         return
     both = [f"public.{n}" for n in APP_TABLE_NAMES]
+    if any(t in report.unreadable for t in both):
+        return  # cannot count rows without SELECT; the privilege error names the grant
     if not explicit and all(t in source for t in both) and all(_has_rows(conn, t) for t in both):
         report.errors.append(
             "DQ-10: public.users and public.perm_users both exist and hold rows; "
@@ -142,20 +168,26 @@ def _plan_table(table: ContractTable, source: dict, report: SourceReport) -> Tab
                     f"table {qualified}: column {name} is {pg_type} (reference {column.v1_type}); "
                     f"staged as {plan.raw_type}"
                 )
+    plan = TablePlan(table, qualified, True, tuple(plans))
+    _check_privileges(plan, report)
     known = set(reference_columns(report.app_table).get(qualified, ()))
     known.update(n for c in table.columns for n in (c.name, *c.aliases))
     extra = [n for n in live if n not in known]
     if extra:
         report.notes.append(f"table {qualified}: extra columns not read: {', '.join(extra)}")
-    return TablePlan(table, qualified, True, tuple(plans))
+    return plan
 
 
 def introspect(conn: psycopg.Connection, app_table: str = "users", app_table_explicit: bool = False) -> SourceReport:
     """Check the live source against the contract; the report lists errors, notes and read plans."""
     report = SourceReport(app_table=app_table)
-    source = _source_columns(conn)
+    source = _source_columns(conn, report)
     _check_app_table(conn, source, report, app_table_explicit)
     report.tables = tuple(_plan_table(t, source, report) for t in load_contract())
+    needed_schemas = {t.v1_qualified.split(".")[0] for t in report.tables if t.present}
+    for schema in sorted(needed_schemas & report.schemas_without_usage):
+        report.errors.append(f"the source role {report.role} has no USAGE on schema {schema}: "
+                             f"GRANT USAGE ON SCHEMA {schema} TO {report.role}, and SELECT on its tables")
     return report
 
 
@@ -165,4 +197,10 @@ def raise_on_errors(report: SourceReport, echo) -> None:
         return
     for message in report.errors[:-1]:
         echo(f"error: {message}")
-    raise SourceError(report.errors[-1])
+    error = SourceError(report.errors[-1])
+    if any("GRANT" in message for message in report.errors):
+        error.advice = "Have the tables' owner run the GRANT(s) above"
+    elif not report.errors[-1].startswith("DQ-10"):
+        error.advice = ("The source differs from the v1 reference schema: fix the source, or the source contract "
+                        "models/staging/_supabase__sources.yml")
+    raise error

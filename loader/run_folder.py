@@ -5,16 +5,20 @@ Layout (each step owns its part):
   raw/<table>.jsonl    extracted v1 snapshot (mode 0600: personal data)
   warehouse.duckdb     staged snapshot + dbt models (DuckDB warehouse)
   export/<table>.jsonl validated Convex documents; export/rejects.jsonl
+  run.lock             exclusive lock of the process working on the run (pid, host, started)
   ...                  import state, mapping table, backups, verify.json, report
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
 import secrets
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,11 @@ from typing import Any
 from loader.errors import ConfigError
 
 MANIFEST = "manifest.json"
+LOCK_FILE = "run.lock"
+
+
+class RunInUse(ConfigError):
+    """Another live process holds the run's lock."""
 
 
 def default_runs_dir() -> Path:
@@ -112,3 +121,60 @@ class RunFolder:
         manifest = self.read_manifest()
         manifest.setdefault("steps", {})[step] = result
         self.write_manifest(manifest)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the run's exclusive lock (`run.lock`, flock) while the block runs.
+
+        A second process is refused at once, naming the holder (pid, host, start time). The OS
+        releases the lock when the holder exits, even on kill -9, so a dead run never blocks.
+        """
+        fd = os.open(self.path(LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RunInUse(f"run {self.run_id} is in use by {describe_holder(_read_holder(fd))}; "
+                               f"wait for it to finish (`perm-migrate status {self.run_id}` shows it) "
+                               "or stop that process first") from None
+            except OSError as exc:
+                raise ConfigError(f"cannot lock {self.path(LOCK_FILE)} ({exc.strerror}); "
+                                  "keep the runs directory on a local file system") from None
+            holder = {"pid": os.getpid(), "host": socket.gethostname(),
+                      "started": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, (json.dumps(holder) + "\n").encode(), 0)
+            try:
+                yield
+            finally:
+                os.ftruncate(fd, 0)  # no stale holder once released (after kill -9 the OS releases it alone)
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def lock_holder(self) -> dict[str, Any] | None:
+        """The live process holding the run's lock (pid, host, started), or None when no process does."""
+        try:
+            fd = os.open(self.path(LOCK_FILE), os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _read_holder(fd)
+        finally:
+            os.close(fd)
+        return None
+
+
+def _read_holder(fd: int) -> dict[str, Any]:
+    try:
+        return json.loads(os.pread(fd, 4096, 0) or b"{}")
+    except ValueError:
+        return {}
+
+
+def describe_holder(holder: dict[str, Any]) -> str:
+    """`pid 4242 on host db-laptop (started 2026-11-24T01:02:03Z)`, or a generic phrase if unknown."""
+    if not holder.get("pid"):
+        return "another process (starting, stopping, or `perm-migrate status` reading it: try again)"
+    return f"pid {holder['pid']} on host {holder.get('host', '?')} (started {holder.get('started', '?')})"

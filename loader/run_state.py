@@ -28,6 +28,7 @@ STEPS: tuple[str, ...] = (
 CONVEX_WRITE_STEPS = frozenset({"import"})
 
 PENDING, RUNNING, DONE, FAILED, SKIPPED = "pending", "running", "done", "failed", "skipped"
+INTERRUPTED = "interrupted"  # shown for a step left `running` by a process that is gone
 
 
 def utc_now() -> str:
@@ -112,16 +113,17 @@ class RunState:
             entry["seconds"] = round(time.monotonic() - t0, 3)
         self.save()
 
-    def summary_lines(self) -> list[str]:
-        """One line per step: status, duration, short result."""
+    def summary_lines(self, alive: bool = True) -> list[str]:
+        """One line per step: status, duration, short result. `alive`: a process holds the run now."""
         lines = []
         for name in STEPS:
             entry = self.step(name)
+            status = entry["status"] if alive or entry["status"] != RUNNING else INTERRUPTED
             seconds = f"{entry['seconds']:.1f}s" if "seconds" in entry else ""
             result = entry.get("result") or {}
             short = ", ".join(f"{k}={v}" for k, v in result.items() if isinstance(v, (int, float, str)))
             detail = entry.get("error") or short
-            lines.append(f"{name:<10} {entry['status']:<8} {seconds:>8}  {detail}".rstrip())
+            lines.append(f"{name:<10} {status:<11} {seconds:>8}  {detail}".rstrip())
         return lines
 
 

@@ -26,7 +26,6 @@ def _admin_key(state_dir: Path, given: str | None) -> tuple[str, str]:
     if key_path.exists():
         return key_path.read_text().strip(), str(key_path)
     key = new_admin_key()
-    state_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as out:
         out.write(key + "\n")
@@ -71,6 +70,8 @@ def serve(host, port, state_dir, admin_key, schema_path, no_schema, pin_table, p
     from loader.emulator.server import create_app
     from loader.emulator.state import EmulatorState
 
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    state_dir.chmod(0o700)  # its SQLite, uploads and exports hold personal data (files 0600: the CLI's umask)
     key, key_source = _admin_key(state_dir, admin_key)
     try:
         rules = json.loads(faults_file.read_text()) if faults_file else []

@@ -16,7 +16,7 @@ from loader.run_folder import RunFolder
 def command(run_id: str, warehouse_url: str | None) -> None:
     """Stream every Convex mart to JSONL, validating each document against the v2 contract."""
     folder = RunFolder.open(run_id)
-    with tqdm(desc="export", unit="doc", disable=None) as bar:
+    with folder.locked(), tqdm(desc="export", unit="doc", disable=None) as bar:
         result = export(folder, progress=lambda _table: bar.update(), warehouse_dsn=warehouse_url)
     for table, info in result["tables"].items():
         click.echo(f"export: {table}: {info['documents']} document(s), {info['rejected']} rejected")

@@ -8,7 +8,7 @@ from loader.commands._source_options import SOURCE_ENV_HELP, app_table_option, s
 from loader.extract import extract
 from loader.errors import ConfigError
 from loader.run_folder import RunFolder
-from loader.source_config import resolve_source_dsn
+from loader.source_config import check_dsn_form, resolve_source_dsn
 
 
 @click.command("extract", epilog=SOURCE_ENV_HELP)
@@ -24,9 +24,11 @@ def command(run_id: str | None, source_url: str | None, app_table: str | None) -
     manifest.json. The source is checked against the contract first (see `perm-migrate check`).
     """
     dsn = resolve_source_dsn(source_url)
+    check_dsn_form(dsn, "source")
     folder = _folder(run_id)
-    result = extract(folder, dsn, app_table=app_table or "users", app_table_explicit=app_table is not None,
-                     echo=lambda line: click.echo(line, err=True))
+    with folder.locked():
+        result = extract(folder, dsn, app_table=app_table or "users", app_table_explicit=app_table is not None,
+                         echo=lambda line: click.echo(line, err=True))
     for note in result["notes"]:
         click.echo(f"note: {note}")
     for name, table in result["tables"].items():

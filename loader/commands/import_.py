@@ -23,7 +23,7 @@ def command(run_id: str, url: str | None, admin_key: str | None, mapping_db: Pat
             no_resume: bool) -> None:
     """Create or reuse users, then cases, then insert-or-patch profiles; re-runs write nothing new."""
     folder = RunFolder.open(run_id)
-    with ConvexGateway(resolve_target(url, admin_key)) as gateway:
+    with folder.locked(), ConvexGateway(resolve_target(url, admin_key)) as gateway:
         result = import_tables(folder, gateway, resume=not no_resume, dry_run=dry_run, mapping_path=mapping_db)
     for table, info in result["tables"].items():
         counts = ", ".join(f"{rule} {n}" for rule, n in sorted(info["counts"].items())) or "nothing"

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import click
 
-from loader.backup import created_by_run, delete_created, load_backup, restore_backup
-from loader.convex.gateway import ConvexGateway, resolve_target
+from loader.backup import (
+    created_by_run, delete_created, delete_created_plan, load_backup, restore_backup, restore_plan,
+)
+from loader.commands._target import run_target
+from loader.convex.gateway import ConvexGateway
 from loader.errors import ConfigError
 from loader.mapping_table import MappingTable
 from loader.run_folder import RunFolder
@@ -46,21 +49,32 @@ def command(run_id: str, mode: str, mapping_db: Path | None, runs_dir: Path | No
     Anything written to these tables after the backup (including v2 sign-ups) is removed.
     --mode delete-created: delete only the documents the run created (through the companion
     module); legacy ids patched onto pre-existing profiles stay.
+    Before asking, it shows per table how many documents will be deleted, kept and restored.
+    A demo run is rolled back on its own emulator (runs/<run_id>/emulator), started for it.
     """
     folder = RunFolder.open(run_id, runs_dir)
-    info = load_backup(folder)
-    target = resolve_target(url, admin_key)
-    if mode == "restore":
-        summary = ", ".join(f"{table} ({count} documents)" for table, count in info["counts"].items())
-        confirm_or_refuse(f"Replace {summary} on {target.url} with the backup of run {folder.run_id}?", yes)
-        with ConvexGateway(target) as gateway:
+    with folder.locked(), run_target(folder, url, admin_key) as target, ConvexGateway(target) as gateway:
+        load_backup(folder)
+        if mode == "restore":
+            _show_plan(f"Rollback of run {folder.run_id} on {target.url}: replace the tables by the backup",
+                       restore_plan(folder, gateway))
+            confirm_or_refuse("Proceed with this rollback?", yes)
             result = restore_backup(folder, gateway)
-        click.echo(f"rollback done: {summary} restored (import {result['import_id']})")
-    else:
-        with ConvexGateway(target) as gateway, MappingTable.for_run(folder, mapping_db) as mapping:
-            created = created_by_run(folder, gateway, mapping)
-            summary = ", ".join(f"{table} {len(ids)}" for table, ids in created.items())
-            confirm_or_refuse(f"Delete the documents run {folder.run_id} created on {target.url} ({summary})?", yes)
-            result = {"deleted": delete_created(folder, gateway, mapping)}
-        click.echo(f"rollback done: deleted {', '.join(f'{t} {n}' for t, n in result['deleted'].items())}")
-    folder.record_step("rollback", {"mode": mode, **result})
+            restored = ", ".join(f"{table} ({count} documents)" for table, count in result["restored"].items())
+            click.echo(f"rollback done: {restored} restored (import {result['import_id']})")
+        else:
+            with MappingTable.for_run(folder, mapping_db) as mapping:
+                _show_plan(f"Rollback of run {folder.run_id} on {target.url}: delete the documents the run created "
+                           "(legacy ids patched onto pre-existing profiles stay)",
+                           delete_created_plan(gateway, created_by_run(folder, gateway, mapping)))
+                confirm_or_refuse("Proceed with this rollback?", yes)
+                result = {"deleted": delete_created(folder, gateway, mapping)}
+            click.echo(f"rollback done: deleted {', '.join(f'{t} {n}' for t, n in result['deleted'].items())}")
+        folder.record_step("rollback", {"mode": mode, **result})
+
+
+def _show_plan(title: str, plan: dict[str, dict[str, int]]) -> None:
+    """Per table: how many documents will be deleted, kept and restored."""
+    click.echo(f"{title}:")
+    for table, counts in plan.items():
+        click.echo(f"  {table}: delete {counts['delete']}, keep {counts['keep']}, restore {counts['restore']}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,13 +13,14 @@ from typing import Any
 
 import click
 
-from loader.errors import ConfigError, MigrationError, VerificationFailed
+from loader.commands._inputs import parse_migration_as_of
+from loader.errors import ConfigError, MigrationError, RejectLimitExceeded, VerificationFailed
 from loader.redact import redact
-from loader.run_folder import RunFolder, default_runs_dir
+from loader.run_folder import RunFolder, default_runs_dir, describe_holder
 from loader.run_state import (
     CONVEX_WRITE_STEPS, DONE, FAILED, RUNNING, SKIPPED, STEPS, RunState, get_logger, setup_run_logging,
 )
-from loader.transform import DBT_VAR_DEFAULTS, WAREHOUSES
+from loader.transform import DBT_VAR_DEFAULTS, WAREHOUSES, TransformFailed
 
 log = get_logger("run")
 
@@ -29,19 +31,22 @@ DEMO_SEED = 7
 
 @dataclass(frozen=True)
 class MaxRejects:
-    """`--max-rejects`: an absolute count (`100`) or a percentage of extracted rows (`2.5%`)."""
+    """`--max-rejects`: a whole count of rows (`100`, `0`) or a percentage of extracted rows in (0, 100] (`2.5%`)."""
 
     value: float
     percent: bool
 
     @classmethod
     def parse(cls, text: str | None) -> "MaxRejects | None":
-        if text is None or text == "":
+        if text is None:
             return None
         match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(%?)\s*", text)
-        if not match:
-            raise ConfigError(f"--max-rejects {text!r}: expected a count (e.g. 100) or a percentage (e.g. 2%)")
-        return cls(float(match.group(1)), bool(match.group(2)))
+        if match and match.group(2) and 0 < float(match.group(1)) <= 100:
+            return cls(float(match.group(1)), True)
+        if match and not match.group(2) and match.group(1).isdigit():
+            return cls(float(match.group(1)), False)
+        raise ConfigError(f"--max-rejects {text!r}: expected a whole number of rows (e.g. 100) "
+                          "or a percentage of extracted rows in (0, 100] (e.g. 2%)")
 
     def exceeded(self, rejected: int, extracted: int) -> bool:
         limit = self.value * extracted / 100 if self.percent else self.value
@@ -224,8 +229,9 @@ def check_reject_threshold(ctx: RunContext, export_result: dict[str, Any]) -> No
     extracted = sum(t.get("rows", 0) for t in ctx.folder.read_manifest().get("steps", {})
                     .get("extract", {}).get("tables", {}).values())
     if limit.exceeded(rejected, extracted):
-        raise VerificationFailed(f"{rejected} rejected rows of {extracted} extracted exceed --max-rejects {limit}; "
-                                 "nothing was written to Convex (see the report and export/rejects.jsonl)")
+        raise RejectLimitExceeded(f"{rejected} rejected rows of {extracted} extracted exceed --max-rejects {limit}; "
+                                  "nothing was written to Convex (see the report and export/rejects.jsonl)",
+                                  rejected=rejected)
     log.info("rejects: %d of %d extracted rows (limit %s)", rejected, extracted, limit)
 
 
@@ -366,6 +372,74 @@ def _effective_config(options: dict[str, Any], settings_vars: dict[str, Any] | N
     return lines
 
 
+def validate_configuration(options: dict[str, Any], source_url: str | None, admin_key: str | None,
+                           warehouse_url: str | None) -> None:
+    """Source DSN, Convex target and Postgres warehouse DSN checked before any connection (a demo brings its own)."""
+    from loader.convex.gateway import resolve_target
+    from loader.source_config import check_dsn_form, resolve_source_dsn, resolve_warehouse_dsn
+
+    if options.get("warehouse") == "postgres":
+        check_dsn_form(resolve_warehouse_dsn(warehouse_url), "Postgres warehouse")
+    if options.get("demo"):
+        return
+    check_dsn_form(resolve_source_dsn(source_url), "source")
+    resolve_target(options.get("url"), admin_key)
+
+
+def failure_advice(exc: MigrationError, folder: RunFolder, configuration: bool, kept: bool) -> str:
+    """What the operator does next after `exc` stopped the run (the message says what went wrong)."""
+    resume = f"`perm-migrate run --resume {folder.run_id}`"
+    if isinstance(exc, RejectLimitExceeded):
+        return (f"To proceed, read the report, then either fix the source data and start a new run (with the "
+                f"--max-rejects you choose), or accept these rejects: "
+                f"`perm-migrate run --resume {folder.run_id} --max-rejects {exc.rejected}`")
+    first = f"{exc.advice}; then" if exc.advice else "Fix it, then"
+    if configuration and not kept:
+        return f"{first} start the same command again (nothing was written and no run folder was kept)"
+    if configuration or isinstance(exc, ConfigError):
+        return f"{first} {resume} (nothing was written to Convex by this attempt)"
+    if isinstance(exc, TransformFailed):
+        return (f"An Out of Memory error in {folder.path('logs', 'dbt.log')} needs a higher PERM_DUCKDB_MEMORY_LIMIT "
+                f"(e.g. 2GB), then {resume}; a failing data test or contract needs the source or the models fixed "
+                "and a new run")
+    if isinstance(exc, VerificationFailed):
+        return (f"See {folder.path('verify.json')} and the mismatches above; {resume} verifies again, and if the "
+                f"target was written concurrently, `perm-migrate rollback {folder.run_id}` and start a new run")
+    return f"{first} {resume}: it continues where it stopped, nothing is lost or written twice"
+
+
+def _open_run(stack: contextlib.ExitStack, resume_id: str | None, runs_dir: Path | None, given: dict[str, Any],
+              max_rejects: str | None, connections: tuple[str | None, str | None, str | None],
+              ) -> tuple[RunFolder, RunState, str | None]:
+    """The locked run folder and its state: the resumed one, or a new one once the configuration is valid.
+
+    `connections` = (source URL, admin key, warehouse URL). The third value is the limit that
+    `--resume --max-rejects` replaced (`""` if there was none), else None.
+    """
+    if not resume_id:
+        options = {k: v for k, v in {**given, "max_rejects": max_rejects}.items() if v is not None}
+        validate_configuration(options, *connections)
+        folder = RunFolder.create(runs_dir)
+        stack.enter_context(folder.locked())
+        if options.get("demo") and not options.get("mapping_db"):
+            options["mapping_db"] = str(folder.path("mapping.sqlite"))
+        return folder, RunState.create(folder, options), None
+    folder = RunFolder.open(resume_id, runs_dir)
+    stack.enter_context(folder.locked())
+    state = RunState.load(folder)
+    for key, value in given.items():
+        if value is not None and state.options.get(key) != value:
+            raise ConfigError(f"run {folder.run_id} was started with {key}={state.options.get(key)!r}; "
+                              f"--resume cannot change it to {value!r} (start a new run)")
+    validate_configuration(state.options, *connections)
+    previous_limit = state.options.get("max_rejects", "")
+    if max_rejects is None or max_rejects == previous_limit:
+        return folder, state, None
+    state.options["max_rejects"] = max_rejects
+    state.save()
+    return folder, state, previous_limit
+
+
 @click.command("run")
 @click.option("--resume", "resume_id", metavar="RUN_ID", default=None,
               help="Continue run RUN_ID from its first incomplete step (nothing is lost or duplicated).")
@@ -375,9 +449,12 @@ def _effective_config(options: dict[str, Any], settings_vars: dict[str, Any] | N
 @click.option("--json", "json_logs", is_flag=True, help="Structured logs: one JSON object per line on stderr.")
 @click.option("--verbose", "-v", is_flag=True, help="Debug-level logs on stderr (the log file always has them).")
 @click.option("--max-rejects", default=None, metavar="N|P%",
-              help="Fail (exit 1) before any Convex write if rejected rows exceed N, or P% of extracted rows.")
+              help="Fail (exit 1) before any Convex write if rejected rows exceed N (a whole number), or P% "
+                   "(0 < P <= 100) of extracted rows. With --resume: replaces the run's limit.")
 @click.option("--migration-as-of", "as_of", default=None,
-              help="MAPPING_SPEC §0.3 `migration_as_of` (ISO-8601 UTC); default: fixed once at run start.")
+              help="MAPPING_SPEC §0.3 `migration_as_of`: a full ISO-8601 timestamp with offset, e.g. "
+                   "2026-12-01T06:00:00Z; default: fixed once at run start.")
+@click.option("--yes", is_flag=True, help="Accept a --migration-as-of before 2000 or more than a year from now.")
 @mapping_var_options
 @click.option("--source-url", default=None, help="v1 source DSN (default: SUPABASE_DB_URL, else the PG* variables).")
 @click.option("--warehouse", type=click.Choice(WAREHOUSES), default=None, help="Warehouse (default duckdb, in the run folder).")
@@ -391,56 +468,62 @@ def _effective_config(options: dict[str, Any], settings_vars: dict[str, Any] | N
 @click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where run folders live (default: PERM_RUNS_DIR or ./runs).")
 @click.option("--no-progress", is_flag=True, help="No progress bars (they are off anyway with --json or without a TTY).")
-def run_command(resume_id, dry_run, demo, json_logs, verbose, max_rejects, as_of, source_url, warehouse,
+def run_command(resume_id, dry_run, demo, json_logs, verbose, max_rejects, as_of, yes, source_url, warehouse,
                 warehouse_url, url, admin_key, mapping_db, runs_dir, no_progress, **variables) -> None:
     """Run every step: check, extract, stage, transform, export, backup, import, verify, report.
 
     \b
     Exit codes: 0 ok; 1 verification failed or --max-rejects exceeded; 2 usage, configuration
     or connection error. Everything is kept in runs/<run_id>/ (state.json, logs/, report/).
+    A configuration error (source, target, grants, schema) keeps no run folder.
     """
     MaxRejects.parse(max_rejects)
+    if as_of is not None:
+        as_of = parse_migration_as_of(as_of, yes)
     if demo and (url or admin_key or source_url):
         raise ConfigError("--demo brings its own source and target; drop --url, --admin-key and --source-url")
     overrides = {k: v for k, v in variables.items() if v is not None}
-    given = {"dry_run": dry_run or None, "demo": demo or None, "warehouse": warehouse,
-             "max_rejects": max_rejects, "url": url, "mapping_db": mapping_db}
-    if resume_id:
-        folder = RunFolder.open(resume_id, runs_dir)
-        state = RunState.load(folder)
-        for key, value in given.items():
-            if value is not None and state.options.get(key) != value:
-                raise ConfigError(f"run {folder.run_id} was started with {key}={state.options.get(key)!r}; "
-                                  f"--resume cannot change it to {value!r} (start a new run)")
-    else:
-        folder = RunFolder.create(runs_dir)
-        options = {k: v for k, v in given.items() if v is not None}
-        if demo and not mapping_db:
-            options["mapping_db"] = str(folder.path("mapping.sqlite"))
-        state = RunState.create(folder, options)
-    log_path = setup_run_logging(folder, json_logs, verbose)
-    progress = not (json_logs or no_progress) and click.get_text_stream("stderr").isatty()
-    log.info("run %s%s: folder %s, log %s", folder.run_id, " (resumed)" if resume_id else "", folder.root, log_path)
-    with contextlib.ExitStack() as stack:
-        if state.options.get("demo"):
-            demo_target = stack.enter_context(demo_environment(folder))
-            source_url, admin_key = demo_target["source_url"], demo_target["admin_key"]
-            state.options["url"] = demo_target["url"]
-        ctx = RunContext(folder=folder, state=state, as_of=as_of, var_overrides=overrides, source_url=source_url,
-                         admin_key=admin_key, warehouse_url=warehouse_url, progress=progress)
-        stack.enter_context(ctx.resources)
-        settings = ctx.settings()
-        log.info("effective configuration (secrets redacted):\n%s",
-                 "\n".join(_effective_config(state.options, {"migration_as_of": settings["migration_as_of"],
-                                                              **settings["vars"]})))
-        try:
-            execute(ctx)
-        except MigrationError as exc:
-            log.error("run %s stopped: %s", folder.run_id, redact(str(exc)))
-            log.error("resume with: perm-migrate run --resume %s", folder.run_id)
-            if json_logs:  # already logged as JSON: keep stderr one JSON object per line
-                raise SystemExit(exc.exit_code) from None
-            raise
+    given = {"dry_run": dry_run or None, "demo": demo or None, "warehouse": warehouse, "url": url,
+             "mapping_db": mapping_db}
+    discard = False
+    try:
+        with contextlib.ExitStack() as stack:
+            folder, state, previous_limit = _open_run(stack, resume_id, runs_dir, given, max_rejects,
+                                                      (source_url, admin_key, warehouse_url))
+            log_path = setup_run_logging(folder, json_logs, verbose)
+            progress = not (json_logs or no_progress) and click.get_text_stream("stderr").isatty()
+            log.info("run %s%s: folder %s, log %s", folder.run_id, " (resumed)" if resume_id else "", folder.root,
+                     log_path)
+            if previous_limit is not None:
+                log.info("--max-rejects %s replaces the run's limit %s", max_rejects, previous_limit or "(none)")
+            if state.options.get("demo"):
+                demo_target = stack.enter_context(demo_environment(folder))
+                source_url, admin_key = demo_target["source_url"], demo_target["admin_key"]
+                state.options["url"] = demo_target["url"]
+            ctx = RunContext(folder=folder, state=state, as_of=as_of, var_overrides=overrides, source_url=source_url,
+                             admin_key=admin_key, warehouse_url=warehouse_url, progress=progress)
+            stack.enter_context(ctx.resources)
+            settings = ctx.settings()
+            log.info("effective configuration (secrets redacted):\n%s",
+                     "\n".join(_effective_config(state.options, {"migration_as_of": settings["migration_as_of"],
+                                                                  **settings["vars"]})))
+            try:
+                execute(ctx)
+            except KeyboardInterrupt:
+                log.error("run %s interrupted; resume with: perm-migrate run --resume %s", folder.run_id, folder.run_id)
+                raise
+            except MigrationError as exc:
+                configuration = state.first_incomplete() == "check"
+                exc.advice = failure_advice(exc, folder, configuration, kept=bool(resume_id))
+                log.error("run %s stopped: %s", folder.run_id, redact(exc.operator_message()))
+                discard = configuration and not resume_id
+                if json_logs:  # already logged as JSON: keep stderr one JSON object per line
+                    raise SystemExit(exc.exit_code) from None
+                raise
+    finally:
+        if discard:  # a new run stopped by its configuration: nothing in its folder is worth resuming
+            setup_run_logging(None, json_logs)  # closes the run's log file
+            shutil.rmtree(folder.root, ignore_errors=True)
     report = state.step("report").get("result", {})
     verified = state.step("verify")
     if verified["status"] == DONE:
@@ -465,11 +548,19 @@ def _latest_run(runs_dir: Path | None) -> str:
 @click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where run folders live (default: PERM_RUNS_DIR or ./runs).")
 def status_command(run_id: str | None, runs_dir: Path | None) -> None:
-    """Steps done, timings and counts of RUN_ID (default: the latest run)."""
+    """Steps done, timings and counts of RUN_ID (default: the latest run), and whether a process runs it."""
     folder = RunFolder.open(run_id or _latest_run(runs_dir), runs_dir)
     state = RunState.load(folder)
+    holder = folder.lock_holder()
     click.echo(f"run {folder.run_id} ({folder.root})")
-    for line in state.summary_lines():
+    if holder is not None:
+        click.echo(f"in progress: {describe_holder(holder)}")
+    for line in state.summary_lines(alive=holder is not None):
         click.echo(f"  {line}")
     next_step = state.first_incomplete()
-    click.echo("complete" if next_step is None else f"next step: {next_step} (perm-migrate run --resume {folder.run_id})")
+    if next_step is None:
+        click.echo("complete")
+    elif holder is None:
+        if state.status(next_step) == RUNNING:
+            click.echo(f"interrupted: no process runs it; {next_step} was running when its process ended")
+        click.echo(f"next step: {next_step} (perm-migrate run --resume {folder.run_id})")

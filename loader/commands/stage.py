@@ -31,7 +31,8 @@ def command(run_id: str, warehouse: str, warehouse_url: str | None) -> None:
     """
     folder = RunFolder.open(run_id)
     dsn = resolve_warehouse_dsn(warehouse_url) if warehouse == "postgres" else None
-    result = stage(folder, warehouse=warehouse, warehouse_dsn=dsn, echo=lambda line: click.echo(line, err=True))
+    with folder.locked():
+        result = stage(folder, warehouse=warehouse, warehouse_dsn=dsn, echo=lambda line: click.echo(line, err=True))
     total = sum(t["rows"] for t in result["tables"].values())
     click.echo(f"stage: {total} rows in {len(result['tables'])} tables -> {result['warehouse']} "
                f"{result['location']} schema {result['schema']}")

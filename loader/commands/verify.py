@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from loader.convex.gateway import ConvexGateway, resolve_target
+from loader.commands._target import run_target
+from loader.convex.gateway import ConvexGateway
 from loader.mapping_table import MappingTable
 from loader.run_folder import RunFolder
 from loader.verify import VERIFY_FILE, build_inputs, failure_summary, raise_if_failed, verify_run
@@ -31,9 +32,11 @@ def command(run_id: str, url: str | None, admin_key: str | None, warehouse_url: 
     Checks documents field by field (through the mapping table), references, each case's
     legacyUserId group, conservation per source table, and that pre-run documents are unchanged.
     Writes runs/<run_id>/verify.json. Exit 1 on any mismatch (the first ones are printed).
+    A demo run is verified against its own emulator (runs/<run_id>/emulator), started for it.
     """
     folder = RunFolder.open(run_id, runs_dir)
-    with MappingTable.for_run(folder, mapping_db) as mapping, ConvexGateway(resolve_target(url, admin_key)) as gateway:
+    with folder.locked(), run_target(folder, url, admin_key) as target, \
+            MappingTable.for_run(folder, mapping_db) as mapping, ConvexGateway(target) as gateway:
         result = verify_run(build_inputs(folder, mapping, warehouse_dsn=warehouse_url), gateway)
     for line in failure_summary(result):
         click.echo(line, err=True)

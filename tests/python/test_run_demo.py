@@ -26,3 +26,22 @@ def test_demo_runs_the_whole_migration_and_verifies(tmp_path):
     html = report.read_text()
     assert "Verification PASSED" in html and "DQ-" in html
     assert "[import] done" in result.stderr and "[verify] done" in result.stderr
+    run_id = lines[-1].removeprefix("run id: ")
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([PERM_MIGRATE, *args], env=env, capture_output=True, text=True, timeout=600,
+                              stdin=subprocess.DEVNULL, cwd=tmp_path)
+
+    # After the demo its emulator is gone: verify, report and rollback start it again on runs/<id>/emulator.
+    verified = cli("verify", run_id)
+    assert verified.returncode == 0, verified.stderr[-3000:]
+    assert "verification PASSED" in verified.stdout and "demo run: target is its emulator" in verified.stderr
+    reported = cli("report", run_id)
+    assert reported.returncode == 0, reported.stderr[-3000:]
+    assert reported.stdout.startswith("report: ")
+    rolled_back = cli("rollback", run_id, "--yes")
+    assert rolled_back.returncode == 0, rolled_back.stderr[-3000:]
+    exported = len((tmp_path / "runs" / run_id / "export" / "cases.jsonl").read_text().splitlines())
+    assert f"cases: delete {exported}, keep 0, restore 0" in rolled_back.stdout
+    again = cli("verify", run_id)  # the rollback emptied the demo target
+    assert again.returncode == 1 and "verification failed" in again.stderr, again.stdout + again.stderr
