@@ -40,8 +40,8 @@ CASE_ARRAY_ELEMENTS = {
     "rfi_documents": "json_build_object('id', 'd' || n, 'name', 'doc ' || n, 'url', 'https://example.com/' || n)",
     "rfe_documents": "json_build_object('id', 'd' || n, 'name', 'doc ' || n, 'url', 'https://example.com/' || n)",
 }
-# Case text columns (made unbounded text first) and case_rfi.notes, near and over 1 MiB: the case
-# document is over 900 KiB, which the export finds (these are no JSON the models would parse).
+# Case text columns (made unbounded text first) and case_rfi.notes, near and over 1 MiB (app user text
+# too): the document is over 900 KiB, which the export finds (these are no JSON the models would parse).
 CASE_TEXT_COLUMNS = ("job_title", "recruitment_notes", "notes")
 TEXT_BYTES = (MIB - 16, MIB + 16)
 
@@ -50,7 +50,7 @@ TEXT_BYTES = (MIB - 16, MIB + 16)
 class PathologicalSource:
     dsn: str
     quarantined_rows: dict[tuple[str, str], str]  # (v1 table, v1 id) → field: rejected by dbt before parsing
-    oversized_documents: set[str]  # case ids whose documents the export quarantines (over 900 KiB)
+    oversized_documents: set[tuple[str, str]]  # (Convex table, legacy id) the export quarantines (over 900 KiB)
     loaded_cases: set[str]  # pathological cases that fit after mapping
     source_rows: dict[str, int]
 
@@ -72,7 +72,7 @@ def _write_pathological(conn: psycopg.Connection, dsn: str) -> PathologicalSourc
         + len(TEXT_BYTES) + MANY_ROWS
     cases = iter(loaded_case_ids(conn, wanted))
     quarantined: dict[tuple[str, str], str] = {}
-    oversized_documents: set[str] = set()
+    oversized_documents: set[tuple[str, str]] = set()
     for column, element in CASE_ARRAY_ELEMENTS.items():
         for size in SIZES:
             case_id = next(cases)
@@ -98,12 +98,12 @@ def _write_pathological(conn: psycopg.Connection, dsn: str) -> PathologicalSourc
         for size in TEXT_BYTES:
             case_id = next(cases)
             conn.execute(f"UPDATE public.cases SET {column} = repeat('x', %s) WHERE id = %s", [size, case_id])
-            oversized_documents.add(case_id)
+            oversized_documents.add(("cases", case_id))
     for size in TEXT_BYTES:
         case_id = next(cases)
         conn.execute("INSERT INTO public.case_rfi (case_id, title, received_date, notes, created_at) "
                      "VALUES (%s, 'Big', '2024-02-01', repeat('y', %s), '2024-02-01')", [case_id, size])
-        oversized_documents.add(case_id)
+        oversized_documents.add(("cases", case_id))
     for _ in range(MANY_ROWS):
         case_id = next(cases)
         conn.execute(f"UPDATE public.cases SET tags = (SELECT array_agg('t' || n) FROM generate_series(1, {SIZES[0]}) "
@@ -124,6 +124,13 @@ def _write_pathological(conn: psycopg.Connection, dsn: str) -> PathologicalSourc
                      "WHERE id = %s", [preferences_id])
         quarantined[("public.user_settings", settings_id)] = "reminder_days_before"
         quarantined[("public.user_preferences", preferences_id)] = "dismissed_deadlines"
+    # App user text over 1 MiB: full_name is in the user's and the profile's document, company in the profile's.
+    (name_user, name_email), (company_user, _) = conn.execute(
+        "SELECT u.id::text, lower(trim(a.email)) FROM public.users u JOIN auth.users a ON a.id = u.auth_user_id "
+        "WHERE u.deleted_at IS NULL ORDER BY u.id LIMIT 2").fetchall()
+    conn.execute("UPDATE public.users SET full_name = repeat('n', %s) WHERE id = %s", [TEXT_BYTES[1], name_user])
+    conn.execute("UPDATE public.users SET company = repeat('c', %s) WHERE id = %s", [TEXT_BYTES[0], company_user])
+    oversized_documents |= {("users", name_email), ("userProfiles", name_user), ("userProfiles", company_user)}
     source_rows = {f"{schema}.{table}": conn.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()[0]
                    for schema, table in [("auth", "users"), ("public", "users"), ("public", "user_settings"),
                                          ("public", "user_preferences"), ("public", "cases"),
@@ -197,13 +204,14 @@ def test_json_too_large_for_v2_is_quarantined_by_dbt_under_dq27(pathological_run
 def test_documents_over_900_kib_are_quarantined_by_the_export(pathological_run, pathological_source):
     rejected = {(r["table"], r["legacy_id"]) for r in pathological_run.export_lines("rejects.jsonl")
                 if r["dq_id"] == "DQ-27"}
-    assert rejected == {("cases", case_id) for case_id in pathological_source.oversized_documents}
+    assert rejected == pathological_source.oversized_documents
 
 
 def test_rows_that_fit_load_and_every_row_is_accounted_for(pathological_run, pathological_source):
     exported = {line["legacyId"] for line in pathological_run.export_lines("cases.jsonl")}
     assert pathological_source.loaded_cases <= exported
-    quarantined = {v1_id for _, v1_id in pathological_source.quarantined_rows} | pathological_source.oversized_documents
+    quarantined = {v1_id for _, v1_id in pathological_source.quarantined_rows} | {
+        legacy_id for table, legacy_id in pathological_source.oversized_documents if table == "cases"}
     assert not exported & quarantined
     balance = {table: (extracted, balanced) for table, extracted, balanced in pathological_run.rows(
         "select source_table, extracted, balanced from dq_reconciliation")}
