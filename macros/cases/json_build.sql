@@ -1,23 +1,23 @@
 {#- Case-side JSON helpers: raw JSON items with their compact text, and JSON text of raw rows.
     Output is identical on DuckDB and Postgres: compact, keys in source order. -#}
 
-{#- Lateral FROM-clause item: one row per element of a JSON array held as text (one extra decode of a
-    double-encoded string): `<alias>.item_index` (0-based), `<alias>.item` (parsed JSON, for the
-    json_* accessors) and `<alias>.item_text` (compact JSON text, keys in source order).
-    Non-arrays and invalid JSON give no rows. -#}
-{% macro cases_json_array_raw_items(text_expr, alias) -%}
-  {{ return(adapter.dispatch('cases_json_array_raw_items', 'perm_migration')(text_expr, alias)) }}
+{#- FROM-clause item: one row per element of a JSON array held as text (one extra decode of a
+    double-encoded string) in each row of `relation` (see json_array_rows): the relation's `columns`,
+    `<alias>.item_index` (0-based), `<alias>.item` (parsed JSON, for the json_* accessors) and
+    `<alias>.item_text` (compact JSON text, keys in source order). Non-arrays and invalid JSON give no rows. -#}
+{% macro cases_json_array_raw_rows(relation, columns, text_expr, alias) -%}
+  {{ return(adapter.dispatch('cases_json_array_raw_rows', 'perm_migration')(relation, columns, text_expr, alias)) }}
 {%- endmacro %}
 
-{% macro default__cases_json_array_raw_items(text_expr, alias) -%}
-lateral (
-  select cast(each_item.key as integer) as item_index, each_item.value as item,
-         cast(each_item.value as varchar) as item_text
-  from json_each(case when json_type({{ json_parse(text_expr) }}) = 'ARRAY' then {{ json_parse(text_expr) }} else json('[]') end) as each_item
+{% macro default__cases_json_array_raw_rows(relation, columns, text_expr, alias) -%}
+(
+  select {% for column in columns %}parsed_items.{{ column }}, {% endfor -%}
+         parsed_items.item_index, parsed_items.item, cast(parsed_items.item as varchar) as item_text
+  from {{ json_array_rows(relation, columns, json_parse(text_expr), 'parsed_items') }}
 ) as {{ alias }}
 {%- endmacro %}
 
-{% macro postgres__cases_json_array_raw_items(text_expr, alias) -%}
+{% macro postgres__cases_json_array_raw_rows(relation, columns, text_expr, alias) -%}
 {%- set parsed = json_parse(text_expr) -%}
 {%- set as_json -%}
 (case when jsonb_typeof({{ parsed }}) = 'array'
@@ -26,10 +26,12 @@ lateral (
                  else cast(cast({{ text_expr }} as text) as json) end)
       else cast('[]' as json) end)
 {%- endset -%}
-lateral (
-  select cast(each_item.ord - 1 as integer) as item_index, cast(each_item.value as jsonb) as item,
+(
+  select {% for column in columns %}{{ relation }}.{{ column }}, {% endfor -%}
+         cast(each_item.ord - 1 as integer) as item_index, cast(each_item.value as jsonb) as item,
          regexp_replace(cast(each_item.value as text), '("(?:[^"\\]|\\.)*")|[[:space:]]+', '\1', 'g') as item_text
-  from json_array_elements({{ as_json }}) with ordinality as each_item(value, ord)
+  from {{ relation }}
+  cross join lateral json_array_elements({{ as_json }}) with ordinality as each_item(value, ord)
 ) as {{ alias }}
 {%- endmacro %}
 

@@ -53,9 +53,12 @@ final as (
         resolved.outcome,
         resolved.reason,
         resolved.dq_id,
-        case when resolved.outcome = 'rejected' then 'user_id' end as field,
-        case when resolved.outcome = 'rejected' then resolved.user_ref end as value,
-        case when resolved.outcome = 'rejected' then
+        case when resolved.dq_id = 'DQ-27' then resolved.oversized_field
+             when resolved.outcome = 'rejected' then 'user_id' end as field,
+        case when resolved.outcome = 'rejected' and coalesce(resolved.dq_id, '') <> 'DQ-27' then resolved.user_ref end as value,
+        case when resolved.dq_id = 'DQ-27' then
+            '{{ source_table }} ' || resolved.{{ id_column }} || ': ' || resolved.message
+             when resolved.outcome = 'rejected' then
             '{{ source_table }} ' || resolved.{{ id_column }} || ': user_id: ' || coalesce(resolved.message, '')
         end as message,
         case when resolved.outcome = 'rejected' then resolved.source_row end as source_row

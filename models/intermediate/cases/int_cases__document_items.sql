@@ -14,14 +14,13 @@ items as (
     {%- for column in ['documents', 'rfi_documents', 'rfe_documents'] %}
     {{ 'union all' if not loop.first }}
     select
-        cases.case_id,
-        cases.owner_email,
+        items.case_id,
+        items.owner_email,
         '{{ column }}' as source_column,
         items.item_index + 1 as item_position,
         items.item,
         items.item_text
-    from cases
-    cross join {{ cases_json_array_raw_items('cases.' ~ column ~ '_raw', 'items') }}
+    from {{ cases_json_array_raw_rows('cases', ['case_id', 'owner_email'], 'cases.' ~ column ~ '_raw', 'items') }}
     {%- endfor %}
 ),
 

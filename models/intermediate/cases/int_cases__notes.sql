@@ -31,14 +31,12 @@ parsed as (
 
 array_items as (
     select
-        parsed.case_id,
-        parsed.created_at,
+        items.case_id,
+        items.created_at,
         items.item_index + 1 as item_position,
         items.item,
         coalesce({{ json_kind('items.item') }}, 'null') as item_kind
-    from parsed
-    cross join {{ json_array_items('parsed.parsed_notes', 'items') }}
-    where parsed.is_array
+    from {{ json_array_rows('parsed', ['case_id', 'created_at'], 'parsed.parsed_notes', 'items') }}
 ),
 
 non_object_counts as (

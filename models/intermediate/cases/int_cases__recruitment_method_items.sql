@@ -12,7 +12,7 @@ with cases as (
 
 items as (
     select
-        cases.case_id,
+        items.case_id,
         items.item_index + 1 as item_position,
         items.item,
         {{ json_kind('items.item') }} as item_kind,
@@ -30,17 +30,15 @@ items as (
             then {{ json_member_text('items.item', 'description') }}
             else {{ json_member_text('items.item', 'outlet') }}
         end as description_source
-    from cases
-    cross join {{ json_array_items(json_parse('cases.additional_recruitment_methods_raw'), 'items') }}
+    from {{ json_array_rows('cases', ['case_id'], json_parse('cases.additional_recruitment_methods_raw'), 'items') }}
 ),
 
 broadcast_dates as (
     select
-        items.case_id,
-        items.item_position,
+        dates.case_id,
+        dates.item_position,
         {{ parse_date(json_scalar_text('dates.item')) }} as broadcast_date
-    from items
-    cross join {{ json_array_items(json_member('items.item', 'dates'), 'dates') }}
+    from {{ json_array_rows('items', ['case_id', 'item_position'], json_member('items.item', 'dates'), 'dates') }}
 ),
 
 dates_per_item as (

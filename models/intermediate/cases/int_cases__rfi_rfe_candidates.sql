@@ -43,11 +43,11 @@ union all
 
 select
     '{{ kind }}' as kind,
-    cases.case_id,
+    items.case_id,
     2 as source_rank,
     cast(null as varchar) as source_row_id,
     items.item_index + 1 as list_position,
-    'v1-{{ kind }}-' || cases.case_id || '-' || cast(items.item_index + 1 as varchar) as entry_id,
+    'v1-{{ kind }}-' || items.case_id || '-' || cast(items.item_index + 1 as varchar) as entry_id,
     coalesce({{ json_kind('items.item') }} = 'object', false) as item_is_object,
     coalesce({{ json_kind('items.item') }}, 'null') = 'null' as item_is_null,
     {{ clean_text(json_member_text('items.item', 'title')) }} as title,
@@ -57,14 +57,13 @@ select
     {{ parse_date(json_member_text('items.item', field)) }} as {{ field }},
     {{ json_member_text('items.item', field) }} as {{ field }}_raw,
     {%- endfor %}
-    cases.case_created_at as created_at,
+    items.case_created_at as created_at,
     cast(null as bigint) as sort_created_at,
     nullif(concat_ws(','
     {%- for member in ['title', 'description', 'notes'] %},
         case when {{ is_text_cleaned(json_member_text('items.item', member)) }} then '{{ member }}' end
     {%- endfor %}), '') as cleaned_members
-from cases
-cross join {{ json_array_items(json_parse('cases.' ~ kind ~ '_list_raw'), 'items') }}
+from {{ json_array_rows('cases', ['case_id', 'case_created_at'], json_parse('cases.' ~ kind ~ '_list_raw'), 'items') }}
 
 union all
 

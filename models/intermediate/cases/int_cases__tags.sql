@@ -31,26 +31,28 @@ cases as (
 
 array_parts as (
     select
-        cases.case_id,
+        items.case_id,
         items.item_index + 1 as part_index,
         case when {{ json_kind('items.item') }} = 'string' then {{ clean_text(json_scalar_text('items.item')) }} end as tag,
         coalesce({{ json_kind('items.item') }}, 'null') not in ('string', 'null') as is_dropped_element,
         coalesce({{ json_kind('items.item') }}, 'null') = 'null' as is_null_element
+    from {{ json_array_rows('cases', ['case_id'], 'cases.tags_value', 'items') }}
+),
+
+text_cases as (
+    select case_id, tags_text
     from cases
-    cross join {{ json_array_items('cases.tags_value', 'items') }}
-    where cases.is_array
+    where not coalesce(is_array, false) and tags_text is not null
 ),
 
 text_parts as (
     select
-        cases.case_id,
+        parts.case_id,
         parts.part_index,
         {{ clean_text('parts.part') }} as tag,
         false as is_dropped_element,
         false as is_null_element
-    from cases
-    cross join {{ cases_split_parts('cases.tags_text', ',', 'parts') }}
-    where not coalesce(cases.is_array, false) and cases.tags_text is not null
+    from {{ cases_split_rows('text_cases', ['case_id'], 'text_cases.tags_text', ',', 'parts') }}
 ),
 
 all_parts as (

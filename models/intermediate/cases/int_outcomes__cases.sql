@@ -1,5 +1,5 @@
-{#- One row per public.cases source row with its outcome (§4.1): loaded, rejected (DQ-06, or the
-    owner identity's DQ id) or excluded (soft_deleted, owner_excluded). The source-row JSON is built
+{#- One row per public.cases source row with its outcome (§4.1): loaded, rejected (DQ-06, the owner
+    identity's DQ id, or DQ-27 naming the oversized column) or excluded (soft_deleted, owner_excluded). The source-row JSON is built
     only for rejected rows: they are joined first, the JSON is projected on the join's output. -#}
 with rejected_rows as (
     select
@@ -17,8 +17,8 @@ select
     owners.outcome,
     owners.reason,
     owners.dq_id,
-    case when owners.outcome = 'rejected' then 'user_id' end as field,
-    case when owners.outcome = 'rejected' then owners.user_ref end as value,
+    owners.field,
+    case when owners.field = 'user_id' then owners.user_ref end as value,
     case when owners.outcome <> 'loaded' then 'public.cases ' || owners.case_id || ': ' || owners.message end as message,
     rejected_rows.source_row
 from {{ ref('int_cases__ownership') }} as owners

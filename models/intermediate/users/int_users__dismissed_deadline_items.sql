@@ -46,11 +46,11 @@ item_lists as (
 
 items as (
     select
-        item_lists.group_email,
-        item_lists.profile_updated_at,
-        item_lists.list_order,
-        item_lists.source_table,
-        item_lists.v1_id,
+        list_items.group_email,
+        list_items.profile_updated_at,
+        list_items.list_order,
+        list_items.source_table,
+        list_items.v1_id,
         list_items.item_index,
         {{ json_kind('list_items.item') }} as item_kind,
         case when {{ json_kind('list_items.item') }} = 'object' then {{ json_member_text('list_items.item', 'case_id') }}
@@ -66,8 +66,7 @@ items as (
         end as deadline_type_original,
         {{ json_kind(json_member('list_items.item', 'dismissed_at')) }} as dismissed_at_kind,
         {{ json_scalar_text(json_member('list_items.item', 'dismissed_at')) }} as dismissed_at_original
-    from item_lists
-    cross join {{ json_array_items('item_lists.parsed', 'list_items') }}
+    from {{ json_array_rows('item_lists', ['group_email', 'profile_updated_at', 'list_order', 'source_table', 'v1_id'], 'item_lists.parsed', 'list_items') }}
 ),
 
 mapped as (

@@ -13,15 +13,14 @@ settings as (
 
 items as (
     select
-        settings.user_settings_id,
+        reminder_items.user_settings_id,
         reminder_items.item_index,
         case
             when {{ json_kind('reminder_items.item') }} = 'number'
                  and {{ regex_match(json_scalar_text('reminder_items.item'), '^-?[0-9]{1,9}([.]0+)?$') }}
             then cast({{ regex_group(json_scalar_text('reminder_items.item'), "'^(-?[0-9]+)'", 1) }} as bigint)
         end as day_count
-    from settings
-    cross join {{ json_array_items('settings.parsed', 'reminder_items') }}
+    from {{ json_array_rows('settings', ['user_settings_id'], 'settings.parsed', 'reminder_items') }}
 ),
 
 kept_days as (

@@ -14,11 +14,10 @@ parsed as (
 
 google_providers as (
     select
-        parsed.id,
+        providers.id,
         bool_or({{ json_scalar_text('providers.item') }} = 'google') as has_google_provider
-    from parsed
-    cross join {{ json_array_items(json_member('parsed.app_meta', 'providers'), 'providers') }}
-    group by parsed.id
+    from {{ json_array_rows('parsed', ['id'], json_member('parsed.app_meta', 'providers'), 'providers') }}
+    group by providers.id
 ),
 
 final as (
