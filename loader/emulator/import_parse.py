@@ -57,13 +57,25 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# One decoder each, built once (json.loads with keyword arguments builds a new decoder for every call).
+_EXPORT_JSON = json.JSONDecoder(parse_constant=_reject_constant)  # "uniform" ZIP rows: integer literals are int64
+_FLOAT64_JSON = json.JSONDecoder(parse_int=float, parse_constant=_reject_constant)  # every number a float64
+
+
+def _decode(decoder: json.JSONDecoder, text: str) -> Any:
+    """`json.loads(text)` with `decoder`'s settings (the same BOM error as json.loads)."""
+    if text.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return decoder.decode(text)
+
+
 def _loads(text: str, uniform: bool, decode: bool = True) -> Any:
     """JSONL rows: every number is float64; "uniform" ZIP rows: export_json (int literals are int64).
     With `decode=False` (parse phase) `$` objects are left for the write phase to convert."""
     if uniform:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = _decode(_EXPORT_JSON, text)
         return decode_export_json(value) if decode and '"$' in text else value
-    return json.loads(text, parse_int=float, parse_constant=_reject_constant)
+    return _decode(_FLOAT64_JSON, text)
 
 
 def _parse_line(raw: bytes, row: int, uniform: bool = False, decode: bool = True) -> Any:
