@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from loader import __version__
+from loader.convex import fastjson
 from loader.errors import ConfigError, MigrationError
 from loader.redact import redact, redact_key
 
@@ -28,7 +29,14 @@ log = logging.getLogger(__name__)
 
 CLIENT_HEADER = f"perm-migrate-{__version__}"
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3 multipart minimum for non-final parts (§2.2)
+MAX_PART_SIZE = 64 * 1024 * 1024  # parts grow up to this size before their number grows past TARGET_PARTS
+TARGET_PARTS = 32  # few, large parts: fewer round trips, and fewer chances for a whole-file restart
 MAX_PARTS = 9999
+# The whole-file restart budget holds against this rate of transient failures per request, with at most
+# this probability of giving up (a 1M-case file: ~1.8 GB in 32 parts, 11 restarts).
+DESIGN_FAILURE_RATE = 0.01
+DESIGN_GIVE_UP_PROBABILITY = 1e-6
+MIN_UPLOAD_ATTEMPTS = 3
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 TIMEOUT_ENV = "PERM_CONVEX_TIMEOUT_S"
 DEFAULT_TIMEOUT_S = 60.0
@@ -234,12 +242,17 @@ class ConvexGateway:
 
     def __init__(self, target: ConvexTarget, *, retry: RetryPolicy | None = None,
                  timeout: float | None = None, min_part_size: int = MIN_PART_SIZE,
+                 max_part_size: int = MAX_PART_SIZE,
                  poll_interval: float = 0.5, max_poll_interval: float = 2.0,
-                 upload_attempts: int = 3, sleep: Callable[[float], None] = time.sleep,
+                 upload_attempts: int | None = None, resend_failed_parts: bool | None = None,
+                 sleep: Callable[[float], None] = time.sleep,
                  transport: httpx.BaseTransport | None = None):
         self.target = target
         self.retry = retry or RetryPolicy()
         self.min_part_size = min_part_size
+        self.max_part_size = max(min_part_size, max_part_size)
+        self.resend_failed_parts = (parts_are_replaceable(target) if resend_failed_parts is None
+                                    else resend_failed_parts)
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
         self.upload_attempts = upload_attempts
@@ -363,7 +376,7 @@ class ConvexGateway:
                                  json_body={"path": path, "args": dict(args or {}),
                                             "format": format})
         try:
-            body = response.json()
+            body = fastjson.loads(response.content)
         except ValueError:
             body = None
         if not isinstance(body, dict) or body.get("status") not in ("success", "error"):
@@ -460,39 +473,52 @@ class ConvexGateway:
         if table is not None:
             import_spec["tableName"] = table
         import_id = None
-        for attempt in range(1, self.upload_attempts + 1):
-            upload_token, part_tokens = self._upload_parts(path, attempt)
+        part_size = self.part_size(path.stat().st_size)
+        attempts = self.upload_attempts or restart_budget(math.ceil(path.stat().st_size / part_size))
+        for attempt in range(1, attempts + 1):
+            upload_token, part_tokens = self._upload_parts(path, part_size, attempt, attempts)
             if upload_token is not None:
                 import_id = self._finish_upload(import_spec, upload_token, part_tokens, known_ids)
                 break
             self._sleep(self.retry.delay(attempt))
         if import_id is None:
-            raise ConvexImportError("UploadFailed",
-                                    f"{path.name}: upload failed {self.upload_attempts} times")
+            raise ConvexImportError("UploadFailed", f"{path.name}: upload failed {attempts} times")
         if on_created is not None:
             on_created(import_id)
         return self.finish_import(import_id, allow_deletions=allow_deletions,
                                   expected_rows=expected_rows, progress=progress, timeout=timeout)
 
-    def _upload_parts(self, path: Path, attempt: int) -> tuple[str | None, list[str]]:
-        """Send the file as parts; on a transient part failure return no token (restart)."""
+    def part_size(self, file_size: int) -> int:
+        """Bytes per non-final part: `file_size / TARGET_PARTS` within [min, max] part size, and large
+        enough to stay under the 10 000-part limit (§2.2)."""
+        wanted = min(self.max_part_size, math.ceil(file_size / TARGET_PARTS))
+        return max(self.min_part_size, math.ceil(file_size / MAX_PARTS), wanted)
+
+    def _upload_parts(self, path: Path, part_size: int, attempt: int,
+                      attempts: int) -> tuple[str | None, list[str]]:
+        """Send the file as parts; a part that still fails after its own retries (see `_send_part`)
+        returns no token: the caller restarts the whole upload."""
         token = self._request("POST", "/api/import/start_upload", idempotent=True,
                               area="import").json()["uploadToken"]
-        part_size = max(self.min_part_size, math.ceil(path.stat().st_size / MAX_PARTS))
         part_tokens: list[str] = []
         with path.open("rb") as handle:
             for number, chunk in enumerate(_read_parts(handle, part_size), start=1):
                 try:
-                    response = self._request(
-                        "POST", "/api/import/upload_part", idempotent=False, area="import",
-                        params={"uploadToken": token, "partNumber": number}, content=chunk)
+                    part_tokens.append(self._send_part(token, number, chunk))
                 except ConvexTransientError as exc:
                     log.warning("upload of %s failed at part %d (%s); restarting upload "
-                                "(attempt %d/%d)", path.name, number, exc.code, attempt,
-                                self.upload_attempts)
+                                "(attempt %d/%d)", path.name, number, exc.code, attempt, attempts)
                     return None, []
-                part_tokens.append(response.json())
         return token, part_tokens
+
+    def _send_part(self, token: str, number: int, chunk: bytes) -> str:
+        """One part; its part token. Resent in place (same number, backoff) on a transient failure when
+        the deployment replaces a part uploaded twice (`resend_failed_parts`); otherwise only when the
+        request never left (a resent part that had arrived would be appended a second time)."""
+        response = self._request(
+            "POST", "/api/import/upload_part", idempotent=self.resend_failed_parts, area="import",
+            params={"uploadToken": token, "partNumber": number}, content=chunk)
+        return response.json()
 
     def _finish_upload(self, import_spec: dict[str, Any], upload_token: str,
                        part_tokens: list[str], known_ids: set[str]) -> str:
@@ -674,6 +700,27 @@ class ConvexGateway:
                     raise ConvexTransientError(type(exc).__name__,
                                                self._redact(f"GET {path}: {exc}")) from None
                 self._sleep(self.retry.delay(attempt))
+
+
+def parts_are_replaceable(target: ConvexTarget) -> bool:
+    """True for Convex Cloud (a `prod:`/`dev:` deploy key, or a `*.convex.cloud` URL): its uploads are S3
+    multipart uploads, where a part sent again under the same number replaces the first one. A
+    self-hosted backend may use local storage, which appends every part it receives (§2.2)."""
+    host = (urlsplit(target.url).hostname or "").lower()
+    return host.endswith(".convex.cloud") or target.key.startswith(("prod:", "dev:"))
+
+
+def restart_budget(parts: int, failure_rate: float = DESIGN_FAILURE_RATE,
+                   give_up_probability: float = DESIGN_GIVE_UP_PROBABILITY) -> int:
+    """Whole-file upload attempts so that, when each part request fails independently with
+    `failure_rate`, all of them fail with at most `give_up_probability` (at least MIN_UPLOAD_ATTEMPTS)."""
+    attempt_fails = 1.0 - (1.0 - failure_rate) ** parts
+    if attempt_fails <= 0.0:
+        return MIN_UPLOAD_ATTEMPTS
+    if attempt_fails >= 1.0:
+        raise ValueError(f"an upload of {parts} parts cannot succeed at a failure rate of {failure_rate}")
+    needed = math.ceil(math.log(give_up_probability) / math.log(attempt_fails))
+    return max(MIN_UPLOAD_ATTEMPTS, needed)
 
 
 def _check_import_request(table: str | None, mode: str, format: str) -> None:

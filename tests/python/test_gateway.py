@@ -12,8 +12,10 @@ import pytest
 
 from gateway_fake_server import FakeConvex, ServerThread
 from loader.convex.gateway import (
-    CLIENT_HEADER, ConvexAuthError, ConvexFunctionError, ConvexGateway, ConvexHTTPError,
-    ConvexImportError, ConvexTarget, ConvexTransientError, RetryPolicy, resolve_target,
+    CLIENT_HEADER, DESIGN_FAILURE_RATE, DESIGN_GIVE_UP_PROBABILITY, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE,
+    MIN_UPLOAD_ATTEMPTS, TARGET_PARTS, ConvexAuthError, ConvexFunctionError, ConvexGateway, ConvexHTTPError,
+    ConvexImportError, ConvexTarget, ConvexTransientError, RetryPolicy, parts_are_replaceable, resolve_target,
+    restart_budget,
 )
 from loader.errors import ConfigError
 
@@ -384,6 +386,58 @@ def test_a_failed_part_restarts_the_whole_upload(fake, jsonl):
     assert len(fake.calls("/api/import/start_upload")) == 2
     assert len(server.uploads["up1"]) == 4 and server.imports["imp0"]["upload"] == "up1"
     assert b"".join(server.uploads["up1"]) == jsonl.read_bytes()
+
+
+class CloudImportServer(ImportServer):
+    """Convex Cloud's uploads are S3 multipart uploads: a part sent again under its number replaces it."""
+
+    def part(self, req):
+        parts = self.uploads[req.query["uploadToken"]]
+        number = int(req.query["partNumber"])
+        assert number <= len(parts) + 1
+        parts[number - 1:number] = [req.body]
+        return 200, f"part{number}"
+
+
+CLOUD_KEY = "prod:happy-animal-123|0123456789abcdef"
+
+
+@pytest.mark.parametrize("fault", [502, 503, 429, "drop"])
+def test_a_cloud_upload_resends_only_the_failed_part(fake, jsonl, fault):
+    server = CloudImportServer(fake)
+    fake.fail("POST", "/api/import/upload_part", "pass", fault, "pass", fault)
+    with ConvexGateway(ConvexTarget(fake.url, CLOUD_KEY), sleep=SleepLog(), min_part_size=16) as gw:
+        assert gw.resend_failed_parts
+        gw.import_file(jsonl, table="cases", mode="append", expected_rows=3)
+    assert len(fake.calls("/api/import/start_upload")) == 1
+    assert [int(r.query["partNumber"]) for r in fake.calls("/api/import/upload_part")] == [1, 2, 2, 3, 3, 4]
+    assert b"".join(server.uploads["up0"]) == jsonl.read_bytes()
+    assert server.imports["imp0"]["partTokens"] == ["part1", "part2", "part3", "part4"]
+
+
+def test_only_cloud_targets_resend_parts_in_place():
+    assert parts_are_replaceable(ConvexTarget("https://happy-animal-123.convex.cloud", "prod:happy-animal-123|x"))
+    assert parts_are_replaceable(ConvexTarget("https://convex.example.com", "dev:happy-animal-123|x"))
+    assert not parts_are_replaceable(ConvexTarget("https://convex.example.com", KEY))
+    assert not parts_are_replaceable(ConvexTarget("http://127.0.0.1:3210", KEY))
+
+
+def test_parts_grow_before_their_number_does():
+    with ConvexGateway(ConvexTarget("http://127.0.0.1:1", KEY)) as gw:
+        assert gw.part_size(1000) == MIN_PART_SIZE  # a small file: one part
+        cases_at_1m = 1_800_000_000  # the 1M-case send file
+        assert gw.part_size(cases_at_1m) == -(-cases_at_1m // TARGET_PARTS)
+        assert gw.part_size(40 * 2**30) == MAX_PART_SIZE  # then more parts of the largest size
+        assert gw.part_size(1000 * 2**30) == -(-1000 * 2**30 // MAX_PARTS)  # never 10 000 parts
+
+
+def test_restart_budget_is_the_fewest_attempts_that_hold_the_design_failure_rate():
+    for parts in (4, TARGET_PARTS, 100):
+        attempt_fails = 1 - (1 - DESIGN_FAILURE_RATE) ** parts
+        budget = restart_budget(parts)
+        assert attempt_fails ** budget <= DESIGN_GIVE_UP_PROBABILITY < attempt_fails ** (budget - 1)
+    assert restart_budget(1) == MIN_UPLOAD_ATTEMPTS
+    assert restart_budget(TARGET_PARTS) == 11  # the 1M-case file
 
 
 def test_unknown_finish_outcome_adopts_the_import_that_was_created(fake, jsonl):
