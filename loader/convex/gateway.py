@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -454,11 +455,13 @@ class ConvexGateway:
                     expected_rows: int | None = None,
                     on_created: Callable[[str], None] | None = None,
                     progress: ProgressCallback | None = None,
-                    timeout: float = 3600.0) -> ImportResult:
+                    timeout: float = 3600.0, uploaded: BackgroundUpload | None = None) -> ImportResult:
         """Multi-step import of one file (CONVEX_HTTP §2.2, steps 0–6).
 
         `on_created(import_id)` runs before the import is confirmed so that the caller can
-        record the id and resume with `finish_import` after a crash.
+        record the id and resume with `finish_import` after a crash. `uploaded`: the file's parts,
+        already sent while it was written (`BackgroundUpload`); if that upload failed, the file is
+        uploaded here.
         """
         _check_import_request(table, mode, format)
         recent = self.list_imports()
@@ -472,21 +475,27 @@ class ConvexGateway:
         import_spec = {"mode": mode, "format": format}
         if table is not None:
             import_spec["tableName"] = table
-        import_id = None
-        part_size = self.part_size(path.stat().st_size)
-        attempts = self.upload_attempts or restart_budget(math.ceil(path.stat().st_size / part_size))
-        for attempt in range(1, attempts + 1):
-            upload_token, part_tokens = self._upload_parts(path, part_size, attempt, attempts)
-            if upload_token is not None:
-                import_id = self._finish_upload(import_spec, upload_token, part_tokens, known_ids)
-                break
-            self._sleep(self.retry.delay(attempt))
+        early = uploaded.result() if uploaded is not None else None
+        import_id = None if early is None else self._finish_upload(import_spec, *early, known_ids)
         if import_id is None:
-            raise ConvexImportError("UploadFailed", f"{path.name}: upload failed {attempts} times")
+            import_id = self._upload_and_finish(path, import_spec, known_ids)
         if on_created is not None:
             on_created(import_id)
         return self.finish_import(import_id, allow_deletions=allow_deletions,
                                   expected_rows=expected_rows, progress=progress, timeout=timeout)
+
+    def _upload_and_finish(self, path: Path, import_spec: dict[str, Any], known_ids: set[str]) -> str:
+        """Upload the complete file (restarting it within the budget) and create the import."""
+        part_size = self.part_size(path.stat().st_size)
+        attempts = self.upload_attempts or restart_budget(math.ceil(path.stat().st_size / part_size))
+        for attempt in range(1, attempts + 1):
+            with path.open("rb") as handle:
+                upload_token, part_tokens = self._upload_parts(_read_parts(handle, part_size), path.name,
+                                                               f"attempt {attempt}/{attempts}")
+            if upload_token is not None:
+                return self._finish_upload(import_spec, upload_token, part_tokens, known_ids)
+            self._sleep(self.retry.delay(attempt))
+        raise ConvexImportError("UploadFailed", f"{path.name}: upload failed {attempts} times")
 
     def part_size(self, file_size: int) -> int:
         """Bytes per non-final part: `file_size / TARGET_PARTS` within [min, max] part size, and large
@@ -494,21 +503,19 @@ class ConvexGateway:
         wanted = min(self.max_part_size, math.ceil(file_size / TARGET_PARTS))
         return max(self.min_part_size, math.ceil(file_size / MAX_PARTS), wanted)
 
-    def _upload_parts(self, path: Path, part_size: int, attempt: int,
-                      attempts: int) -> tuple[str | None, list[str]]:
-        """Send the file as parts; a part that still fails after its own retries (see `_send_part`)
-        returns no token: the caller restarts the whole upload."""
+    def _upload_parts(self, chunks: Iterator[bytes], name: str, attempt: str) -> tuple[str | None, list[str]]:
+        """Send `chunks` as the parts of a new upload; a part that still fails after its own retries
+        (see `_send_part`) returns no token: the caller restarts the whole upload."""
         token = self._request("POST", "/api/import/start_upload", idempotent=True,
                               area="import").json()["uploadToken"]
         part_tokens: list[str] = []
-        with path.open("rb") as handle:
-            for number, chunk in enumerate(_read_parts(handle, part_size), start=1):
-                try:
-                    part_tokens.append(self._send_part(token, number, chunk))
-                except ConvexTransientError as exc:
-                    log.warning("upload of %s failed at part %d (%s); restarting upload "
-                                "(attempt %d/%d)", path.name, number, exc.code, attempt, attempts)
-                    return None, []
+        for number, chunk in enumerate(chunks, start=1):
+            try:
+                part_tokens.append(self._send_part(token, number, chunk))
+            except ConvexTransientError as exc:
+                log.warning("upload of %s failed at part %d (%s); restarting upload (%s)", name, number,
+                            exc.code, attempt)
+                return None, []
         return token, part_tokens
 
     def _send_part(self, token: str, number: int, chunk: bytes) -> str:
@@ -700,6 +707,72 @@ class ConvexGateway:
                     raise ConvexTransientError(type(exc).__name__,
                                                self._redact(f"GET {path}: {exc}")) from None
                 self._sleep(self.retry.delay(attempt))
+
+
+class BackgroundUpload:
+    """Uploads a file that another thread is still writing: each part leaves as soon as it is complete
+    (in order, one at a time, §2.2), so the upload overlaps the work that produces the file.
+
+    The writer calls `finish()` once the file is complete (or `abort()`); `result()` then gives the
+    upload token and part tokens, or None if a part failed (`import_file` uploads the file itself).
+    Nothing is imported until `import_file` finishes the upload, so an upload left behind is harmless.
+    """
+
+    def __init__(self, gateway: ConvexGateway, path: Path, part_size: int, poll_s: float = 0.02):
+        self._gateway, self._path, self._part_size, self._poll_s = gateway, path, part_size, poll_s
+        self._complete, self._aborted = threading.Event(), threading.Event()
+        self._outcome: tuple[str, list[str]] | None = None
+        self._handle = path.open("rb")  # opened now: the writer may rename the file when it completes it
+        self._thread = threading.Thread(target=self._run, name=f"upload {path.name}", daemon=True)
+        self._thread.start()
+
+    def finish(self) -> None:
+        self._complete.set()
+
+    def abort(self) -> None:
+        self._aborted.set()
+        self._thread.join()
+
+    def result(self) -> tuple[str, list[str]] | None:
+        self._complete.set()
+        self._thread.join()
+        return self._outcome
+
+    def _run(self) -> None:
+        try:
+            with self._handle:
+                token, part_tokens = self._gateway._upload_parts(self._chunks(), self._path.name,
+                                                                 "while it was written")
+            if token is not None:
+                self._outcome = (token, part_tokens)
+        except _UploadAborted:
+            pass
+        except Exception as exc:  # noqa: BLE001 - the foreground upload reports the failure if it persists
+            log.warning("early upload of %s stopped (%s); uploading it once it is complete", self._path.name,
+                        exc)
+
+    def _chunks(self) -> Iterator[bytes]:
+        """Parts of exactly `part_size` bytes as the file grows; the shorter last one once it is complete."""
+        buffer = bytearray()
+        while True:
+            complete = self._complete.is_set()  # read before the data: what was written before `finish` is seen
+            data = self._handle.read(self._part_size - len(buffer))
+            if self._aborted.is_set():
+                raise _UploadAborted
+            buffer += data
+            if len(buffer) == self._part_size:
+                yield bytes(buffer)
+                buffer.clear()
+            elif not data and complete:
+                if buffer:
+                    yield bytes(buffer)
+                return
+            elif not data:
+                time.sleep(self._poll_s)
+
+
+class _UploadAborted(Exception):
+    """The writer of a `BackgroundUpload` gave up."""
 
 
 def parts_are_replaceable(target: ConvexTarget) -> bool:

@@ -7,12 +7,13 @@ be injected per call; the import flow against the real emulator is in `test_gate
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
 from gateway_fake_server import FakeConvex, ServerThread
 from loader.convex.gateway import (
-    CLIENT_HEADER, DESIGN_FAILURE_RATE, DESIGN_GIVE_UP_PROBABILITY, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE,
+    CLIENT_HEADER, DESIGN_FAILURE_RATE, BackgroundUpload, DESIGN_GIVE_UP_PROBABILITY, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE,
     MIN_UPLOAD_ATTEMPTS, TARGET_PARTS, ConvexAuthError, ConvexFunctionError, ConvexGateway, ConvexHTTPError,
     ConvexImportError, ConvexTarget, ConvexTransientError, RetryPolicy, parts_are_replaceable, resolve_target,
     restart_budget,
@@ -438,6 +439,64 @@ def test_restart_budget_is_the_fewest_attempts_that_hold_the_design_failure_rate
         assert attempt_fails ** budget <= DESIGN_GIVE_UP_PROBABILITY < attempt_fails ** (budget - 1)
     assert restart_budget(1) == MIN_UPLOAD_ATTEMPTS
     assert restart_budget(TARGET_PARTS) == 11  # the 1M-case file
+
+
+LINES = [b'{"a":"0123456789"}\n', b'{"a":"abcdefghij"}\n', b'{"a":"klmnopqrst"}\n']
+
+
+def wait_for(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_parts_leave_while_the_file_is_still_written(fake, tmp_path):
+    server = ImportServer(fake)
+    path = tmp_path / "growing.jsonl"
+    with gateway(fake, min_part_size=16) as gw, path.open("wb") as out:
+        upload = BackgroundUpload(gw, path, part_size=16)
+        out.write(LINES[0])
+        out.flush()
+        wait_for(lambda: len(fake.calls("/api/import/upload_part")) == 1)  # the first full part, the rest unwritten
+        out.write(LINES[1] + LINES[2])
+        out.flush()
+        upload.finish()
+        result = gw.import_file(path, table="cases", mode="append", expected_rows=3, uploaded=upload)
+    assert len(fake.calls("/api/import/start_upload")) == 1
+    assert [len(p) for p in server.uploads["up0"]] == [16, 16, 16, 9]
+    assert b"".join(server.uploads["up0"]) == b"".join(LINES)
+    assert server.imports[result.import_id]["partTokens"] == ["part1", "part2", "part3", "part4"]
+
+
+def test_a_failed_early_upload_is_done_again_once_the_file_is_complete(fake, tmp_path):
+    server = ImportServer(fake)
+    fake.fail("POST", "/api/import/upload_part", 503)
+    path = tmp_path / "growing.jsonl"
+    with gateway(fake, min_part_size=16) as gw:
+        with path.open("wb") as out:
+            upload = BackgroundUpload(gw, path, part_size=16)
+            out.write(b"".join(LINES))
+        upload.finish()
+        result = gw.import_file(path, table="cases", mode="append", expected_rows=3, uploaded=upload)
+    assert len(fake.calls("/api/import/start_upload")) == 2
+    assert server.imports[result.import_id]["upload"] == "up1"
+    assert b"".join(server.uploads["up1"]) == b"".join(LINES)
+
+
+def test_an_aborted_early_upload_sends_no_more_parts(fake, tmp_path):
+    ImportServer(fake)
+    path = tmp_path / "growing.jsonl"
+    with gateway(fake, min_part_size=16) as gw, path.open("wb") as out:
+        upload = BackgroundUpload(gw, path, part_size=16)
+        out.write(LINES[0])
+        out.flush()
+        wait_for(lambda: len(fake.calls("/api/import/upload_part")) == 1)
+        upload.abort()
+        out.write(LINES[1] + LINES[2])
+        out.flush()
+        time.sleep(0.1)
+    assert len(fake.calls("/api/import/upload_part")) == 1 and not fake.calls("/api/import/finish_upload")
 
 
 def test_unknown_finish_outcome_adopts_the_import_that_was_created(fake, jsonl):
