@@ -49,7 +49,6 @@ STEPS = str(BENCH_DIR / "steps.py")
 PEER_VENV = BENCH_DIR / "work" / "dlt-venv"
 PEER_REQUIREMENTS = BENCH_DIR / "requirements-peer.txt"
 README_MARK = "<!-- latest results -->"
-BEFORE_LABEL = ["--before-code"]  # set from the command line: what the before rows ran
 MIB = 1 << 20
 
 
@@ -455,7 +454,7 @@ def whole_run_table(series: dict[str, Series], base: float | None, prefix: str =
     return lines
 
 
-def dataset_table(name: str, series: dict[str, Series]) -> list[str]:
+def dataset_table(name: str, series: dict[str, Series], before_label: str = "") -> list[str]:
     base = series.get("baseline_copy", Series()).seconds
     lines = [f"### Dataset {name}: {DATASETS[name][0]:,} users, {DATASETS[name][1]:,} cases "
              f"({series['_counts'].bytes:,} source rows in all tables)", "",
@@ -469,7 +468,7 @@ def dataset_table(name: str, series: dict[str, Series]) -> list[str]:
     if "run" in series:
         lines += whole_run_table(series, base) + [""]
     if "before_run" in series:
-        lines += whole_run_table(series, base, "before_run", f" with the code of {BEFORE_LABEL[0]}") + [""]
+        lines += whole_run_table(series, base, "before_run", f" with the code of {before_label}") + [""]
     if "extract" not in series:
         return lines
     rows = [("extract (consistent snapshot → raw JSONL)", "extract")]
@@ -513,7 +512,7 @@ def targets(results: dict[str, dict[str, Series]]) -> list[str]:
                 s = series.get(f"run_{step}", Series())
                 if s.seconds:
                     rate = s.documents / s.seconds if s.documents else 0
-                    lines.append(f"| {name}: {step} ≤ 60 s (≥ 17,000 documents/s) | {fmt_s(s.seconds)} s, "
+                    lines.append(f"| {name}: {step} ≥ 17,000 documents/s (≤ 60 s at L) | {fmt_s(s.seconds)} s, "
                                  f"{rate:,.0f} documents/s | {_met(rate >= 17_000)} |")
             pipeline, rss = whole_run_pipeline(series)
             ok = None if pipeline is None or not base else pipeline / base <= 4.0
@@ -549,7 +548,7 @@ def machine_info() -> list[str]:
             "(the machine is shared; timings are wall clock)"]
 
 
-def write_report(results: dict[str, dict[str, Series]], runs: int, load: list[str]) -> Path:
+def write_report(results: dict[str, dict[str, Series]], runs: int, load: list[str], before_label: str = "") -> Path:
     now = dt.datetime.now(dt.timezone.utc)
     body = [f"## Benchmark {now:%Y-%m-%d %H:%M} UTC — medians of {runs} run(s)", "", *load, "",
             "Each measurement runs in its own process; wall time includes interpreter start; peak RSS is the "
@@ -557,7 +556,7 @@ def write_report(results: dict[str, dict[str, Series]], runs: int, load: list[st
             "baseline of the same tables, measured in the same round. Pipeline to validated JSONL = extract + "
             "stage + dbt build + export.", ""]
     for name, series in results.items():
-        body += dataset_table(name, series) + [""]
+        body += dataset_table(name, series, before_label) + [""]
     body += targets(results) + [""]
     results_dir = BENCH_DIR / "results"
     results_dir.mkdir(exist_ok=True)
@@ -606,10 +605,9 @@ def main() -> None:
     if set(sections) - set(SECTIONS) or set(peers) - set(PEER_BACKENDS):
         parser.error(f"--sections among {', '.join(SECTIONS)}; --peers among {', '.join(PEER_BACKENDS)}")
     before = args.before_code.resolve() if args.before_code else None
-    BEFORE_LABEL[0] = args.before_label or str(before)
     results = {name: bench_dataset(name, args.runs, args.work_dir / name, peer, peers, warehouses, sections, before)
                for name in names}
-    path = write_report(results, args.runs, load)
+    path = write_report(results, args.runs, load, args.before_label or str(before))
     print(path.read_text())
     print(f"written {path.relative_to(REPO)}")
 
