@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from loader.convex.values import InvalidValue, decode_export_json
 
 TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -97,6 +99,18 @@ def _parse_line(raw: bytes, row: int, uniform: bool = False, decode: bool = True
     return value
 
 
+def _syntax_checked(raw: bytes, row: int, uniform: bool) -> Any:
+    """The parse phase's check of one line (its value, `$` objects left as they are). orjson's strict
+    parse, about 2× faster, accepts only lines the exact parse accepts; whatever it refuses, and a line
+    with a BOM or a surrogate escape, takes the exact path, which names the problem."""
+    if not raw.startswith(b"\xef\xbb\xbf") and b"\\ud" not in raw and b"\\uD" not in raw:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return _parse_line(raw, row, uniform, decode=False)
+
+
 def _jsonl_lines(stream: io.BufferedReader) -> Iterator[tuple[int, bytes]]:
     """(row number, line without newline); a blank line (also a second final newline) is a row too."""
     row = 0
@@ -116,7 +130,7 @@ def _jsonl_plan(name: str, open_stream: Callable[[], io.BufferedReader], uniform
     with open_stream() as stream:
         _check_bom(stream.peek(3)[:3])
         for row, raw in _jsonl_lines(stream):
-            value = _parse_line(raw, row, uniform, decode=False)
+            value = _syntax_checked(raw, row, uniform)
             if row == 1 and isinstance(value, dict):
                 plan.first_id = value.get("_id")
             plan.count = row
