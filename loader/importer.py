@@ -32,7 +32,8 @@ from typing import Any, Iterable, Iterator
 
 from tqdm import tqdm
 
-from loader.convex.gateway import ConvexFunctionError, ConvexGateway, ConvexImportError
+from loader.convex import fastjson
+from loader.convex.gateway import BackgroundUpload, ConvexFunctionError, ConvexGateway, ConvexImportError
 from loader.convex.ids import encode_id
 from loader.convex.schema import Schema
 from loader.convex.validator import DocumentValidator
@@ -41,7 +42,7 @@ from loader.errors import ConfigError, MigrationError
 from loader.export import JsonlWriter, as_convex, dumps, manifest_path
 from loader.mapping_table import MappingRow, MappingTable, record_for_run
 from loader.resolve import Resolver
-from loader.run_folder import RunFolder, file_sha256, iter_jsonl, write_private
+from loader.run_folder import RunFolder, file_sha256, write_private
 from loader.transform import DBT_VAR_DEFAULTS
 
 STATE_FILE = "state.json"
@@ -192,6 +193,7 @@ class Importer:
         self.state = ImportState(folder)
         self.index = TargetIndex()
         self.import_dir = folder.path("import")
+        self.mapped_tables: set[str] = set()  # tables the mapping table held rows for when their plan began
 
     # ------------------------------------------------------------------ target reads
 
@@ -221,6 +223,8 @@ class Importer:
 
     def _mapped_id(self, mart: ConvexMart, exported: dict[str, Any]) -> str | None:
         """A still-existing document the mapping table maps one of the v1 rows to."""
+        if mart.table not in self.mapped_tables:
+            return None
         for row in mart.v1_rows(exported):
             known = self.mapping.lookup(row["v1_table"], row["v1_uuid"], mart.table)
             if known is not None and known.convex_id in self.index.ids.get(mart.table, set()):
@@ -298,11 +302,14 @@ class Importer:
             raise ImportFailed(f"{export_file} not found; run `perm-migrate export` first")
         files = self._files(mart)
         resolver = Resolver(mart, self.schema, self.index.lookup)
+        if self.mapping.has_rows(mart.table):
+            self.mapped_tables.add(mart.table)
         writers = {kind: JsonlWriter(path) for kind, path in files.items()}
+        upload = self._early_upload(mart, writers["send"], export_file)
         counts: dict[str, int] = {}
         try:
             with self._progress(mart) as bar:
-                for exported in iter_jsonl(export_file):
+                for exported in fastjson.iter_documents(export_file):
                     bar.update()
                     existing = self._existing(mart, exported, absent)
                     if existing is not None:
@@ -320,25 +327,47 @@ class Importer:
                     variant = self._case_variant_finding(mart, exported)
                     for finding in resolved.findings + ([variant] if variant else []):
                         writers["findings"].write(dumps(finding))
-                    problems = resolved.rejects or [
-                        {"table": mart.table, "legacy_id": mart.legacy_id(exported), "dq_id": "CONTRACT",
-                         "field": issue.path, "expected": issue.expected, "got": issue.got, "message": issue.one_line()}
-                        for issue in validator.errors(as_convex(resolved.document), mart.table)]
+                    line = fastjson.dumps(resolved.document) if resolved.document is not None else b""
+                    problems = resolved.rejects or self._contract_problems(mart, validator, exported,
+                                                                           resolved.document, line)
                     if problems:
                         counts["rejected"] = counts.get("rejected", 0) + 1
                         for problem in problems:
                             writers["rejects"].write(dumps({"run_id": self.folder.run_id, **problem}))
                         continue
-                    writers["send"].write(dumps(resolved.document))
+                    writers["send"].write(line.decode("utf-8"))
                     writers["pending"].write(dumps({
                         "identity": exported.get(mart.identity_key), "legacy_id": mart.legacy_id(exported),
                         "v1_rows": mart.v1_rows(exported), "email": exported.get(mart.mapping_email_column or "")}))
         except BaseException:
+            if upload is not None:
+                upload.abort()
             for writer in writers.values():
                 writer.abort()
             raise
         info = {kind: writer.commit() for kind, writer in writers.items()}
-        return {"counts": counts, "send": info["send"], "findings": info["findings"]["lines"]}
+        if upload is not None:
+            upload.finish()
+        return {"counts": counts, "send": info["send"], "findings": info["findings"]["lines"], "upload": upload}
+
+    def _early_upload(self, mart: ConvexMart, send: JsonlWriter, export_file: Path) -> BackgroundUpload | None:
+        """A snapshot-imported mart's send file is uploaded while the plan writes it (part size from the
+        export's size, about the send file's); nothing is imported before `write_snapshot`."""
+        if self.dry_run or mart.via_mutation:
+            return None
+        return BackgroundUpload(self.gateway, send.tmp, self.gateway.part_size(export_file.stat().st_size))
+
+    @staticmethod
+    def _contract_problems(mart: ConvexMart, validator: DocumentValidator, exported: dict[str, Any],
+                           document: dict[str, Any], line: bytes) -> list[dict[str, Any]]:
+        """Contract problems of a resolved document with the target's table numbers: the boolean check
+        on its JSON numbers first (`line` is its compact JSON, so its size is known); only a document
+        that fails it is walked the detailed way to name its issues."""
+        if validator.is_valid(document, mart.table, json_numbers=True, json_size=len(line)):
+            return []
+        return [{"table": mart.table, "legacy_id": mart.legacy_id(exported), "dq_id": "CONTRACT",
+                 "field": issue.path, "expected": issue.expected, "got": issue.got, "message": issue.one_line()}
+                for issue in validator.errors(as_convex(document), mart.table)]
 
     def finish_pending(self, mart: ConvexMart) -> bool:
         """A resumed run first waits for the import it had started, and maps what it created.
@@ -365,7 +394,7 @@ class Importer:
     def _landed(self, mart: ConvexMart) -> list[str]:
         """Record the mapping rows (`created`) of the sent documents now in the target; return the missing ones."""
         missing = []
-        for pending in iter_jsonl(self._files(mart)["pending"]):
+        for pending in fastjson.iter_documents(self._files(mart)["pending"]):
             convex_id = self.index.lookup(mart.table, mart.identity_key, pending["identity"])
             if convex_id is None:
                 missing.append(str(pending["legacy_id"]))
@@ -380,11 +409,13 @@ class Importer:
             handle.write(dumps({"run_id": self.folder.run_id, "table": mart.table, "legacy_id": legacy_id,
                                 "dq_id": "SERVER", "field": "", "message": message}) + "\n")
 
-    def _import_isolating(self, mart: ConvexMart, path: Path, bar: tqdm, imports: list[dict[str, Any]]) -> None:
-        """Snapshot-import `path`; if Convex fails the import, send what is still missing in halves
-        until the refused document is alone, and reject it (the others proceed)."""
+    def _import_isolating(self, mart: ConvexMart, path: Path, bar: tqdm, imports: list[dict[str, Any]],
+                          uploaded: BackgroundUpload | None = None) -> None:
+        """Snapshot-import `path` (`uploaded`: its parts, sent while it was planned); if Convex fails the
+        import, send what is still missing in halves until the refused document is alone, and reject it
+        (the others proceed)."""
         entry = self.state.table(mart.table)
-        lines = sum(1 for _ in iter_jsonl(path))
+        lines = _count_lines(path)
         mode = "requireEmpty" if not self.index.ids.get(mart.table) and not imports else "append"
 
         def remember(import_id: str) -> None:
@@ -394,13 +425,13 @@ class Importer:
 
         try:
             result = self.gateway.import_file(path, table=mart.table, mode=mode, expected_rows=lines,
-                                              on_created=remember,
+                                              on_created=remember, uploaded=uploaded,
                                               progress=lambda state: bar.set_postfix_str(state.get("state", "")))
         except ConvexImportError as exc:
             if exc.code != "ImportFailed":
                 raise
             self.read_target(mart.table)
-            missing = [doc for doc in iter_jsonl(path)
+            missing = [doc for doc in fastjson.iter_documents(path)
                        if self.index.lookup(mart.table, mart.identity_key, doc.get(mart.identity_key)) is None]
             if len(missing) == 1 and lines == 1:
                 self._server_reject(mart, missing[0].get(mart.identity_key), exc.message)
@@ -422,10 +453,10 @@ class Importer:
         """Note the absent keys, snapshot-import the send file (each import id recorded before it is
         confirmed), then check it landed."""
         imports: list[dict[str, Any]] = []
-        sent_keys = (pending["identity"] for pending in iter_jsonl(self._files(mart)["pending"]))
+        sent_keys = (pending["identity"] for pending in fastjson.iter_documents(self._files(mart)["pending"]))
         absent.note(self._absent_keys(mart, sent_keys))
         with self._progress(mart, plan["send"]["lines"]) as bar:
-            self._import_isolating(mart, self._files(mart)["send"], bar, imports)
+            self._import_isolating(mart, self._files(mart)["send"], bar, imports, plan["upload"])
         absent.forget(self.server_rejected.get(mart.table, ()))
         self.read_target(mart.table)
         missing = [m for m in self._landed(mart) if m not in self.server_rejected.get(mart.table, set())]
@@ -479,7 +510,8 @@ class Importer:
             batch.clear()
 
         with self._progress(mart, plan["send"]["lines"]) as bar:
-            for item in zip(iter_jsonl(files["send"]), iter_jsonl(files["pending"]), strict=True):
+            for item in zip(fastjson.iter_documents(files["send"]), fastjson.iter_documents(files["pending"]),
+                            strict=True):
                 batch.append(item)
                 if len(batch) >= mart.write_batch_size:
                     flush()
@@ -497,6 +529,8 @@ class Importer:
         plan = self.plan_table(mart, self._validator(), absent)
         counts = plan["counts"]
         to_write = plan["send"]["lines"]
+        if plan["upload"] is not None and not to_write:
+            plan["upload"].abort()  # nothing to import: the early upload is left unused
         result: dict[str, Any] = {"counts": counts, "findings": plan["findings"]}
         if self.dry_run:
             counts["to_write"] = to_write
@@ -524,7 +558,7 @@ class Importer:
         numbers = self.gateway.table_numbers()
         placeholder = encode_id(numbers.get(mart.table, max(numbers.values(), default=10000) + 1), bytes(16))
         fields = self._indexed_fields(mart.table)
-        for document in iter_jsonl(self._files(mart)["send"]):
+        for document in fastjson.iter_documents(self._files(mart)["send"]):
             self.index.add(mart.table, fields, {**document, "_id": placeholder})
 
     def run(self) -> dict[str, Any]:
@@ -537,6 +571,12 @@ class Importer:
         tables = {mart.table: self.import_table(mart) for mart in self.marts}
         return {"dry_run": self.dry_run, "tables": tables,
                 "rejected": sum(t["counts"].get("rejected", 0) for t in tables.values())}
+
+
+def _count_lines(path: Path) -> int:
+    """Non-blank lines of a JSONL file (its documents), without decoding them."""
+    with path.open("rb", buffering=fastjson.LINE_BUFFER_BYTES) as handle:
+        return sum(1 for line in handle if line.strip())
 
 
 def import_tables(folder: RunFolder, gateway: ConvexGateway, *, mapping: MappingTable | None = None,

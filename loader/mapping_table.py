@@ -131,31 +131,54 @@ class MappingTable:
             (v1_table, v1_uuid.lower(), convex_table)).fetchone()
         return MappingRow(*row) if row else None
 
+    def has_rows(self, convex_table: str) -> bool:
+        """True when any v1 row is mapped into `convex_table` (a first migration's lookups can be skipped)."""
+        return self.db.execute("select 1 from id_mapping where convex_table = ? limit 1",
+                               (convex_table,)).fetchone() is not None
+
     def record(self, rows: Iterable[MappingRow], run_id: str) -> dict[str, int]:
-        """Insert new rows, keep confirmed ones unchanged, replace (and log) changed ids. One transaction."""
+        """Insert new rows, keep confirmed ones unchanged, replace (and log) changed ids. One transaction.
+
+        Rows apply in order (a later row for the same key sees an earlier one); the stored rows of the
+        batch's keys are read in one join, and the writes go out in two `executemany`."""
+        rows = list(rows)
+        for row in rows:
+            if row.match_rule not in MATCH_RULES:
+                raise ValueError(f"unknown match rule {row.match_rule!r}")
         counts = {"inserted": 0, "unchanged": 0, "replaced": 0}
+        changes: list[tuple[str, ...]] = []
+        upserts: list[tuple[str | None, ...]] = []
         with self.db:
+            current = self._stored_ids({(row.v1_table, row.v1_uuid.lower(), row.convex_table) for row in rows})
             for row in rows:
-                if row.match_rule not in MATCH_RULES:
-                    raise ValueError(f"unknown match rule {row.match_rule!r}")
                 v1_uuid = row.v1_uuid.lower()
-                existing = self.lookup(row.v1_table, v1_uuid, row.convex_table)
-                if existing is not None and existing.convex_id == row.convex_id:
+                key = (row.v1_table, v1_uuid, row.convex_table)
+                stored = current.get(key)
+                if stored == row.convex_id:
                     counts["unchanged"] += 1
                     continue
-                if existing is not None:
-                    self.db.execute(
-                        "insert into id_mapping_changes values (?, ?, ?, ?, ?, ?, ?)",
-                        (row.v1_table, v1_uuid, row.convex_table, existing.convex_id, row.convex_id, run_id,
-                         row.match_rule))
+                if stored is not None:
+                    changes.append((row.v1_table, v1_uuid, row.convex_table, stored, row.convex_id, run_id,
+                                    row.match_rule))
                     counts["replaced"] += 1
                 else:
                     counts["inserted"] += 1
-                self.db.execute(
-                    "insert or replace into id_mapping values (?, ?, ?, ?, ?, ?, ?)",
-                    (row.v1_table, v1_uuid, row.email_norm, row.convex_table, row.convex_id, run_id,
-                     row.match_rule))
+                current[key] = row.convex_id
+                upserts.append((row.v1_table, v1_uuid, row.email_norm, row.convex_table, row.convex_id, run_id,
+                                row.match_rule))
+            self.db.executemany("insert into id_mapping_changes values (?, ?, ?, ?, ?, ?, ?)", changes)
+            self.db.executemany("insert or replace into id_mapping values (?, ?, ?, ?, ?, ?, ?)", upserts)
         return counts
+
+    def _stored_ids(self, keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:
+        """(v1_table, v1_uuid, convex_table) → convex_id of the stored rows among `keys`."""
+        self.db.execute("create temp table if not exists wanted_keys (v1_table text, v1_uuid text, convex_table text)")
+        self.db.execute("delete from wanted_keys")
+        self.db.executemany("insert into wanted_keys values (?, ?, ?)", keys)
+        found = self.db.execute(
+            "select m.v1_table, m.v1_uuid, m.convex_table, m.convex_id from wanted_keys w join id_mapping m "
+            "on m.v1_table = w.v1_table and m.v1_uuid = w.v1_uuid and m.convex_table = w.convex_table")
+        return {(table, uuid, convex_table): convex_id for table, uuid, convex_table, convex_id in found}
 
     def rows(self, convex_table: str | None = None) -> Iterator[MappingRow]:
         """Every row (optionally of one Convex table), in key order."""

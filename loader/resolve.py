@@ -4,7 +4,8 @@ For an exported document: each `references` key column → the referenced docume
 (required field unresolved → the document is rejected with DQ-06; optional field → the field is
 omitted and a DQ-06 warning noted); each nested item's `key_member` → `id_member` (unresolved →
 the item is dropped, DQ-24; the items are re-sorted by `sort_by` if declared, since the order may
-involve the new id); then every resolution key is stripped. Key order stays the contract's.
+involve the new id); then every resolution key is stripped. Key order stays the contract's: the
+export wrote every value in contract order, so only the top level and the swapped items are reordered.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Resolver:
         table = schema.table(mart.table)
         self.document_type = table.document_type
         self.fields = table.document_type["value"]
+        self.field_order = tuple(self.fields)
 
     def resolve(self, exported: dict[str, Any]) -> Resolved:
         doc = {k: v for k, v in exported.items() if k not in self.mart.resolution_keys}
@@ -60,9 +62,16 @@ class Resolver:
             return result
         for ref in self.mart.nested_references:
             if isinstance(doc.get(ref.array_field), list):
-                doc[ref.array_field] = self._resolve_items(exported, doc[ref.array_field], ref, result)
-        result.document = ordered(doc, self.document_type)
+                items = self._resolve_items(exported, doc[ref.array_field], ref, result)
+                spec = self.fields.get(ref.array_field)
+                doc[ref.array_field] = ordered(items, spec["fieldType"] if spec else None)
+        result.document = self._in_contract_order(doc)
         return result
+
+    def _in_contract_order(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """The top-level keys in contract order (`ordered` for a document with keys outside the contract)."""
+        in_order = {name: doc[name] for name in self.field_order if name in doc}
+        return in_order if len(in_order) == len(doc) else ordered(doc, self.document_type)
 
     def _resolve_items(self, exported: dict[str, Any], items: list[Any], ref: NestedReference,
                        result: Resolved) -> list[Any]:

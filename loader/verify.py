@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from loader.backup import iter_backup_documents, load_backup
+from loader.convex import fastjson
+from loader.convex.fastjson import canonical
 from loader.convex.schema import CONTRACT_PATH, Schema
 from loader.dbt_manifest import ConvexMart, load_convex_marts
 from loader.errors import ConfigError, VerificationFailed
@@ -43,6 +45,8 @@ from loader.run_state import get_logger
 from loader.verify_rules import check_mapping_rules
 
 VERIFY_FILE = "verify.json"
+LOAD_BATCH = 1000
+OWNER_CACHE = 65536
 MAX_REPORTED = 50
 SYSTEM_FIELDS = ("_id", "_creationTime")
 
@@ -105,7 +109,10 @@ def strip_system(doc: dict[str, Any]) -> dict[str, Any]:
 # --- target index ----------------------------------------------------------------------------
 
 class TargetIndex:
-    """The target's documents (and the pre-run backup) in a temporary SQLite file."""
+    """The target's documents (and the pre-run backup) in a temporary SQLite file.
+
+    Each document is stored as its canonical JSON without `_id`/`_creationTime` (`fastjson.canonical`),
+    so an expected document is checked by comparing bytes; it is decoded only when they differ."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -115,12 +122,14 @@ class TargetIndex:
         self.db.executescript(
             """
             PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
-            CREATE TABLE docs (tbl TEXT, id TEXT PRIMARY KEY, doc TEXT, seen INTEGER DEFAULT 0);
+            CREATE TABLE docs (tbl TEXT, id TEXT PRIMARY KEY, doc BLOB, seen INTEGER DEFAULT 0);
             CREATE TABLE keys (tbl TEXT, field TEXT, value TEXT, id TEXT);
             CREATE TABLE before (tbl TEXT, id TEXT PRIMARY KEY, doc TEXT);
             CREATE TABLE user_groups (user_ref TEXT PRIMARY KEY, group_email TEXT);
             """
         )
+        self._seen: list[tuple[str]] = []
+        self._emails: dict[str, str | None] = {}
 
     def close(self) -> None:
         self.db.close()
@@ -128,13 +137,24 @@ class TargetIndex:
 
     def load_table(self, table: str, documents: Iterator[dict[str, Any]], key_fields: set[str]) -> int:
         count = 0
+        rows: list[tuple[str, str, bytes]] = []
+        keys: list[tuple[str, str, str, str]] = []
         for doc in documents:
-            self.db.execute("INSERT INTO docs (tbl, id, doc) VALUES (?, ?, ?)", (table, doc["_id"], json.dumps(doc)))
-            for name in key_fields:
-                if isinstance(doc.get(name), str):
-                    self.db.execute("INSERT INTO keys VALUES (?, ?, ?, ?)", (table, name, doc[name], doc["_id"]))
+            doc_id = doc.pop("_id")
+            doc.pop("_creationTime", None)
+            rows.append((table, doc_id, canonical(doc)))
+            keys.extend((table, name, doc[name], doc_id) for name in key_fields if isinstance(doc.get(name), str))
             count += 1
+            if len(rows) >= LOAD_BATCH:
+                self._insert(rows, keys)
+        self._insert(rows, keys)
         return count
+
+    def _insert(self, rows: list[tuple[str, str, bytes]], keys: list[tuple[str, str, str, str]]) -> None:
+        self.db.executemany("INSERT INTO docs (tbl, id, doc) VALUES (?, ?, ?)", rows)
+        self.db.executemany("INSERT INTO keys VALUES (?, ?, ?, ?)", keys)
+        rows.clear()
+        keys.clear()
 
     def load_before(self, table: str, documents: Iterator[dict[str, Any]]) -> int:
         count = 0
@@ -160,19 +180,44 @@ class TargetIndex:
                                (table, name, value))
         return [row[0] for row in rows]
 
+    def stored(self, doc_id: str) -> tuple[str, bytes] | None:
+        """(table, canonical JSON) of a document, without decoding it."""
+        return self.db.execute("SELECT tbl, doc FROM docs WHERE id = ?", (doc_id,)).fetchone()
+
+    def table_of(self, doc_id: str) -> str | None:
+        row = self.db.execute("SELECT tbl FROM docs WHERE id = ?", (doc_id,)).fetchone()
+        return row[0] if row else None
+
     def get(self, doc_id: str) -> tuple[str, dict[str, Any]] | None:
-        row = self.db.execute("SELECT tbl, doc FROM docs WHERE id = ?", (doc_id,)).fetchone()
-        return (row[0], json.loads(row[1])) if row else None
+        """(table, document without `_id`/`_creationTime`)."""
+        row = self.stored(doc_id)
+        return (row[0], fastjson.loads(row[1])) if row else None
+
+    def email_of(self, doc_id: str) -> str | None:
+        """The `email` of a document (a case's owner), cached: many cases share one."""
+        if doc_id not in self._emails:
+            if len(self._emails) >= OWNER_CACHE:
+                self._emails.clear()
+            found = self.get(doc_id)
+            self._emails[doc_id] = found[1].get("email") if found else None
+        return self._emails[doc_id]
 
     def before(self, doc_id: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT doc FROM before WHERE id = ?", (doc_id,)).fetchone()
         return json.loads(row[0]) if row else None
 
     def mark_seen(self, doc_id: str) -> None:
-        self.db.execute("UPDATE docs SET seen = 1 WHERE id = ?", (doc_id,))
+        self._seen.append((doc_id,))
+        if len(self._seen) >= LOAD_BATCH:
+            self._flush_seen()
+
+    def _flush_seen(self) -> None:
+        self.db.executemany("UPDATE docs SET seen = 1 WHERE id = ?", self._seen)
+        self._seen.clear()
 
     def unseen_before(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Backed-up documents not matched to any exported document."""
+        self._flush_seen()
         rows = self.db.execute(
             "SELECT b.tbl, b.id, b.doc FROM before b LEFT JOIN docs d ON d.id = b.id "
             "WHERE d.id IS NULL OR d.seen = 0 ORDER BY b.tbl, b.id")
@@ -311,6 +356,20 @@ def _export_lines(path: Path) -> Iterator[dict[str, Any]]:
     yield from iter_jsonl(path)
 
 
+_FLOAT_NUMBERS = json.JSONDecoder(parse_int=float)
+
+
+def _export_documents(path: Path) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    """(line, document) of an export file, every number read as a float64 as Convex stores it: the
+    canonical JSON of an unchanged document is then byte for byte that of its target copy."""
+    if not path.is_file():
+        return
+    with path.open("rb", buffering=fastjson.LINE_BUFFER_BYTES) as handle:
+        for line in handle:
+            if line.strip():
+                yield line, _FLOAT_NUMBERS.decode(line.decode("utf-8"))
+
+
 def verify_run(inputs: VerifyInputs, gateway: Any, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Run every check; write `verify.json`; return it (`passed` false on any mismatch)."""
     folder, marts = inputs.folder, inputs.marts
@@ -370,7 +429,7 @@ def _verify_table(mart: ConvexMart, inputs: VerifyInputs, schema: Schema, index:
                   checks: dict[str, Findings], id_fields: list[tuple[str, str]], progress) -> dict[str, int]:
     counts = Counter()
     resolver = target_resolver(mart, schema, index)
-    for exported in _export_lines(inputs.folder.export_dir / f"{mart.table}.jsonl"):
+    for line, exported in _export_documents(inputs.folder.export_dir / f"{mart.table}.jsonl"):
         counts["exported"] += 1
         expected = resolver.resolve(exported).document
         label = describe(mart, expected or exported)
@@ -391,20 +450,25 @@ def _verify_table(mart: ConvexMart, inputs: VerifyInputs, schema: Schema, index:
             checks["documents"].add(f"{label}: {len(ids)} documents in the target (duplicates {', '.join(ids)})")
         doc_id = ids[0]
         _check_mapping(exported, mart, inputs, doc_id, label, checks["mapping"])
-        _, actual = index.get(doc_id)
+        _, stored = index.stored(doc_id)
         index.mark_seen(doc_id)
         before = index.before(doc_id)
-        if before is not None:
-            counts["pre_existing"] += 1
-            expected = expected_for_existing(before, expected, mart, inputs.overwrite_existing_profiles)
-        else:
+        if before is None and canonical(expected) == stored:
+            actual = expected  # byte for byte the same document
             counts["created"] += 1
-        for line in diff_values(expected, strip_system(actual)):
-            checks["documents"].add(f"{describe(mart, expected, doc_id)}: {line}")
+        else:
+            actual = fastjson.loads(stored)
+            expected = resolver.resolve(fastjson.loads(line)).document  # the export's numbers, for the messages
+            if before is not None:
+                counts["pre_existing"] += 1
+                expected = expected_for_existing(before, expected, mart, inputs.overwrite_existing_profiles)
+            else:
+                counts["created"] += 1
+            for difference in diff_values(expected, actual):
+                checks["documents"].add(f"{describe(mart, expected, doc_id)}: {difference}")
         for path, table in id_fields:
             for value in values_at(actual, path):
-                found = index.get(value) if isinstance(value, str) else None
-                if found is None or found[0] != table:
+                if not isinstance(value, str) or index.table_of(value) != table:
                     checks["references"].add(
                         f"{describe(mart, expected, doc_id)}: {path} = {value} is not a document of {table}")
         _check_legacy_user(actual, index, describe(mart, expected, doc_id),
@@ -428,7 +492,7 @@ def _ids_from_mapping(exported: dict[str, Any], mart: ConvexMart, inputs: Verify
     """A document matched another way (e.g. a secondary email, §5.5): the id the mapping table holds."""
     mapped = {inputs.mapping_lookup(v1_table, v1_uuid, mart.table) for v1_table, v1_uuid in inputs.v1_rows(exported, mart)}
     mapped.discard(None)
-    return sorted(i for i in mapped if index.get(i) is not None and index.before(i) is not None)
+    return sorted(i for i in mapped if index.table_of(i) is not None and index.before(i) is not None)
 
 
 def _check_mapping(exported: dict[str, Any], mart: ConvexMart, inputs: VerifyInputs, doc_id: str,
@@ -446,8 +510,8 @@ def _check_legacy_user(actual: dict[str, Any], index: TargetIndex, label: str, f
     if not isinstance(legacy_user, str):
         return
     group = index.user_group(legacy_user)
-    owner = index.get(actual.get("userId", ""))
-    owner_email = owner[1].get("email") if owner else None
+    owner = actual.get("userId")
+    owner_email = index.email_of(owner) if isinstance(owner, str) else None
     if group is None:
         findings.add(f"{label}: legacyUserId {legacy_user} does not resolve to a user group")
     elif group != owner_email:

@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from loader import __version__
+from loader.convex import fastjson
 from loader.errors import ConfigError, MigrationError
 from loader.redact import redact, redact_key
 
@@ -28,7 +30,14 @@ log = logging.getLogger(__name__)
 
 CLIENT_HEADER = f"perm-migrate-{__version__}"
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3 multipart minimum for non-final parts (§2.2)
+MAX_PART_SIZE = 64 * 1024 * 1024  # parts grow up to this size before their number grows past TARGET_PARTS
+TARGET_PARTS = 32  # few, large parts: fewer round trips, and fewer chances for a whole-file restart
 MAX_PARTS = 9999
+# The whole-file restart budget holds against this rate of transient failures per request, with at most
+# this probability of giving up (a 1M-case file: ~1.8 GB in 32 parts, 11 restarts).
+DESIGN_FAILURE_RATE = 0.01
+DESIGN_GIVE_UP_PROBABILITY = 1e-6
+MIN_UPLOAD_ATTEMPTS = 3
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 TIMEOUT_ENV = "PERM_CONVEX_TIMEOUT_S"
 DEFAULT_TIMEOUT_S = 60.0
@@ -234,12 +243,17 @@ class ConvexGateway:
 
     def __init__(self, target: ConvexTarget, *, retry: RetryPolicy | None = None,
                  timeout: float | None = None, min_part_size: int = MIN_PART_SIZE,
+                 max_part_size: int = MAX_PART_SIZE,
                  poll_interval: float = 0.5, max_poll_interval: float = 2.0,
-                 upload_attempts: int = 3, sleep: Callable[[float], None] = time.sleep,
+                 upload_attempts: int | None = None, resend_failed_parts: bool | None = None,
+                 sleep: Callable[[float], None] = time.sleep,
                  transport: httpx.BaseTransport | None = None):
         self.target = target
         self.retry = retry or RetryPolicy()
         self.min_part_size = min_part_size
+        self.max_part_size = max(min_part_size, max_part_size)
+        self.resend_failed_parts = (parts_are_replaceable(target) if resend_failed_parts is None
+                                    else resend_failed_parts)
         self.poll_interval = poll_interval
         self.max_poll_interval = max_poll_interval
         self.upload_attempts = upload_attempts
@@ -363,7 +377,7 @@ class ConvexGateway:
                                  json_body={"path": path, "args": dict(args or {}),
                                             "format": format})
         try:
-            body = response.json()
+            body = fastjson.loads(response.content)
         except ValueError:
             body = None
         if not isinstance(body, dict) or body.get("status") not in ("success", "error"):
@@ -441,11 +455,13 @@ class ConvexGateway:
                     expected_rows: int | None = None,
                     on_created: Callable[[str], None] | None = None,
                     progress: ProgressCallback | None = None,
-                    timeout: float = 3600.0) -> ImportResult:
+                    timeout: float = 3600.0, uploaded: BackgroundUpload | None = None) -> ImportResult:
         """Multi-step import of one file (CONVEX_HTTP §2.2, steps 0–6).
 
         `on_created(import_id)` runs before the import is confirmed so that the caller can
-        record the id and resume with `finish_import` after a crash.
+        record the id and resume with `finish_import` after a crash. `uploaded`: the file's parts,
+        already sent while it was written (`BackgroundUpload`); if that upload failed, the file is
+        uploaded here.
         """
         _check_import_request(table, mode, format)
         recent = self.list_imports()
@@ -459,40 +475,57 @@ class ConvexGateway:
         import_spec = {"mode": mode, "format": format}
         if table is not None:
             import_spec["tableName"] = table
-        import_id = None
-        for attempt in range(1, self.upload_attempts + 1):
-            upload_token, part_tokens = self._upload_parts(path, attempt)
-            if upload_token is not None:
-                import_id = self._finish_upload(import_spec, upload_token, part_tokens, known_ids)
-                break
-            self._sleep(self.retry.delay(attempt))
+        early = uploaded.result() if uploaded is not None else None
+        import_id = None if early is None else self._finish_upload(import_spec, *early, known_ids)
         if import_id is None:
-            raise ConvexImportError("UploadFailed",
-                                    f"{path.name}: upload failed {self.upload_attempts} times")
+            import_id = self._upload_and_finish(path, import_spec, known_ids)
         if on_created is not None:
             on_created(import_id)
         return self.finish_import(import_id, allow_deletions=allow_deletions,
                                   expected_rows=expected_rows, progress=progress, timeout=timeout)
 
-    def _upload_parts(self, path: Path, attempt: int) -> tuple[str | None, list[str]]:
-        """Send the file as parts; on a transient part failure return no token (restart)."""
+    def _upload_and_finish(self, path: Path, import_spec: dict[str, Any], known_ids: set[str]) -> str:
+        """Upload the complete file (restarting it within the budget) and create the import."""
+        part_size = self.part_size(path.stat().st_size)
+        attempts = self.upload_attempts or restart_budget(math.ceil(path.stat().st_size / part_size))
+        for attempt in range(1, attempts + 1):
+            with path.open("rb") as handle:
+                upload_token, part_tokens = self._upload_parts(_read_parts(handle, part_size), path.name,
+                                                               f"attempt {attempt}/{attempts}")
+            if upload_token is not None:
+                return self._finish_upload(import_spec, upload_token, part_tokens, known_ids)
+            self._sleep(self.retry.delay(attempt))
+        raise ConvexImportError("UploadFailed", f"{path.name}: upload failed {attempts} times")
+
+    def part_size(self, file_size: int) -> int:
+        """Bytes per non-final part: `file_size / TARGET_PARTS` within [min, max] part size, and large
+        enough to stay under the 10 000-part limit (§2.2)."""
+        wanted = min(self.max_part_size, math.ceil(file_size / TARGET_PARTS))
+        return max(self.min_part_size, math.ceil(file_size / MAX_PARTS), wanted)
+
+    def _upload_parts(self, chunks: Iterator[bytes], name: str, attempt: str) -> tuple[str | None, list[str]]:
+        """Send `chunks` as the parts of a new upload; a part that still fails after its own retries
+        (see `_send_part`) returns no token: the caller restarts the whole upload."""
         token = self._request("POST", "/api/import/start_upload", idempotent=True,
                               area="import").json()["uploadToken"]
-        part_size = max(self.min_part_size, math.ceil(path.stat().st_size / MAX_PARTS))
         part_tokens: list[str] = []
-        with path.open("rb") as handle:
-            for number, chunk in enumerate(_read_parts(handle, part_size), start=1):
-                try:
-                    response = self._request(
-                        "POST", "/api/import/upload_part", idempotent=False, area="import",
-                        params={"uploadToken": token, "partNumber": number}, content=chunk)
-                except ConvexTransientError as exc:
-                    log.warning("upload of %s failed at part %d (%s); restarting upload "
-                                "(attempt %d/%d)", path.name, number, exc.code, attempt,
-                                self.upload_attempts)
-                    return None, []
-                part_tokens.append(response.json())
+        for number, chunk in enumerate(chunks, start=1):
+            try:
+                part_tokens.append(self._send_part(token, number, chunk))
+            except ConvexTransientError as exc:
+                log.warning("upload of %s failed at part %d (%s); restarting upload (%s)", name, number,
+                            exc.code, attempt)
+                return None, []
         return token, part_tokens
+
+    def _send_part(self, token: str, number: int, chunk: bytes) -> str:
+        """One part; its part token. Resent in place (same number, backoff) on a transient failure when
+        the deployment replaces a part uploaded twice (`resend_failed_parts`); otherwise only when the
+        request never left (a resent part that had arrived would be appended a second time)."""
+        response = self._request(
+            "POST", "/api/import/upload_part", idempotent=self.resend_failed_parts, area="import",
+            params={"uploadToken": token, "partNumber": number}, content=chunk)
+        return response.json()
 
     def _finish_upload(self, import_spec: dict[str, Any], upload_token: str,
                        part_tokens: list[str], known_ids: set[str]) -> str:
@@ -674,6 +707,93 @@ class ConvexGateway:
                     raise ConvexTransientError(type(exc).__name__,
                                                self._redact(f"GET {path}: {exc}")) from None
                 self._sleep(self.retry.delay(attempt))
+
+
+class BackgroundUpload:
+    """Uploads a file that another thread is still writing: each part leaves as soon as it is complete
+    (in order, one at a time, §2.2), so the upload overlaps the work that produces the file.
+
+    The writer calls `finish()` once the file is complete (or `abort()`); `result()` then gives the
+    upload token and part tokens, or None if a part failed (`import_file` uploads the file itself).
+    Nothing is imported until `import_file` finishes the upload, so an upload left behind is harmless.
+    """
+
+    def __init__(self, gateway: ConvexGateway, path: Path, part_size: int, poll_s: float = 0.02):
+        self._gateway, self._path, self._part_size, self._poll_s = gateway, path, part_size, poll_s
+        self._complete, self._aborted = threading.Event(), threading.Event()
+        self._outcome: tuple[str, list[str]] | None = None
+        self._handle = path.open("rb")  # opened now: the writer may rename the file when it completes it
+        self._thread = threading.Thread(target=self._run, name=f"upload {path.name}", daemon=True)
+        self._thread.start()
+
+    def finish(self) -> None:
+        self._complete.set()
+
+    def abort(self) -> None:
+        self._aborted.set()
+        self._thread.join()
+
+    def result(self) -> tuple[str, list[str]] | None:
+        self._complete.set()
+        self._thread.join()
+        return self._outcome
+
+    def _run(self) -> None:
+        try:
+            with self._handle:
+                token, part_tokens = self._gateway._upload_parts(self._chunks(), self._path.name,
+                                                                 "while it was written")
+            if token is not None:
+                self._outcome = (token, part_tokens)
+        except _UploadAborted:
+            pass
+        except Exception as exc:  # noqa: BLE001 - the foreground upload reports the failure if it persists
+            log.warning("early upload of %s stopped (%s); uploading it once it is complete", self._path.name,
+                        exc)
+
+    def _chunks(self) -> Iterator[bytes]:
+        """Parts of exactly `part_size` bytes as the file grows; the shorter last one once it is complete."""
+        buffer = bytearray()
+        while True:
+            complete = self._complete.is_set()  # read before the data: what was written before `finish` is seen
+            data = self._handle.read(self._part_size - len(buffer))
+            if self._aborted.is_set():
+                raise _UploadAborted
+            buffer += data
+            if len(buffer) == self._part_size:
+                yield bytes(buffer)
+                buffer.clear()
+            elif not data and complete:
+                if buffer:
+                    yield bytes(buffer)
+                return
+            elif not data:
+                time.sleep(self._poll_s)
+
+
+class _UploadAborted(Exception):
+    """The writer of a `BackgroundUpload` gave up."""
+
+
+def parts_are_replaceable(target: ConvexTarget) -> bool:
+    """True for Convex Cloud (a `prod:`/`dev:` deploy key, or a `*.convex.cloud` URL): its uploads are S3
+    multipart uploads, where a part sent again under the same number replaces the first one. A
+    self-hosted backend may use local storage, which appends every part it receives (§2.2)."""
+    host = (urlsplit(target.url).hostname or "").lower()
+    return host.endswith(".convex.cloud") or target.key.startswith(("prod:", "dev:"))
+
+
+def restart_budget(parts: int, failure_rate: float = DESIGN_FAILURE_RATE,
+                   give_up_probability: float = DESIGN_GIVE_UP_PROBABILITY) -> int:
+    """Whole-file upload attempts so that, when each part request fails independently with
+    `failure_rate`, all of them fail with at most `give_up_probability` (at least MIN_UPLOAD_ATTEMPTS)."""
+    attempt_fails = 1.0 - (1.0 - failure_rate) ** parts
+    if attempt_fails <= 0.0:
+        return MIN_UPLOAD_ATTEMPTS
+    if attempt_fails >= 1.0:
+        raise ValueError(f"an upload of {parts} parts cannot succeed at a failure rate of {failure_rate}")
+    needed = math.ceil(math.log(give_up_probability) / math.log(attempt_fails))
+    return max(MIN_UPLOAD_ATTEMPTS, needed)
 
 
 def _check_import_request(table: str | None, mode: str, format: str) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import re
+import secrets
 from typing import Any
 
 from aiohttp import web
@@ -15,6 +16,7 @@ from loader.emulator import auth
 from loader.emulator.errors import ApiError, bad_request
 from loader.emulator.functions import ConvexError, Context, FunctionError, canonical_path, lookup
 from loader.emulator.keys import STATE
+from loader.emulator.store import PlainTexts
 from loader.emulator.system import SYSTEM_FUNCTIONS
 
 log = logging.getLogger("loader.emulator")
@@ -22,6 +24,28 @@ log = logging.getLogger("loader.emulator")
 _MODULE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*$")
 _EXPORT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 _KIND_NAMES = {"query": "Query", "mutation": "Mutation", "action": "Action"}
+
+
+_RAW_MARK = "\x00raw-" + secrets.token_hex(8) + "-"  # stands for a PlainTexts array while encoding
+
+
+def json_text(body: Any) -> str:
+    """The JSON text of a response body or sync message; `PlainTexts` arrays are written verbatim."""
+    raws: list[str] = []
+
+    def mark(value: Any) -> str:
+        if isinstance(value, PlainTexts):
+            raws.append(value.json())
+            return f"{_RAW_MARK}{len(raws) - 1}"
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    text = json.dumps(body, ensure_ascii=False, allow_nan=False, default=mark)
+    if not raws:
+        return text
+    quoted_mark = json.dumps(_RAW_MARK)[:-1]  # `"\u0000raw-…-`, then the number and `"`
+    pieces = text.split(quoted_mark)
+    return pieces[0] + "".join(raws[int(number)] + rest for number, _, rest in
+                               (piece.partition('"') for piece in pieces[1:]))
 
 
 def parse_path(path: Any) -> str:
@@ -139,7 +163,7 @@ async def _dispatch(request: web.Request, path: Any, raw_args: Any, raw_format: 
     body = await loop.run_in_executor(
         None, run_function, state, canonical, args, fmt, endpoint_kind, who == auth.ADMIN
     )
-    return web.json_response(body, dumps=lambda o: json.dumps(o, ensure_ascii=False, allow_nan=False))
+    return web.json_response(body, dumps=json_text)
 
 
 def typed_endpoint(kind: str):
@@ -192,4 +216,4 @@ async def query_batch_endpoint(request: web.Request) -> web.Response:
             return [run_function(state, path, args, f, "query", who == auth.ADMIN) for path, args, f in calls]
 
     results = await asyncio.get_running_loop().run_in_executor(None, run_all)
-    return web.json_response({"results": results}, dumps=lambda o: json.dumps(o, ensure_ascii=False, allow_nan=False))
+    return web.json_response({"results": results}, dumps=json_text)

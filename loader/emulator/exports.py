@@ -87,15 +87,16 @@ class Exports:
         with store.lock:
             start_ts = time.time_ns()
             mapping = sorted((name, number) for number, name in store.table_mapping().items() if not name.startswith("_"))
-            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+            # level 1: ≈ 2.5× less CPU than the default 6 for ≈ 1.4× the size (JSONL compresses well either way)
+            with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
                 archive.writestr("README.md", "Snapshot export of the perm-migrate Convex emulator.\n")
                 tables_lines = "".join(f'{{"name":"{name}","id":{number}}}\n' for name, number in mapping)
                 archive.writestr("_tables/documents.jsonl", tables_lines)
                 for name, _number in mapping:
                     tablet = store.active_tablet(name)[0]
                     with archive.open(f"{name}/documents.jsonl", "w") as out:
-                        for _, text in store.rows_by_id(tablet):
-                            out.write(text.encode("utf-8") + b"\n")
+                        for chunk in store.chunks_by_id(tablet):
+                            out.write("".join(f"{text}\n" for _, text in chunk).encode("utf-8"))
                     archive.writestr(f"{name}/generated_schema.jsonl", '"uniform"\n')
         path = self.dir / f"{start_ts}.zip"
         os.replace(tmp, path)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from loader.convex.values import InvalidValue, decode_export_json
 
 TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -57,13 +59,25 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# One decoder each, built once (json.loads with keyword arguments builds a new decoder for every call).
+_EXPORT_JSON = json.JSONDecoder(parse_constant=_reject_constant)  # "uniform" ZIP rows: integer literals are int64
+_FLOAT64_JSON = json.JSONDecoder(parse_int=float, parse_constant=_reject_constant)  # every number a float64
+
+
+def _decode(decoder: json.JSONDecoder, text: str) -> Any:
+    """`json.loads(text)` with `decoder`'s settings (the same BOM error as json.loads)."""
+    if text.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return decoder.decode(text)
+
+
 def _loads(text: str, uniform: bool, decode: bool = True) -> Any:
     """JSONL rows: every number is float64; "uniform" ZIP rows: export_json (int literals are int64).
     With `decode=False` (parse phase) `$` objects are left for the write phase to convert."""
     if uniform:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = _decode(_EXPORT_JSON, text)
         return decode_export_json(value) if decode and '"$' in text else value
-    return json.loads(text, parse_int=float, parse_constant=_reject_constant)
+    return _decode(_FLOAT64_JSON, text)
 
 
 def _parse_line(raw: bytes, row: int, uniform: bool = False, decode: bool = True) -> Any:
@@ -85,6 +99,18 @@ def _parse_line(raw: bytes, row: int, uniform: bool = False, decode: bool = True
     return value
 
 
+def _syntax_checked(raw: bytes, row: int, uniform: bool) -> Any:
+    """The parse phase's check of one line (its value, `$` objects left as they are). orjson's strict
+    parse, about 2× faster, accepts only lines the exact parse accepts; whatever it refuses, and a line
+    with a BOM or a surrogate escape, takes the exact path, which names the problem."""
+    if not raw.startswith(b"\xef\xbb\xbf") and b"\\ud" not in raw and b"\\uD" not in raw:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return _parse_line(raw, row, uniform, decode=False)
+
+
 def _jsonl_lines(stream: io.BufferedReader) -> Iterator[tuple[int, bytes]]:
     """(row number, line without newline); a blank line (also a second final newline) is a row too."""
     row = 0
@@ -104,7 +130,7 @@ def _jsonl_plan(name: str, open_stream: Callable[[], io.BufferedReader], uniform
     with open_stream() as stream:
         _check_bom(stream.peek(3)[:3])
         for row, raw in _jsonl_lines(stream):
-            value = _parse_line(raw, row, uniform, decode=False)
+            value = _syntax_checked(raw, row, uniform)
             if row == 1 and isinstance(value, dict):
                 plan.first_id = value.get("_id")
             plan.count = row

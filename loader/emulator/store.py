@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,23 +24,48 @@ ACTIVE = "active"
 HIDDEN = "hidden"
 
 
+_DOC_TEXT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), sort_keys=True)
+
+
 def doc_text(doc: dict) -> str:
     """Canonical stored text of a document (export_json, sorted keys)."""
     try:  # fast path: plain JSON values already are export_json (ints are int64, floats keep `.0`)
-        return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"), sort_keys=True)
+        return _DOC_TEXT.encode(doc)
     except (TypeError, ValueError):  # bytes, NaN/±Inf
-        return json.dumps(
-            encode(doc, "export_json"), ensure_ascii=False, allow_nan=False, separators=(",", ":"), sort_keys=True
-        )
+        return _DOC_TEXT.encode(encode(doc, "export_json"))
+
+
+# An integer literal in compact JSON text (after `:`, `[` or `,`, before `,`, `}` or `]`). It may also match
+# inside a string: then the text only takes the slower exact path.
+_INTEGER_LITERAL = re.compile(r"[:,\[]-?\d+[,}\]]")
+
+
+def is_plain_text(text: str) -> bool:
+    """True when a stored text surely holds no int64, bytes or special float: its JSON is then the same in
+    every format (what `doc_from_text` returns as a `PlainDict`)."""
+    return '"$' not in text and _INTEGER_LITERAL.search(text) is None
 
 
 def doc_from_text(text: str) -> dict:
     """The stored document; a `PlainDict` when it holds no int64, bytes or special float (fast to encode)."""
+    if is_plain_text(text):
+        return PlainDict(json.loads(text))
     if '"$' in text:
         return decode_export_json(json.loads(text))
     ints = []
     doc = json.loads(text, parse_int=lambda literal: ints.append(literal) or int(literal))
     return doc if ints else PlainDict(doc)
+
+
+@dataclass(frozen=True)
+class PlainTexts:
+    """Stored documents that are all plain (`is_plain_text`), as a JSON array to write verbatim into a
+    response (see `loader.emulator.api.json_text`): no parse and re-encode of each document."""
+
+    texts: tuple[str, ...]
+
+    def json(self) -> str:
+        return "[" + ",".join(self.texts) + "]"
 
 
 def _quote(name: str) -> str:
@@ -55,6 +82,9 @@ class Store:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        # Bulk imports: the id index of a large table stays in memory; fewer, larger checkpoints.
+        self._db.execute("PRAGMA cache_size=-65536")
+        self._db.execute("PRAGMA wal_autocheckpoint=10000")
         self._depth = 0
         self._last_ct = 0.0
         with self.transaction():
@@ -199,17 +229,17 @@ class Store:
                 (*params, limit),
             ).fetchall()
 
-    def rows_by_id(self, tablet: int) -> Iterator[tuple[str, str]]:
-        """All (id, doc text) ordered by id, read in chunks (for exports)."""
+    def chunks_by_id(self, tablet: int, size: int = 1000) -> Iterator[list[tuple[str, str]]]:
+        """All (id, doc text) ordered by id, in chunks of `size` rows (for exports)."""
         last = ""
         while True:
             with self.lock:
                 chunk = self._db.execute(
-                    f"SELECT id, doc FROM d{tablet} WHERE id > ? ORDER BY id LIMIT 1000", (last,)
+                    f"SELECT id, doc FROM d{tablet} WHERE id > ? ORDER BY id LIMIT ?", (last, size)
                 ).fetchall()
             if not chunk:
                 return
-            yield from chunk
+            yield chunk
             last = chunk[-1][0]
 
     def index_rows(

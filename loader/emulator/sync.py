@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from loader.emulator import auth
-from loader.emulator.api import parse_args, run_function
+from loader.emulator.api import json_text, parse_args, run_function
 from loader.emulator.errors import ApiError
 from loader.emulator.keys import STATE
 
@@ -136,7 +136,7 @@ async def handle_sync(request: web.Request) -> web.WebSocketResponse:
 
     async def send(message: dict) -> None:
         nonlocal last_sent
-        await ws.send_str(json.dumps(message, ensure_ascii=False, allow_nan=False))
+        await ws.send_str(json_text(message))
         last_sent = time.monotonic()
 
     async def refresh() -> None:

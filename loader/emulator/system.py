@@ -8,8 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 from loader.convex.ids import InvalidId, decode_id
+from loader.convex.values import PlainDict
 from loader.emulator.functions import FunctionError
-from loader.emulator.store import doc_from_text
+from loader.emulator.store import PlainTexts, doc_from_text, is_plain_text
 
 TABLE_DATA_MAX_ROWS = 10000
 TABLE_DATA_MAX_BYTES = 5_000_000
@@ -90,11 +91,11 @@ def table_data(state, args: dict) -> Any:
         page.append((ct, doc_id, text))
         size += len(text)
     done = len(page) == len(rows)
-    return {
-        "page": [doc_from_text(text) for _, _, text in page],
-        "isDone": done,
-        "continueCursor": "end" if done else _cursor_out(page[-1][:2]),
-    }
+    texts = tuple(text for _, _, text in page)
+    result = {"isDone": done, "continueCursor": "end" if done else _cursor_out(page[-1][:2])}
+    if all(map(is_plain_text, texts)):  # the stored texts are the response (the common case: fast)
+        return PlainDict(page=PlainTexts(texts), **result)
+    return {"page": [doc_from_text(text) for text in texts], **result}
 
 
 def table_size(state, args: dict) -> Any:

@@ -136,6 +136,9 @@ def test_cancel_and_unknown_imports(client):
         (b'\xef\xbb\xbf{"email":"a@b.c"}\n', "Utf8BomNotSupported"),
         (b'{"email":"\xff"}\n', "Row 1 wasn't valid UTF-8"),
         (b'{"email":"\\ud800"}\n', "Row 1 wasn't valid JSON"),
+        (b'{"email":"a@b.c"}\n\xef\xbb\xbf{"email":"d@e.f"}\n', "Row 2 wasn't valid JSON: Unexpected UTF-8 BOM"),
+        (b'{"email":"a@b.c","n":NaN}\n', "Row 1 wasn't valid JSON: NaN is not valid JSON"),
+        (b'{"email":"a@b.c"} {}\n', "Row 1 wasn't valid JSON: Extra data"),
     ],
 )
 def test_parse_errors_fail_while_uploaded_and_write_nothing(client, body, message):

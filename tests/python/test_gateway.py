@@ -7,13 +7,16 @@ be injected per call; the import flow against the real emulator is in `test_gate
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
 from gateway_fake_server import FakeConvex, ServerThread
 from loader.convex.gateway import (
-    CLIENT_HEADER, ConvexAuthError, ConvexFunctionError, ConvexGateway, ConvexHTTPError,
-    ConvexImportError, ConvexTarget, ConvexTransientError, RetryPolicy, resolve_target,
+    CLIENT_HEADER, DESIGN_FAILURE_RATE, BackgroundUpload, DESIGN_GIVE_UP_PROBABILITY, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE,
+    MIN_UPLOAD_ATTEMPTS, TARGET_PARTS, ConvexAuthError, ConvexFunctionError, ConvexGateway, ConvexHTTPError,
+    ConvexImportError, ConvexTarget, ConvexTransientError, RetryPolicy, parts_are_replaceable, resolve_target,
+    restart_budget,
 )
 from loader.errors import ConfigError
 
@@ -384,6 +387,116 @@ def test_a_failed_part_restarts_the_whole_upload(fake, jsonl):
     assert len(fake.calls("/api/import/start_upload")) == 2
     assert len(server.uploads["up1"]) == 4 and server.imports["imp0"]["upload"] == "up1"
     assert b"".join(server.uploads["up1"]) == jsonl.read_bytes()
+
+
+class CloudImportServer(ImportServer):
+    """Convex Cloud's uploads are S3 multipart uploads: a part sent again under its number replaces it."""
+
+    def part(self, req):
+        parts = self.uploads[req.query["uploadToken"]]
+        number = int(req.query["partNumber"])
+        assert number <= len(parts) + 1
+        parts[number - 1:number] = [req.body]
+        return 200, f"part{number}"
+
+
+CLOUD_KEY = "prod:happy-animal-123|0123456789abcdef"
+
+
+@pytest.mark.parametrize("fault", [502, 503, 429, "drop"])
+def test_a_cloud_upload_resends_only_the_failed_part(fake, jsonl, fault):
+    server = CloudImportServer(fake)
+    fake.fail("POST", "/api/import/upload_part", "pass", fault, "pass", fault)
+    with ConvexGateway(ConvexTarget(fake.url, CLOUD_KEY), sleep=SleepLog(), min_part_size=16) as gw:
+        assert gw.resend_failed_parts
+        gw.import_file(jsonl, table="cases", mode="append", expected_rows=3)
+    assert len(fake.calls("/api/import/start_upload")) == 1
+    assert [int(r.query["partNumber"]) for r in fake.calls("/api/import/upload_part")] == [1, 2, 2, 3, 3, 4]
+    assert b"".join(server.uploads["up0"]) == jsonl.read_bytes()
+    assert server.imports["imp0"]["partTokens"] == ["part1", "part2", "part3", "part4"]
+
+
+def test_only_cloud_targets_resend_parts_in_place():
+    assert parts_are_replaceable(ConvexTarget("https://happy-animal-123.convex.cloud", "prod:happy-animal-123|x"))
+    assert parts_are_replaceable(ConvexTarget("https://convex.example.com", "dev:happy-animal-123|x"))
+    assert not parts_are_replaceable(ConvexTarget("https://convex.example.com", KEY))
+    assert not parts_are_replaceable(ConvexTarget("http://127.0.0.1:3210", KEY))
+
+
+def test_parts_grow_before_their_number_does():
+    with ConvexGateway(ConvexTarget("http://127.0.0.1:1", KEY)) as gw:
+        assert gw.part_size(1000) == MIN_PART_SIZE  # a small file: one part
+        cases_at_1m = 1_800_000_000  # the 1M-case send file
+        assert gw.part_size(cases_at_1m) == -(-cases_at_1m // TARGET_PARTS)
+        assert gw.part_size(40 * 2**30) == MAX_PART_SIZE  # then more parts of the largest size
+        assert gw.part_size(1000 * 2**30) == -(-1000 * 2**30 // MAX_PARTS)  # never 10 000 parts
+
+
+def test_restart_budget_is_the_fewest_attempts_that_hold_the_design_failure_rate():
+    for parts in (4, TARGET_PARTS, 100):
+        attempt_fails = 1 - (1 - DESIGN_FAILURE_RATE) ** parts
+        budget = restart_budget(parts)
+        assert attempt_fails ** budget <= DESIGN_GIVE_UP_PROBABILITY < attempt_fails ** (budget - 1)
+    assert restart_budget(1) == MIN_UPLOAD_ATTEMPTS
+    assert restart_budget(TARGET_PARTS) == 11  # the 1M-case file
+
+
+LINES = [b'{"a":"0123456789"}\n', b'{"a":"abcdefghij"}\n', b'{"a":"klmnopqrst"}\n']
+
+
+def wait_for(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_parts_leave_while_the_file_is_still_written(fake, tmp_path):
+    server = ImportServer(fake)
+    path = tmp_path / "growing.jsonl"
+    with gateway(fake, min_part_size=16) as gw, path.open("wb") as out:
+        upload = BackgroundUpload(gw, path, part_size=16)
+        out.write(LINES[0])
+        out.flush()
+        wait_for(lambda: len(fake.calls("/api/import/upload_part")) == 1)  # the first full part, the rest unwritten
+        out.write(LINES[1] + LINES[2])
+        out.flush()
+        upload.finish()
+        result = gw.import_file(path, table="cases", mode="append", expected_rows=3, uploaded=upload)
+    assert len(fake.calls("/api/import/start_upload")) == 1
+    assert [len(p) for p in server.uploads["up0"]] == [16, 16, 16, 9]
+    assert b"".join(server.uploads["up0"]) == b"".join(LINES)
+    assert server.imports[result.import_id]["partTokens"] == ["part1", "part2", "part3", "part4"]
+
+
+def test_a_failed_early_upload_is_done_again_once_the_file_is_complete(fake, tmp_path):
+    server = ImportServer(fake)
+    fake.fail("POST", "/api/import/upload_part", 503)
+    path = tmp_path / "growing.jsonl"
+    with gateway(fake, min_part_size=16) as gw:
+        with path.open("wb") as out:
+            upload = BackgroundUpload(gw, path, part_size=16)
+            out.write(b"".join(LINES))
+        upload.finish()
+        result = gw.import_file(path, table="cases", mode="append", expected_rows=3, uploaded=upload)
+    assert len(fake.calls("/api/import/start_upload")) == 2
+    assert server.imports[result.import_id]["upload"] == "up1"
+    assert b"".join(server.uploads["up1"]) == b"".join(LINES)
+
+
+def test_an_aborted_early_upload_sends_no_more_parts(fake, tmp_path):
+    ImportServer(fake)
+    path = tmp_path / "growing.jsonl"
+    with gateway(fake, min_part_size=16) as gw, path.open("wb") as out:
+        upload = BackgroundUpload(gw, path, part_size=16)
+        out.write(LINES[0])
+        out.flush()
+        wait_for(lambda: len(fake.calls("/api/import/upload_part")) == 1)
+        upload.abort()
+        out.write(LINES[1] + LINES[2])
+        out.flush()
+        time.sleep(0.1)
+    assert len(fake.calls("/api/import/upload_part")) == 1 and not fake.calls("/api/import/finish_upload")
 
 
 def test_unknown_finish_outcome_adopts_the_import_that_was_created(fake, jsonl):

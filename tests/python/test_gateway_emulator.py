@@ -169,3 +169,45 @@ def test_export_snapshot_downloads_the_current_state(gw, users_file, tmp_path):
         rows = [json.loads(line) for line in archive.read("users/documents.jsonl").splitlines()]
     assert sorted(rows, key=lambda d: d["_id"]) == sorted(gw.iter_documents("users"), key=lambda d: d["_id"])
     assert not (tmp_path / "backup.zip.part").exists()
+
+
+CASES_FILE_AT_1M = 1_800_000_000  # bytes of the send file of 1,000,000 cases (≈ 1.8 KB per case)
+FAULT_MIX = [  # ≈ 1 % of all requests, every kind of transient failure the emulator can inject
+    {"action": "status", "status": 503}, {"action": "status", "status": 500}, {"action": "status", "status": 429},
+    {"action": "drop"}, {"action": "commit_then_drop"}, {"action": "commit_then_status", "status": 502},
+]
+
+
+def test_uploads_of_a_million_case_file_survive_a_one_percent_fault_mix(emulator, tmp_path):
+    """#14: a file split into as many parts as the 1M-case file, imported 20 times under a 1 % mix of
+    transient faults on every endpoint: every import lands once (the whole-file restarts stay within
+    the budget; a self-hosted target never gets a part twice)."""
+    control(emulator, "POST", "reset")
+    with ConvexGateway(ConvexTarget("http://127.0.0.1:1", emulator.admin_key)) as sizing:
+        parts = -(-CASES_FILE_AT_1M // sizing.part_size(CASES_FILE_AT_1M))
+    rows, imports = 40, 20
+    files = []
+    for run in range(imports):
+        path = tmp_path / f"users{run}.jsonl"
+        path.write_text("".join(json.dumps({"email": f"u{run:02d}-{i:04d}-{'x' * 400}@example.com",
+                                            "name": f"User {run} {i}"}) + "\n" for i in range(rows)))
+        files.append(path)
+    part_size = -(-files[0].stat().st_size // parts)
+    control(emulator, "POST", "faults", [{"endpoint": "*", "probability": 0.01 / len(FAULT_MIX), "times": None,
+                                          "seed": seed, **fault} for seed, fault in enumerate(FAULT_MIX)])
+    try:
+        with ConvexGateway(ConvexTarget(emulator.url, emulator.admin_key), min_part_size=PART,
+                           max_part_size=part_size, poll_interval=0.01, max_poll_interval=0.02,
+                           retry=RetryPolicy(attempts=6, base_delay=0.001, max_delay=0.01)) as gw:
+            assert not gw.resend_failed_parts and -(-files[0].stat().st_size // gw.part_size(
+                files[0].stat().st_size)) == parts
+            for path in files:
+                gw.import_file(path, table="users", mode="append", expected_rows=rows)
+            faulted = [rule["fired"] for rule in control(emulator, "GET", "faults")["rules"]]
+            control(emulator, "DELETE", "faults")
+            stored = emails(gw)
+    finally:
+        control(emulator, "DELETE", "faults")
+    assert sum(faulted) >= 5  # the mix really hit the run
+    assert sorted(stored) == sorted(f"u{run:02d}-{i:04d}-{'x' * 400}@example.com"
+                                    for run in range(imports) for i in range(rows))

@@ -49,3 +49,13 @@ def test_default_path_is_outside_run_folders(monkeypatch, tmp_path):
     assert default_path() == tmp_path / "mapping.sqlite"
     monkeypatch.setenv("PERM_MAPPING_DB", str(tmp_path / "x.sqlite"))
     assert default_path() == tmp_path / "x.sqlite"
+
+
+def test_rows_of_one_batch_apply_in_order(tmp_path):
+    """A batch is recorded as if row by row: a key's later row sees its earlier one."""
+    with MappingTable(tmp_path / "m.sqlite") as mapping:
+        assert mapping.record([row(), row(), row(convex_id="id2")], "run1") == {
+            "inserted": 1, "unchanged": 1, "replaced": 1}
+        assert mapping.lookup("app_users", row().v1_uuid, "users").convex_id == "id2"
+        assert [change[3:5] for change in mapping.changes()] == [("id1", "id2")]
+        assert mapping.has_rows("users") and not mapping.has_rows("cases")
