@@ -339,13 +339,13 @@ class Importer:
                     writers["pending"].write(dumps({
                         "identity": exported.get(mart.identity_key), "legacy_id": mart.legacy_id(exported),
                         "v1_rows": mart.v1_rows(exported), "email": exported.get(mart.mapping_email_column or "")}))
+            info = {kind: writer.commit() for kind, writer in writers.items()}
         except BaseException:
             if upload is not None:
                 upload.abort()
             for writer in writers.values():
                 writer.abort()
             raise
-        info = {kind: writer.commit() for kind, writer in writers.items()}
         if upload is not None:
             upload.finish()
         return {"counts": counts, "send": info["send"], "findings": info["findings"]["lines"], "upload": upload}

@@ -130,6 +130,7 @@ class TargetIndex:
         )
         self._seen: list[tuple[str]] = []
         self._emails: dict[str, str | None] = {}
+        self.has_before = False  # any backed-up document (else `before` needs no query)
 
     def close(self) -> None:
         self.db.close()
@@ -161,6 +162,7 @@ class TargetIndex:
         for doc in documents:
             self.db.execute("INSERT INTO before VALUES (?, ?, ?)", (table, doc["_id"], json.dumps(doc)))
             count += 1
+        self.has_before = self.has_before or count > 0
         return count
 
     def load_user_groups(self, pairs: Iterator[tuple[str, str | None]]) -> None:
@@ -203,6 +205,8 @@ class TargetIndex:
         return self._emails[doc_id]
 
     def before(self, doc_id: str) -> dict[str, Any] | None:
+        if not self.has_before:
+            return None
         row = self.db.execute("SELECT doc FROM before WHERE id = ?", (doc_id,)).fetchone()
         return json.loads(row[0]) if row else None
 

@@ -380,9 +380,14 @@ class EntryRows:
                 (kind, _uuid(r.get("case_id")), _sort_ms(r.get("created_at")), _uuid(r.get("id")),
                  json.dumps(r)) for r in rows))
         db.execute("CREATE INDEX rule_entry_rows_case ON rule_entry_rows (kind, case_id)")
+        # the cases that have rows (a few percent): the others need no query
+        self.cases_with_rows = {(kind, case_id) for kind, case_id in
+                                db.execute("SELECT DISTINCT kind, case_id FROM rule_entry_rows")}
 
     def of_case(self, kind: str, case_id: str) -> list[dict[str, Any]]:
         """Rows of one case in §3.6 precedence: created_at (NULL last), then id."""
+        if (kind, case_id) not in self.cases_with_rows:
+            return []
         rows = self.db.execute("SELECT row FROM rule_entry_rows WHERE kind = ? AND case_id = ? "
                                "ORDER BY created_ms IS NULL, created_ms, row_id", (kind, case_id))
         return [json.loads(row[0]) for row in rows]
