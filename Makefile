@@ -25,7 +25,7 @@ $(NPM_STAMP): convex/package.json convex/package-lock.json
 npm: $(NPM_STAMP)
 
 # Debian packages the tests use: Chromium (report rendering test). PostgreSQL server binaries
-# are installed on demand by loader/throwaway_pg.py when initdb/pg_ctl are missing.
+# are installed on demand by rehearsal/perm_rehearsal/throwaway_pg.py when initdb/pg_ctl are missing.
 sysdeps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium (report rendering test)"; \

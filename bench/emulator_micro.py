@@ -33,11 +33,11 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(args.code.resolve()))
     import loader
-    from loader.emulator import api
-    from loader.emulator.config import EmulatorConfig
-    from loader.emulator.exports import Exports
-    from loader.emulator.imports import Imports
-    from loader.emulator.state import EmulatorState
+    from perm_rehearsal.emulator import api
+    from perm_rehearsal.emulator.config import EmulatorConfig
+    from perm_rehearsal.emulator.exports import Exports
+    from perm_rehearsal.emulator.imports import Imports
+    from perm_rehearsal.emulator.state import EmulatorState
 
     print(f"code: {Path(loader.__file__).parent.parent}")
     work = Path(tempfile.mkdtemp(prefix="emulator-micro-"))

@@ -37,9 +37,9 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 sys.path.insert(0, str(REPO))
 
-from loader.demo_data.generator import APP, TABLES, generate  # noqa: E402
+from perm_rehearsal.demo_data.generator import APP, TABLES, generate  # noqa: E402
 from loader.run_folder import RunFolder  # noqa: E402
-from loader.throwaway_pg import throwaway_cluster  # noqa: E402
+from perm_rehearsal.throwaway_pg import throwaway_cluster  # noqa: E402
 from loader.transform import WAREHOUSES  # noqa: E402
 
 DATASETS = {"S": (50, 500), "M": (2_000, 100_000), "L": (20_000, 1_000_000)}  # users, cases
@@ -241,7 +241,7 @@ class Emulator:
     """`perm-migrate emulator serve` in its own process: its real SQLite store, or `--noop-store`."""
 
     def __init__(self, state_dir: Path, log: Path, noop: bool, env: dict[str, str] | None = None):
-        from loader.emulator import new_admin_key
+        from perm_rehearsal.emulator import new_admin_key
 
         self.key, self.port = new_admin_key(), free_port()
         self.url = f"http://127.0.0.1:{self.port}"

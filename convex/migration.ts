@@ -2,7 +2,7 @@
 //
 // Internal functions only (callable with a deploy or admin key, never from a browser). Every
 // mutation is safe to run twice (CONVEX_HTTP §3.7): the loader may retry a call whose response
-// was lost. The emulator mirrors each function in loader/emulator/functions/companion.py;
+// was lost. The emulator mirrors each function in rehearsal/perm_rehearsal/emulator/functions/companion.py;
 // companion_vectors.json pins both implementations to the same behaviour.
 import { ConvexError, v } from "convex/values";
 import { internalMutation, internalQuery, type QueryCtx } from "./_generated/server";

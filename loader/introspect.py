@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-from loader.demo_data.schema import reference_columns
+from loader.reference_schema import reference_columns
 from loader.errors import SourceError
 from loader.source_config import one_line
 from loader.source_contract import ContractColumn, ContractTable, load_contract, raw_type_of, type_family

@@ -1,6 +1,6 @@
 -- Reference v1 source schema (MAPPING_SPEC §1), PostgreSQL 15.
 --
--- Two parts, applied in order by loader/demo_data/schema.py:
+-- Two parts, applied in order by loader/reference_schema.py:
 --   1. tables: columns, defaults, PRIMARY KEY / UNIQUE / NOT NULL (enforced), indexes;
 --   2. constraints (after the marker line below): FOREIGN KEY and CHECK constraints declared
 --      NOT VALID, added after the data load, as in a legacy database whose constraints arrived

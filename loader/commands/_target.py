@@ -33,7 +33,7 @@ def run_target(folder: RunFolder, url: str | None, admin_key: str | None) -> Ite
     if url or admin_key or not is_demo_run(folder):
         yield resolve_target(url, admin_key)
         return
-    from loader.emulator import running_emulator
+    from perm_rehearsal.emulator import running_emulator
 
     state_dir = folder.path(DEMO_EMULATOR_DIR)
     if not state_dir.is_dir():

@@ -348,9 +348,9 @@ def demo_environment(folder: RunFolder) -> Iterator[dict[str, str]]:
     The emulator keeps its state in the run folder, so `--resume` of a demo run continues
     against the same target.
     """
-    from loader.demo_data import generate
-    from loader.emulator import running_emulator
-    from loader.throwaway_pg import throwaway_cluster
+    from perm_rehearsal.demo_data import generate
+    from perm_rehearsal.emulator import running_emulator
+    from perm_rehearsal.throwaway_pg import throwaway_cluster
 
     with throwaway_cluster() as cluster, running_emulator(folder.path("emulator")) as emulator:
         dsn = cluster.create_database("perm_v1_demo")

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from loader.demo_data import GenerationResult, generate
+from perm_rehearsal.demo_data import GenerationResult, generate
 from loader.extract import extract
 from loader.run_folder import MANIFEST, RunFolder
 from loader.stage import stage
-from loader.throwaway_pg import PgCluster, throwaway_cluster
+from perm_rehearsal.throwaway_pg import PgCluster, throwaway_cluster
 
 _db_counter = itertools.count(1)
 _run_counter = itertools.count(1)

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from loader.emulator import Emulator, running_emulator
+from perm_rehearsal.emulator import Emulator, running_emulator
 
 __all__ = ["EmuClient", "client", "emu", "jsonl", "running_emulator"]
 

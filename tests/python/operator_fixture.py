@@ -16,7 +16,7 @@ from convex_marts_fixture import SCHEMA, build_duckdb_run, sample_rows, uuid
 from loader.backup import take_backup
 from loader.convex.gateway import ConvexGateway, ConvexTarget
 from loader.convex.schema import Schema
-from loader.emulator import Emulator, EmulatorConfig
+from perm_rehearsal.emulator import Emulator, EmulatorConfig
 from loader.export import export
 from loader.importer import import_tables
 from loader.mapping_table import MappingTable

@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from loader.convex.gateway import ConvexGateway, ConvexTarget
-from loader.demo_data.generator import generate
+from perm_rehearsal.demo_data.generator import generate
 from loader.run_folder import RunFolder
 
 REPO = Path(__file__).resolve().parents[2]

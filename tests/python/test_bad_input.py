@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
-from loader.demo_data.generator import generate
-from loader.demo_data.schema import reference_ddl
+from perm_rehearsal.demo_data.generator import generate
+from loader.reference_schema import reference_ddl
 from loader.errors import SourceError
 from loader.extract import extract
 from loader.run_folder import RunFolder

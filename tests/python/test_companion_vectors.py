@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from loader.convex.gateway import ConvexFunctionError, ConvexGateway, ConvexTarget
-from loader.emulator import Emulator, EmulatorConfig
+from perm_rehearsal.emulator import Emulator, EmulatorConfig
 
 VECTORS_PATH = Path(__file__).resolve().parents[2] / "convex" / "companion_vectors.json"
 VECTOR_FILE = json.loads(VECTORS_PATH.read_text())

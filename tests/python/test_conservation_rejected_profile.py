@@ -21,8 +21,8 @@ import psycopg
 import pytest
 
 from loader.commands.run import RunContext, execute
-from loader.demo_data import generate
-from loader.emulator import running_emulator
+from perm_rehearsal.demo_data import generate
+from perm_rehearsal.emulator import running_emulator
 from loader.errors import VerificationFailed
 from loader.run_folder import RunFolder
 from loader.run_state import RunState

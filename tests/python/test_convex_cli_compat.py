@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from loader.convex.gateway import ConvexGateway, ConvexTarget
-from loader.emulator import Emulator, EmulatorConfig
-from loader.emulator.keys import UNKNOWN_ROUTES
+from perm_rehearsal.emulator import Emulator, EmulatorConfig
+from perm_rehearsal.emulator.keys import UNKNOWN_ROUTES
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_MODULES = REPO / "convex" / "node_modules"

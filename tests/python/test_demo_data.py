@@ -13,8 +13,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from loader.demo_data.realistic import BASE_DATE, pwd_expiration
-from loader.demo_data.schema import reference_columns
+from perm_rehearsal.demo_data.realistic import BASE_DATE, pwd_expiration
+from loader.reference_schema import reference_columns
 from loader.errors import ConfigError
 
 # MAPPING_SPEC §4.3 ids that concern source rows (DQ-10 is run level, DQ-30 target side).
@@ -165,7 +165,7 @@ def test_large_generation_is_feasible(fresh_database):
     import resource
     import time
 
-    from loader.demo_data import generate
+    from perm_rehearsal.demo_data import generate
 
     start = time.process_time()
     result = generate(fresh_database("large"), n_users=20_000, n_cases=1_000_000, seed=9)
@@ -174,7 +174,7 @@ def test_large_generation_is_feasible(fresh_database):
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 1_000_000  # KiB: under 1 GiB
 
 def test_variant_schema_holds_text_dates_and_text_wages(fresh_database, tmp_path):
-    from loader.demo_data import generate
+    from perm_rehearsal.demo_data import generate
     from loader.extract import extract
     from loader.run_folder import RunFolder
 

@@ -5,7 +5,7 @@ import pytest
 from emulator_support import EmuClient, running_emulator
 
 from loader.convex.ids import decode_id
-from loader.emulator.functions import ConvexError, register_function
+from perm_rehearsal.emulator.functions import ConvexError, register_function
 
 
 @register_function("pytest/emu:addUsers", kind="mutation")

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loader.convex.values import PlainDict, decode_export_json, encode
-from loader.emulator.api import json_text
-from loader.emulator.store import PlainTexts, doc_text, is_plain_text
+from perm_rehearsal.emulator.api import json_text
+from perm_rehearsal.emulator.store import PlainTexts, doc_text, is_plain_text
 
 FORMATS = ("json", "convex_encoded_json", "export_json")
 

@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from loader.convex.gateway import ConvexGateway, ConvexTarget
-from loader.emulator import Emulator, EmulatorConfig
+from perm_rehearsal.emulator import Emulator, EmulatorConfig
 
 ZERO = {"querySet": 0, "identity": 0, "ts": "AAAAAAAAAAA="}
 

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from loader.demo_data.generator import generate
+from perm_rehearsal.demo_data.generator import generate
 from loader.export import export
 from loader.extract import extract
 from loader.run_folder import RunFolder

@@ -172,7 +172,7 @@ def test_lost_connection_leaves_nothing_that_looks_complete(source_database, tmp
 
 
 def test_timestamp_without_time_zone_is_read_as_utc(fresh_database, tmp_path):
-    from loader.demo_data import generate
+    from perm_rehearsal.demo_data import generate
 
     dsn = fresh_database("naive")
     generate(dsn, n_users=2, n_cases=5, seed=3, variants=("naive-timestamps",))

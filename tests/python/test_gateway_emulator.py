@@ -13,7 +13,7 @@ from loader.convex.gateway import (
     ConvexAuthError, ConvexGateway, ConvexImportError, ConvexTarget, ConvexTransientError, RetryPolicy,
 )
 from loader.convex.ids import decode_id
-from loader.emulator import Emulator, EmulatorConfig
+from perm_rehearsal.emulator import Emulator, EmulatorConfig
 
 PART = 64  # emulator's minimum non-final part size for these tests (5 MiB in production)
 

@@ -12,8 +12,8 @@ import pytest
 from loader.backup import take_backup
 from loader.convex.gateway import ConvexGateway, ConvexTarget
 from loader.convex.schema import CONTRACT_PATH, Schema
-from loader.demo_data.generator import generate
-from loader.emulator import Emulator, EmulatorConfig
+from perm_rehearsal.demo_data.generator import generate
+from perm_rehearsal.emulator import Emulator, EmulatorConfig
 from loader.export import export
 from loader.extract import extract
 from loader.importer import import_tables

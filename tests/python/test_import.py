@@ -11,7 +11,7 @@ from convex_marts_fixture import build_duckdb_run, sample_rows, uuid
 from loader.convex.gateway import ConvexGateway, ConvexTarget
 from loader.convex.ids import table_number_of
 from loader.convex.schema import CONTRACT_PATH, Schema
-from loader.emulator import Emulator, EmulatorConfig
+from perm_rehearsal.emulator import Emulator, EmulatorConfig
 from loader.export import export
 from loader.importer import ImportState, SentWhileAbsent, import_tables
 from loader.mapping_table import MappingTable

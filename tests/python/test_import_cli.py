@@ -9,7 +9,7 @@ from convex_marts_fixture import build_duckdb_run
 from loader.cli import main
 from loader.convex.gateway import ConvexGateway, ConvexTarget
 from loader.convex.schema import Schema
-from loader.emulator import Emulator, EmulatorConfig
+from perm_rehearsal.emulator import Emulator, EmulatorConfig
 from loader.run_folder import RunFolder
 
 

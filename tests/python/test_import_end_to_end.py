@@ -11,8 +11,8 @@ import pytest
 from loader.convex.gateway import ConvexGateway, ConvexTarget
 from loader.convex.ids import encode_id
 from loader.convex.schema import Schema
-from loader.demo_data.generator import generate
-from loader.emulator import Emulator, EmulatorConfig
+from perm_rehearsal.demo_data.generator import generate
+from perm_rehearsal.emulator import Emulator, EmulatorConfig
 from loader.dbt_manifest import load_convex_marts
 from loader.export import export, manifest_path
 from loader.extract import extract

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from loader.convex.gateway import ConvexGateway, ConvexTarget
-from loader.demo_data import generate
-from loader.emulator import running_emulator
+from perm_rehearsal.demo_data import generate
+from perm_rehearsal.emulator import running_emulator
 from loader.mapping_table import MANIFEST_KEY, path_for_run, record_for_run
 from loader.run_folder import RunFolder
 

@@ -19,7 +19,7 @@ import duckdb
 import psycopg
 import pytest
 
-from loader.demo_data import generate
+from perm_rehearsal.demo_data import generate
 from resilience_support import EmulatorProcess, pipeline_env, run_cli
 from source_support import loaded_case_ids
 

@@ -15,7 +15,7 @@ from convex_marts_fixture import build_duckdb_run
 from loader.backup import delete_created, take_backup
 from loader.convex.gateway import ConvexGateway, ConvexTarget, ConvexTransientError, RetryPolicy
 from loader.convex.schema import Schema
-from loader.emulator import Emulator, EmulatorConfig
+from perm_rehearsal.emulator import Emulator, EmulatorConfig
 from loader.export import export
 from loader.importer import import_tables
 from loader.mapping_table import MappingTable

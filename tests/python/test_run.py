@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from loader.convex.gateway import ConvexGateway, ConvexTarget
-from loader.demo_data import generate
-from loader.emulator import running_emulator
+from perm_rehearsal.demo_data import generate
+from perm_rehearsal.emulator import running_emulator
 
 AS_OF = "2026-01-15T00:00:00Z"
 PERM_MIGRATE = str(Path(sys.executable).with_name("perm-migrate"))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from loader.demo_data.generator import generate
+from perm_rehearsal.demo_data.generator import generate
 from resilience_support import CLI, REPO, EmulatorProcess, assert_migrated, pipeline_env
 
 AS_OF = "2026-01-15T00:00:00Z"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from loader.convex.gateway import resolve_target
-from loader.demo_data.generator import generate
+from perm_rehearsal.demo_data.generator import generate
 from loader.errors import ConfigError
 from loader.extract import extract
 from loader.run_folder import RunFolder

@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from loader.emulator import running_emulator
+from perm_rehearsal.emulator import running_emulator
 from loader.extract import extract
 from loader.run_folder import RunFolder
 from resilience_support import clean_env

@@ -7,7 +7,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from loader.throwaway_pg import throwaway_cluster
+from perm_rehearsal.throwaway_pg import throwaway_cluster
 
 
 def test_cluster_is_stopped_and_removed_even_when_the_body_fails(tmp_path):
@@ -38,7 +38,7 @@ def test_cluster_of_a_process_killed_with_sigkill_is_stopped_and_removed():
     child = subprocess.Popen(
         [sys.executable, "-c",
          "import json, os, signal, sys\n"
-         "from loader.throwaway_pg import throwaway_cluster\n"
+         "from perm_rehearsal.throwaway_pg import throwaway_cluster\n"
          "with throwaway_cluster() as pg:\n"
          "    print(json.dumps({'dsn': pg.dsn()}), flush=True)\n"
          "    sys.stdin.readline()\n"

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 
 from aiohttp import web
 
-from loader.emulator.keys import FAULTS
+from perm_rehearsal.emulator.keys import FAULTS
 
 ACTIONS = ("status", "drop", "commit_then_drop", "commit_then_status", "delay")
 DEFAULT_CODES = {

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from loader.commands._source_options import source_url_option
-from loader.demo_data import generate
-from loader.demo_data.generator import VARIANTS
+from perm_rehearsal.demo_data import generate
+from perm_rehearsal.demo_data.generator import VARIANTS
 from loader.run_folder import write_private
 from loader.source_config import describe_dsn, resolve_source_dsn
 

@@ -13,15 +13,15 @@ from pathlib import Path
 from aiohttp import web
 
 from loader.convex.values import encode
-from loader.emulator import api, auth
-from loader.emulator.config import EmulatorConfig
-from loader.emulator.errors import ApiError, bad_request
-from loader.emulator.exports import Exports
-from loader.emulator.faults import Faults, FaultRuleError, fault_middleware
-from loader.emulator.imports import Imports
-from loader.emulator.keys import EXPORTS, FAULTS, IMPORTS, STATE, UNKNOWN_ROUTES
-from loader.emulator.state import EmulatorState
-from loader.emulator.store import doc_from_text
+from perm_rehearsal.emulator import api, auth
+from perm_rehearsal.emulator.config import EmulatorConfig
+from perm_rehearsal.emulator.errors import ApiError, bad_request
+from perm_rehearsal.emulator.exports import Exports
+from perm_rehearsal.emulator.faults import Faults, FaultRuleError, fault_middleware
+from perm_rehearsal.emulator.imports import Imports
+from perm_rehearsal.emulator.keys import EXPORTS, FAULTS, IMPORTS, STATE, UNKNOWN_ROUTES
+from perm_rehearsal.emulator.state import EmulatorState
+from perm_rehearsal.emulator.store import doc_from_text
 
 log = logging.getLogger("loader.emulator")
 UPLOAD_CHUNK = 1 << 20
@@ -139,11 +139,11 @@ async def download_export(request: web.Request) -> web.StreamResponse:
     )
 
 
-# -- sync (WebSocket subset, implemented in loader/emulator/sync.py) ----------------------------------
+# -- sync (WebSocket subset, implemented in rehearsal/perm_rehearsal/emulator/sync.py) ----------------------------------
 
 
 async def sync(request: web.Request) -> web.StreamResponse:
-    from loader.emulator.sync import handle_sync
+    from perm_rehearsal.emulator.sync import handle_sync
 
     return await handle_sync(request)
 

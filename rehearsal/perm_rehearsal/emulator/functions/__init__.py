@@ -17,10 +17,10 @@ from typing import Any
 
 from loader.convex.ids import InvalidId, decode_id
 from loader.convex.values import InvalidValue, check_document
-from loader.emulator.store import doc_from_text, doc_text
+from perm_rehearsal.emulator.store import doc_from_text, doc_text
 
 KINDS = ("query", "mutation", "action")
-# Modules under loader/emulator/functions/ imported when the registry is first used.
+# Modules under rehearsal/perm_rehearsal/emulator/functions/ imported when the registry is first used.
 MIRROR_MODULES = ("companion",)
 
 

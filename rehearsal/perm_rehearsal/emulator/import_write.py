@@ -10,8 +10,8 @@ from typing import Any
 
 from loader.convex.ids import InvalidId, decode_id, mint_id
 from loader.convex.values import InvalidValue, check_document
-from loader.emulator.import_parse import ImportFailure, ImportJob, TablePlan
-from loader.emulator.store import ACTIVE, HIDDEN, doc_text
+from perm_rehearsal.emulator.import_parse import ImportFailure, ImportJob, TablePlan
+from perm_rehearsal.emulator.store import ACTIVE, HIDDEN, doc_text
 
 MAX_CREATION_TIME = float(2**53)
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from loader.convex.ids import mint_id
 from loader.convex.schema import Schema
 from loader.convex.validator import DocumentValidator
-from loader.emulator.config import FIRST_USER_TABLE_NUMBER, SYSTEM_TABLE_NUMBERS, EmulatorConfig
-from loader.emulator.store import ACTIVE, NoopStore, Store
+from perm_rehearsal.emulator.config import FIRST_USER_TABLE_NUMBER, SYSTEM_TABLE_NUMBERS, EmulatorConfig
+from perm_rehearsal.emulator.store import ACTIVE, NoopStore, Store
 
 log = logging.getLogger("loader.emulator")
 

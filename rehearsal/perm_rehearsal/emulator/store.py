@@ -60,7 +60,7 @@ def doc_from_text(text: str) -> dict:
 @dataclass(frozen=True)
 class PlainTexts:
     """Stored documents that are all plain (`is_plain_text`), as a JSON array to write verbatim into a
-    response (see `loader.emulator.api.json_text`): no parse and re-encode of each document."""
+    response (see `perm_rehearsal.emulator.api.json_text`): no parse and re-encode of each document."""
 
     texts: tuple[str, ...]
 

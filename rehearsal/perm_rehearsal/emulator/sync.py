@@ -18,10 +18,10 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from loader.emulator import auth
-from loader.emulator.api import json_text, parse_args, run_function
-from loader.emulator.errors import ApiError
-from loader.emulator.keys import STATE
+from perm_rehearsal.emulator import auth
+from perm_rehearsal.emulator.api import json_text, parse_args, run_function
+from perm_rehearsal.emulator.errors import ApiError
+from perm_rehearsal.emulator.keys import STATE
 
 log = logging.getLogger("loader.emulator.sync")
 

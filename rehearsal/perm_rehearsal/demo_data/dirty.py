@@ -12,7 +12,7 @@ import json
 from collections import defaultdict
 from decimal import Decimal
 
-from loader.demo_data.realistic import UTC, new_uuid, rng_for
+from perm_rehearsal.demo_data.realistic import UTC, new_uuid, rng_for
 
 # Problems the reference schema cannot hold; the named --variant changes the column type so they can.
 NEEDS_VARIANT_SCHEMA = {

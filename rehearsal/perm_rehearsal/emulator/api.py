@@ -12,12 +12,12 @@ from typing import Any
 from aiohttp import web
 
 from loader.convex.values import FORMATS, InvalidValue, check_arguments, decode_convex_json, encode
-from loader.emulator import auth
-from loader.emulator.errors import ApiError, bad_request
-from loader.emulator.functions import ConvexError, Context, FunctionError, canonical_path, lookup
-from loader.emulator.keys import STATE
-from loader.emulator.store import PlainTexts
-from loader.emulator.system import SYSTEM_FUNCTIONS
+from perm_rehearsal.emulator import auth
+from perm_rehearsal.emulator.errors import ApiError, bad_request
+from perm_rehearsal.emulator.functions import ConvexError, Context, FunctionError, canonical_path, lookup
+from perm_rehearsal.emulator.keys import STATE
+from perm_rehearsal.emulator.store import PlainTexts
+from perm_rehearsal.emulator.system import SYSTEM_FUNCTIONS
 
 log = logging.getLogger("loader.emulator")
 

@@ -12,7 +12,7 @@ from typing import Any
 from loader.convex.ids import InvalidId, decode_id
 from loader.convex.schema import Schema
 from loader.convex.validator import DocumentValidator
-from loader.emulator.functions import ConvexError, FunctionError, register_function
+from perm_rehearsal.emulator.functions import ConvexError, FunctionError, register_function
 
 MAX_BATCH = 1000
 CLEANUP_PAGE = 100

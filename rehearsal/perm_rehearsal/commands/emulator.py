@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from loader.convex.schema import CONTRACT_PATH, SchemaError
-from loader.emulator import EmulatorConfig, new_admin_key
-from loader.emulator.faults import Faults, FaultRuleError
+from perm_rehearsal.emulator import EmulatorConfig, new_admin_key
+from perm_rehearsal.emulator.faults import Faults, FaultRuleError
 from loader.errors import ConfigError
 
 KEY_FILE = "admin_key"
@@ -63,12 +63,12 @@ def command() -> None:
 @click.option("--min-part-size", default=5 << 20, show_default=True, type=int, help="Minimum non-final upload part.")
 @click.option("--noop-store", is_flag=True, help="Validate and count imported documents, store none (benchmarks).")
 @click.option("--faults", "faults_file", type=click.Path(exists=True, path_type=Path),
-              help="JSON list of fault rules (see loader/emulator/faults.py).")
+              help="JSON list of fault rules (see rehearsal/perm_rehearsal/emulator/faults.py).")
 def serve(host, port, state_dir, admin_key, schema_path, no_schema, pin_table, polls_per_state, min_part_size,
           noop_store, faults_file) -> None:
     """Serve the emulator until interrupted. The admin key is never printed."""
-    from loader.emulator.server import create_app
-    from loader.emulator.state import EmulatorState
+    from perm_rehearsal.emulator.server import create_app
+    from perm_rehearsal.emulator.state import EmulatorState
 
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     state_dir.chmod(0o700)  # its SQLite, uploads and exports hold personal data (files 0600: the CLI's umask)

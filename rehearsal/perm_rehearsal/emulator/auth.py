@@ -7,7 +7,7 @@ import re
 
 from aiohttp import web
 
-from loader.emulator.errors import ApiError
+from perm_rehearsal.emulator.errors import ApiError
 
 _CLIENT = re.compile(r"^(?P<name>[A-Za-z0-9_.-]+?)-(?P<version>\d+\.\d+\.\d+\S*)$")
 _KEY_PREFIXES = ("dev:", "prod:")

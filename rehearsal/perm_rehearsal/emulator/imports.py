@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from loader.convex.ids import InvalidId, decode_id, mint_id
-from loader.emulator.config import SYSTEM_TABLE_NUMBERS
-from loader.emulator.errors import ApiError, bad_request, internal_error, not_found
-from loader.emulator.import_parse import TABLE_NAME, ImportFailure, ImportJob, parse_upload
-from loader.emulator.import_write import Writer, check_empty
-from loader.emulator.worker import Worker
+from perm_rehearsal.emulator.config import SYSTEM_TABLE_NUMBERS
+from perm_rehearsal.emulator.errors import ApiError, bad_request, internal_error, not_found
+from perm_rehearsal.emulator.import_parse import TABLE_NAME, ImportFailure, ImportJob, parse_upload
+from perm_rehearsal.emulator.import_write import Writer, check_empty
+from perm_rehearsal.emulator.worker import Worker
 
 log = logging.getLogger("loader.emulator")
 

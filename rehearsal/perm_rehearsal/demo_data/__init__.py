@@ -1,5 +1,5 @@
 """Synthetic v1 source data: reference DDL, realistic rows, dirty scenarios per DQ id."""
 
-from loader.demo_data.generator import GenerationResult, generate
+from perm_rehearsal.demo_data.generator import GenerationResult, generate
 
 __all__ = ["GenerationResult", "generate"]

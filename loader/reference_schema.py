@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-REFERENCE_DDL = Path(__file__).resolve().parents[2] / "sql" / "v1_reference_schema.sql"
+REFERENCE_DDL = Path(__file__).resolve().parents[1] / "sql" / "v1_reference_schema.sql"
 CONSTRAINTS_MARKER = "-- ==== constraints ===="
 DEFAULT_APP_TABLE = "users"
 _APP_TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

@@ -10,9 +10,9 @@ import zipfile
 from pathlib import Path
 
 from loader.convex.ids import mint_id
-from loader.emulator.config import SYSTEM_TABLE_NUMBERS
-from loader.emulator.errors import bad_request, not_found
-from loader.emulator.worker import Worker
+from perm_rehearsal.emulator.config import SYSTEM_TABLE_NUMBERS
+from perm_rehearsal.emulator.errors import bad_request, not_found
+from perm_rehearsal.emulator.worker import Worker
 
 log = logging.getLogger("loader.emulator")
 EXPIRY_NS = 14 * 86400 * 10**9

@@ -14,9 +14,9 @@ from typing import Callable
 import psycopg
 from psycopg import sql
 
-from loader.demo_data.dirty import NEEDS_VARIANT_SCHEMA, NOT_SOURCE_ROWS, DirtyData
-from loader.demo_data.realistic import case_rows, user_rows
-from loader.demo_data.schema import reference_columns, reference_ddl
+from perm_rehearsal.demo_data.dirty import NEEDS_VARIANT_SCHEMA, NOT_SOURCE_ROWS, DirtyData
+from perm_rehearsal.demo_data.realistic import case_rows, user_rows
+from loader.reference_schema import reference_columns, reference_ddl
 from loader.errors import ConfigError, SourceError
 from loader.source_config import connect, one_line
 

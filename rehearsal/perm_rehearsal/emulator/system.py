@@ -9,8 +9,8 @@ from typing import Any
 
 from loader.convex.ids import InvalidId, decode_id
 from loader.convex.values import PlainDict
-from loader.emulator.functions import FunctionError
-from loader.emulator.store import PlainTexts, doc_from_text, is_plain_text
+from perm_rehearsal.emulator.functions import FunctionError
+from perm_rehearsal.emulator.store import PlainTexts, doc_from_text, is_plain_text
 
 TABLE_DATA_MAX_ROWS = 10000
 TABLE_DATA_MAX_BYTES = 5_000_000

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from loader.emulator.exports import Exports
-    from loader.emulator.faults import Faults
-    from loader.emulator.imports import Imports
-    from loader.emulator.state import EmulatorState
+    from perm_rehearsal.emulator.exports import Exports
+    from perm_rehearsal.emulator.faults import Faults
+    from perm_rehearsal.emulator.imports import Imports
+    from perm_rehearsal.emulator.state import EmulatorState
 
 STATE: web.AppKey["EmulatorState"] = web.AppKey("state")
 FAULTS: web.AppKey["Faults"] = web.AppKey("faults")
