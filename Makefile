@@ -9,11 +9,11 @@ NPM_STAMP := convex/node_modules/.installed
 
 .PHONY: demo test test-slow venv npm sysdeps docs lint bench clean
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml rehearsal/pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==26.3
 	$(BIN)/pip install --quiet -r requirements.lock
-	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip install --quiet --no-deps -e . -e ./rehearsal
 	touch $(STAMP)
 
 venv: $(STAMP)

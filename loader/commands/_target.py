@@ -33,8 +33,9 @@ def run_target(folder: RunFolder, url: str | None, admin_key: str | None) -> Ite
     if url or admin_key or not is_demo_run(folder):
         yield resolve_target(url, admin_key)
         return
-    from perm_rehearsal.emulator import running_emulator
+    from loader.rehearsal_rig import import_rig
 
+    running_emulator = import_rig("perm_rehearsal.emulator", "verify/rollback of a demo run").running_emulator
     state_dir = folder.path(DEMO_EMULATOR_DIR)
     if not state_dir.is_dir():
         raise ConfigError(f"demo run {folder.run_id} has no emulator state ({state_dir}); it never reached the target")

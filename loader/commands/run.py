@@ -348,9 +348,11 @@ def demo_environment(folder: RunFolder) -> Iterator[dict[str, str]]:
     The emulator keeps its state in the run folder, so `--resume` of a demo run continues
     against the same target.
     """
-    from perm_rehearsal.demo_data import generate
-    from perm_rehearsal.emulator import running_emulator
-    from perm_rehearsal.throwaway_pg import throwaway_cluster
+    from loader.rehearsal_rig import import_rig
+
+    generate = import_rig("perm_rehearsal.demo_data", "run --demo").generate
+    running_emulator = import_rig("perm_rehearsal.emulator", "run --demo").running_emulator
+    throwaway_cluster = import_rig("perm_rehearsal.throwaway_pg", "run --demo").throwaway_cluster
 
     with throwaway_cluster() as cluster, running_emulator(folder.path("emulator")) as emulator:
         dsn = cluster.create_database("perm_v1_demo")
