@@ -396,7 +396,7 @@ def failure_advice(exc: MigrationError, folder: RunFolder, configuration: bool, 
     first = f"{exc.advice}; then" if exc.advice else "Fix it, then"
     if configuration and not kept:
         return f"{first} start the same command again (nothing was written and no run folder was kept)"
-    if configuration or isinstance(exc, ConfigError):
+    if configuration:  # stopped in `check`: no step wrote anything yet
         return f"{first} {resume} (nothing was written to Convex by this attempt)"
     if isinstance(exc, TransformFailed):
         return (f"An Out of Memory error in {folder.path('logs', 'dbt.log')} needs a higher PERM_DUCKDB_MEMORY_LIMIT "

@@ -160,6 +160,8 @@ def test_delete_created_states_per_table_what_it_deletes_and_keeps(tmp_path):
     (TransformFailed("dbt build failed"), False, True, "PERM_DUCKDB_MEMORY_LIMIT", None),
     (VerificationFailed("verification failed"), False, True, "`perm-migrate rollback RUN`", None),
     (SourceError("extract failed"), False, True, "`perm-migrate run --resume RUN`: it continues", None),
+    (ConfigError("import: deploy key revoked"), False, True, "Fix it, then `perm-migrate run --resume RUN`",
+     "nothing was written"),  # a step after `check` may already have written to Convex
 ])
 def test_every_run_failure_ends_with_advice_for_it(error, configuration, kept, expected, refused, tmp_path):
     advice = failure_advice(error, RunFolder(tmp_path / "RUN"), configuration, kept)
