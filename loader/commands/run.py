@@ -398,7 +398,7 @@ def failure_advice(exc: MigrationError, folder: RunFolder, configuration: bool, 
     first = f"{exc.advice}; then" if exc.advice else "Fix it, then"
     if configuration and not kept:
         return f"{first} start the same command again (nothing was written and no run folder was kept)"
-    if configuration or isinstance(exc, ConfigError):
+    if configuration:  # stopped in `check`: no step wrote anything yet
         return f"{first} {resume} (nothing was written to Convex by this attempt)"
     if isinstance(exc, TransformFailed):
         return (f"An Out of Memory error in {folder.path('logs', 'dbt.log')} needs a higher PERM_DUCKDB_MEMORY_LIMIT "
@@ -487,11 +487,18 @@ def run_command(resume_id, dry_run, demo, json_logs, verbose, max_rejects, as_of
     overrides = {k: v for k, v in variables.items() if v is not None}
     given = {"dry_run": dry_run or None, "demo": demo or None, "warehouse": warehouse, "url": url,
              "mapping_db": mapping_db}
-    discard = False
-    try:
-        with contextlib.ExitStack() as stack:
-            folder, state, previous_limit = _open_run(stack, resume_id, runs_dir, given, max_rejects,
-                                                      (source_url, admin_key, warehouse_url))
+    with contextlib.ExitStack() as stack:
+        folder, state, previous_limit = _open_run(stack, resume_id, runs_dir, given, max_rejects,
+                                                  (source_url, admin_key, warehouse_url))
+        discard = started = False
+
+        @stack.callback  # runs after the demo target and the resources closed, before the lock is released
+        def _discard_new_run() -> None:
+            if discard:  # a new run stopped by its configuration: nothing in its folder is worth resuming
+                setup_run_logging(None, json_logs)  # closes the run's log file
+                shutil.rmtree(folder.root, ignore_errors=True)
+
+        try:
             log_path = setup_run_logging(folder, json_logs, verbose)
             progress = not (json_logs or no_progress) and click.get_text_stream("stderr").isatty()
             log.info("run %s%s: folder %s, log %s", folder.run_id, " (resumed)" if resume_id else "", folder.root,
@@ -509,23 +516,20 @@ def run_command(resume_id, dry_run, demo, json_logs, verbose, max_rejects, as_of
             log.info("effective configuration (secrets redacted):\n%s",
                      "\n".join(_effective_config(state.options, {"migration_as_of": settings["migration_as_of"],
                                                                   **settings["vars"]})))
+            started = True
             try:
                 execute(ctx)
             except KeyboardInterrupt:
                 log.error("run %s interrupted; resume with: perm-migrate run --resume %s", folder.run_id, folder.run_id)
                 raise
-            except MigrationError as exc:
-                configuration = state.first_incomplete() == "check"
-                exc.advice = failure_advice(exc, folder, configuration, kept=bool(resume_id))
-                log.error("run %s stopped: %s", folder.run_id, redact(exc.operator_message()))
-                discard = configuration and not resume_id
-                if json_logs:  # already logged as JSON: keep stderr one JSON object per line
-                    raise SystemExit(exc.exit_code) from None
-                raise
-    finally:
-        if discard:  # a new run stopped by its configuration: nothing in its folder is worth resuming
-            setup_run_logging(None, json_logs)  # closes the run's log file
-            shutil.rmtree(folder.root, ignore_errors=True)
+        except MigrationError as exc:
+            configuration = not started or state.first_incomplete() == "check"
+            exc.advice = failure_advice(exc, folder, configuration, kept=bool(resume_id))
+            log.error("run %s stopped: %s", folder.run_id, redact(exc.operator_message()))
+            discard = configuration and not resume_id
+            if json_logs:  # already logged as JSON: keep stderr one JSON object per line
+                raise SystemExit(exc.exit_code) from None
+            raise
     report = state.step("report").get("result", {})
     verified = state.step("verify")
     if verified["status"] == DONE:

@@ -160,8 +160,57 @@ def test_delete_created_states_per_table_what_it_deletes_and_keeps(tmp_path):
     (TransformFailed("dbt build failed"), False, True, "PERM_DUCKDB_MEMORY_LIMIT", None),
     (VerificationFailed("verification failed"), False, True, "`perm-migrate rollback RUN`", None),
     (SourceError("extract failed"), False, True, "`perm-migrate run --resume RUN`: it continues", None),
+    (ConfigError("import: deploy key revoked"), False, True, "Fix it, then `perm-migrate run --resume RUN`",
+     "nothing was written"),  # a step after `check` may already have written to Convex
 ])
 def test_every_run_failure_ends_with_advice_for_it(error, configuration, kept, expected, refused, tmp_path):
     advice = failure_advice(error, RunFolder(tmp_path / "RUN"), configuration, kept)
     assert expected in advice
     assert refused is None or refused not in advice
+
+
+def test_a_new_run_stopped_before_its_first_step_keeps_no_folder_and_ends_with_advice(tmp_path, monkeypatch):
+    """No PostgreSQL server binaries for the demo (they cannot be removed from this machine, hence the patch)."""
+    from loader import throwaway_pg
+
+    def no_server_binaries():
+        raise throwaway_pg.ThrowawayPgError("initdb/pg_ctl not found; install the PostgreSQL server")
+
+    monkeypatch.setattr(throwaway_pg, "_pg_bin_dir", no_server_binaries)
+    result = _run_in_process(["--demo"], tmp_path, {})
+    assert result.exit_code == 2, result.output
+    assert "initdb/pg_ctl not found" in result.output
+    assert "start the same command again (nothing was written and no run folder was kept)" in result.output
+    assert _run_folders(tmp_path) == []
+
+
+def test_a_resumed_run_refused_before_its_first_step_ends_with_advice(tmp_path):
+    from loader.run_state import RunState
+    from loader.transform import run_settings
+
+    folder = RunFolder.create(tmp_path / "runs")
+    RunState.create(folder, {})
+    run_settings(folder, as_of="2026-12-01T06:00:00Z")
+    result = _run_in_process(["--resume", folder.run_id, "--migration-as-of", "2026-11-01T06:00:00Z"], tmp_path,
+                             {"SUPABASE_DB_URL": UNREACHABLE_SOURCE, **LOCAL_TARGET})
+    assert result.exit_code == 2, result.output
+    assert "already uses migration_as_of 2026-12-01T06:00:00Z" in result.output
+    assert f"Fix it, then `perm-migrate run --resume {folder.run_id}` (nothing was written" in result.output
+    assert folder.root.is_dir()
+
+
+def test_a_discarded_run_folder_is_deleted_while_its_lock_is_still_held(tmp_path, monkeypatch):
+    """A `status` or `run --resume` in between would see a half-deleted folder."""
+    import shutil
+
+    real_rmtree, holders = shutil.rmtree, []
+
+    def rmtree_noting_the_lock(path, *args, **kwargs):
+        holders.append(RunFolder(Path(path)).lock_holder())
+        real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", rmtree_noting_the_lock)
+    result = _run_in_process([], tmp_path, {"SUPABASE_DB_URL": UNREACHABLE_SOURCE, **LOCAL_TARGET})
+    assert result.exit_code == 2, result.output
+    assert _run_folders(tmp_path) == []
+    assert len(holders) == 1 and holders[0] is not None and holders[0]["pid"] == os.getpid()
