@@ -171,7 +171,7 @@ def test_every_run_failure_ends_with_advice_for_it(error, configuration, kept, e
 
 def test_a_new_run_stopped_before_its_first_step_keeps_no_folder_and_ends_with_advice(tmp_path, monkeypatch):
     """No PostgreSQL server binaries for the demo (they cannot be removed from this machine, hence the patch)."""
-    from loader import throwaway_pg
+    from perm_rehearsal import throwaway_pg
 
     def no_server_binaries():
         raise throwaway_pg.ThrowawayPgError("initdb/pg_ctl not found; install the PostgreSQL server")
