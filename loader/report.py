@@ -192,8 +192,12 @@ def _table(title: str, rows: list[dict[str, Any]], total: int, columns: list[str
 
 
 def _model_list(warehouse: Warehouse, model: str, title: str) -> Table:
-    """The first LIST_LIMIT rows of a declared list mart, and its total."""
-    [counted] = warehouse.rows(model, "select count(*) as n from {rel}")
+    """The first LIST_LIMIT rows of a declared list mart, and its total; a note when the run's
+    warehouse cannot read it (a failed dbt build skips the marts downstream of the failure)."""
+    try:
+        [counted] = warehouse.rows(model, "select count(*) as n from {rel}")
+    except ConfigError as exc:
+        return Table(title, [], [], 0, f"Not built in this run ({exc}); see logs/dbt.log.")
     rows = list(warehouse.rows(model, f"select * from {{rel}} order by 1 limit {LIST_LIMIT}"))
     return _table(title, rows, int(counted["n"]), [c for c in (rows[0] if rows else []) if c not in RAW_COLUMNS])
 

@@ -230,3 +230,13 @@ def test_titles_and_lists_come_from_the_catalogue_seed_and_the_model_meta(report
                       "DQ-17 — cases that fail v2 validation rules (every save through the case edit form fails "
                       "until fixed)"]
     assert "8500013" not in md  # no longer declared as a list
+
+
+def test_a_declared_list_the_build_did_not_make_is_noted_and_the_report_still_written(reported_run: RunFolder):
+    with duckdb.connect(str(reported_run.warehouse_path)) as con:
+        con.execute("drop table dq_document_reupload")  # a failed dbt build skips the marts after it
+    md = Path(write_report(reported_run)["markdown"]).read_text()
+    lists = md.split("## Lists for follow-up")[1]
+    reupload = lists.split("### Documents that need re-upload (0)")[1].split("###")[0]
+    assert "Not built in this run" in reupload and "dq_document_reupload" in reupload
+    assert "### DQ-01 — accounts merged (1)" in lists  # the other lists are still there
