@@ -32,7 +32,9 @@ class MigrationGroup(click.Group):
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+            # `run` logs its own resume advice; a step command is idempotent and simply started again.
+            hint = "" if ctx.invoked_subcommand in (None, "run") else "; run the same command again"
+            click.echo(f"interrupted{hint}", err=True)
             sys.exit(130)
         except Exception as exc:  # noqa: BLE001 - last line of defence: never show a raw traceback
             if os.environ.get("PERM_DEBUG"):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -214,3 +216,20 @@ def test_a_discarded_run_folder_is_deleted_while_its_lock_is_still_held(tmp_path
     assert result.exit_code == 2, result.output
     assert _run_folders(tmp_path) == []
     assert len(holders) == 1 and holders[0] is not None and holders[0]["pid"] == os.getpid()
+
+
+def test_ctrl_c_in_a_step_command_says_run_it_again(tmp_path):
+    """SIGINT while `check` waits on a source that accepts and never answers: exit 130 and the hint."""
+    with socket.socket() as silent_source:
+        silent_source.bind(("127.0.0.1", 0))
+        silent_source.listen(1)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "CONVEX", "SUPABASE"))}
+        env["SUPABASE_DB_URL"] = f"postgresql://u:p@127.0.0.1:{silent_source.getsockname()[1]}/db"
+        check = subprocess.Popen([PERM_MIGRATE, "check"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        connection, _ = silent_source.accept()  # the check is connecting, waiting for an answer
+        with connection:
+            check.send_signal(signal.SIGINT)
+            _, stderr = check.communicate(timeout=60)
+    assert check.returncode == 130, stderr
+    assert stderr.strip().endswith("interrupted; run the same command again"), stderr
