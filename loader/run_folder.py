@@ -19,7 +19,7 @@ import json
 import os
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -122,34 +122,11 @@ class RunFolder:
         manifest.setdefault("steps", {})[step] = result
         self.write_manifest(manifest)
 
-    @contextlib.contextmanager
-    def locked(self) -> Iterator[None]:
-        """Hold the run's exclusive lock (`run.lock`, flock) while the block runs.
-
-        A second process is refused at once, naming the holder (pid, host, start time). The OS
-        releases the lock when the holder exits, even on kill -9, so a dead run never blocks.
-        """
-        fd = os.open(self.path(LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise RunInUse(f"run {self.run_id} is in use by {describe_holder(_read_holder(fd))}; "
-                               f"wait for it to finish (`perm-migrate status {self.run_id}` shows it) "
-                               "or stop that process first") from None
-            except OSError as exc:
-                raise ConfigError(f"cannot lock {self.path(LOCK_FILE)} ({exc.strerror}); "
-                                  "keep the runs directory on a local file system") from None
-            holder = {"pid": os.getpid(), "host": socket.gethostname(),
-                      "started": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, (json.dumps(holder) + "\n").encode(), 0)
-            try:
-                yield
-            finally:
-                os.ftruncate(fd, 0)  # no stale holder once released (after kill -9 the OS releases it alone)
-        finally:
-            os.close(fd)  # closing the descriptor releases the lock
+    def locked(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the run's exclusive lock (`run.lock`) while the block runs (see `exclusive_lock`)."""
+        return exclusive_lock(self.path(LOCK_FILE), lambda holder: RunInUse(
+            f"run {self.run_id} is in use by {holder}; wait for it to finish "
+            f"(`perm-migrate status {self.run_id}` shows it) or stop that process first"))
 
     def lock_holder(self) -> dict[str, Any] | None:
         """The live process holding the run's lock (pid, host, started), or None when no process does."""
@@ -164,6 +141,33 @@ class RunFolder:
         finally:
             os.close(fd)
         return None
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path, in_use: Callable[[str], ConfigError]) -> Iterator[None]:
+    """Hold an exclusive flock on `path` (created 0600, holding pid, host, start time) while the block runs.
+
+    A second process is refused at once with `in_use(<holder description>)`. The OS releases the lock
+    when the holder exits, even on kill -9, so a dead holder never blocks.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise in_use(describe_holder(_read_holder(fd))) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot lock {path} ({exc.strerror}); keep it on a local file system") from None
+        holder = {"pid": os.getpid(), "host": socket.gethostname(),
+                  "started": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, (json.dumps(holder) + "\n").encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)  # no stale holder once released (after kill -9 the OS releases it alone)
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def _read_holder(fd: int) -> dict[str, Any]:

@@ -103,3 +103,25 @@ def test_bad_options_are_one_line_errors(tmp_path, args, message):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_second_emulator_on_the_same_state_dir_is_refused_until_the_first_dies(tmp_path):
+    state_dir = tmp_path / "emu"
+    first, _ = serve(state_dir)
+    try:
+        lock_file = state_dir / "emulator.lock"
+        assert oct(lock_file.stat().st_mode & 0o777) == "0o600"
+        second = subprocess.run([CLI, "emulator", "serve", "--port", str(free_port()), "--state-dir", str(state_dir)],
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2, second.stderr
+        message = second.stderr.strip()
+        assert len(message.splitlines()) == 1 and "Traceback" not in message
+        assert f"pid {first.pid} on host {socket.gethostname()}" in message
+        assert "stop that emulator or use another --state-dir" in message
+        first.kill()  # kill -9: the OS releases the lock
+        first.communicate()
+        again, _ = serve(state_dir)
+        stop(again)
+    finally:
+        if first.poll() is None:
+            stop(first)

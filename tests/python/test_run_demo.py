@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 PERM_MIGRATE = str(Path(sys.executable).with_name("perm-migrate"))
@@ -36,6 +37,19 @@ def test_demo_runs_the_whole_migration_and_verifies(tmp_path):
     verified = cli("verify", run_id)
     assert verified.returncode == 0, verified.stderr[-3000:]
     assert "verification PASSED" in verified.stdout and "demo run: target is its emulator" in verified.stderr
+    # While `emulator serve` holds the run's emulator state, verify must not start a second emulator on it.
+    serving = subprocess.Popen([PERM_MIGRATE, "emulator", "serve", "--port", "0", "--state-dir",
+                                str(tmp_path / "runs" / run_id / "emulator")],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        _wait_for_lock_holder(tmp_path / "runs" / run_id / "emulator" / "emulator.lock", serving)
+        refused = cli("verify", run_id)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert f"is in use by another emulator, pid {serving.pid}" in refused.stderr
+        assert "stop that emulator or use another --state-dir" in refused.stderr and "Traceback" not in refused.stderr
+    finally:
+        serving.terminate()
+        serving.communicate(timeout=30)
     reported = cli("report", run_id)
     assert reported.returncode == 0, reported.stderr[-3000:]
     assert reported.stdout.startswith("report: ")
@@ -45,3 +59,11 @@ def test_demo_runs_the_whole_migration_and_verifies(tmp_path):
     assert f"cases: delete {exported}, keep 0, restore 0" in rolled_back.stdout
     again = cli("verify", run_id)  # the rollback emptied the demo target
     assert again.returncode == 1 and "verification failed" in again.stderr, again.stdout + again.stderr
+
+
+def _wait_for_lock_holder(lock_file: Path, process: subprocess.Popen) -> None:
+    """Until `process` has written itself as the holder of `lock_file`."""
+    deadline = time.monotonic() + 30
+    while f'"pid": {process.pid}' not in (lock_file.read_text() if lock_file.exists() else ""):
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read() if process.poll() else ""
+        time.sleep(0.05)

@@ -67,27 +67,28 @@ def command() -> None:
 def serve(host, port, state_dir, admin_key, schema_path, no_schema, pin_table, polls_per_state, min_part_size,
           noop_store, faults_file) -> None:
     """Serve the emulator until interrupted. The admin key is never printed."""
-    from perm_rehearsal.emulator.server import create_app
+    from perm_rehearsal.emulator.server import create_app, emulator_lock
     from perm_rehearsal.emulator.state import EmulatorState
 
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    state_dir.chmod(0o700)  # its SQLite, uploads and exports hold personal data (files 0600: the CLI's umask)
-    key, key_source = _admin_key(state_dir, admin_key)
-    try:
-        rules = json.loads(faults_file.read_text()) if faults_file else []
-        faults = Faults(rules if isinstance(rules, list) else [rules])
-    except (ValueError, FaultRuleError, TypeError) as exc:
-        raise ConfigError(f"--faults {faults_file}: {exc}") from None
-    config = EmulatorConfig(
-        state_dir=state_dir, admin_key=key, schema_path=None if no_schema else schema_path,
-        pinned_table_numbers=_pins(pin_table), noop_store=noop_store, polls_per_state=polls_per_state,
-        min_part_size=min_part_size,
-    )
-    try:
-        state = EmulatorState(config)
-    except SchemaError as exc:
-        raise ConfigError(str(exc)) from None
-    from aiohttp import web
+    with emulator_lock(state_dir):
+        state_dir.chmod(0o700)  # its SQLite, uploads and exports hold personal data (files 0600: the CLI's umask)
+        key, key_source = _admin_key(state_dir, admin_key)
+        try:
+            rules = json.loads(faults_file.read_text()) if faults_file else []
+            faults = Faults(rules if isinstance(rules, list) else [rules])
+        except (ValueError, FaultRuleError, TypeError) as exc:
+            raise ConfigError(f"--faults {faults_file}: {exc}") from None
+        config = EmulatorConfig(
+            state_dir=state_dir, admin_key=key, schema_path=None if no_schema else schema_path,
+            pinned_table_numbers=_pins(pin_table), noop_store=noop_store, polls_per_state=polls_per_state,
+            min_part_size=min_part_size,
+        )
+        try:
+            state = EmulatorState(config)
+        except SchemaError as exc:
+            raise ConfigError(str(exc)) from None
+        from aiohttp import web
 
-    click.echo(f"Convex emulator on http://{host}:{port} (state {state_dir}; admin key from {key_source})", err=True)
-    web.run_app(create_app(state, faults), host=host, port=port, access_log=None, print=None)
+        click.echo(f"Convex emulator on http://{host}:{port} (state {state_dir}; admin key from {key_source})",
+                   err=True)
+        web.run_app(create_app(state, faults), host=host, port=port, access_log=None, print=None)

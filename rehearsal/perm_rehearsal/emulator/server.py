@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 import threading
@@ -13,6 +14,8 @@ from pathlib import Path
 from aiohttp import web
 
 from loader.convex.values import encode
+from loader.errors import ConfigError
+from loader.run_folder import exclusive_lock
 from perm_rehearsal.emulator import api, auth
 from perm_rehearsal.emulator.config import EmulatorConfig
 from perm_rehearsal.emulator.errors import ApiError, bad_request
@@ -25,6 +28,7 @@ from perm_rehearsal.emulator.store import doc_from_text
 
 log = logging.getLogger("loader.emulator")
 UPLOAD_CHUNK = 1 << 20
+LOCK_FILE = "emulator.lock"
 
 
 @web.middleware
@@ -271,6 +275,7 @@ class Emulator:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
+        self._lock: contextlib.ExitStack | None = None
         self.state: EmulatorState | None = None
         self.app: web.Application | None = None
 
@@ -283,6 +288,15 @@ class Emulator:
         return self.config.admin_key
 
     def start(self) -> Emulator:
+        self._lock = contextlib.ExitStack()
+        self._lock.enter_context(emulator_lock(self.config.state_dir))
+        try:
+            return self._start_thread()
+        except BaseException:
+            self._lock.close()
+            raise
+
+    def _start_thread(self) -> Emulator:
         ready = threading.Event()
         failure: list[BaseException] = []
 
@@ -321,6 +335,9 @@ class Emulator:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(30)
             self._loop = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -328,6 +345,14 @@ class Emulator:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+
+
+def emulator_lock(state_dir: Path) -> contextlib.AbstractContextManager[None]:
+    """Hold `<state_dir>/emulator.lock` for an emulator's whole life: two emulators never share one state."""
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return exclusive_lock(state_dir / LOCK_FILE, lambda holder: ConfigError(
+        f"emulator state {state_dir} is in use by another emulator, {holder}; "
+        "stop that emulator or use another --state-dir"))
 
 
 @contextmanager
