@@ -8,7 +8,7 @@ Checks (MAPPING_SPEC §4.1, §4.5, §5):
   (all exported fields with `overwrite_existing_profiles`);
 - references: every `v.id(...)` value of the contract in a verified document points at an
   existing document of the right table;
-- legacy user groups: each case's `legacyUserId` resolves (§5.2, `int_user_references`) to the
+- legacy user groups: each case's `legacyUserId` resolves (§5.2, `int_users__references`) to the
   same user group (email) as its `userId`;
 - conservation: per source table `extracted = loaded + rejected + excluded`, the source rows
   of loader-rejected documents (each once) moved from loaded to rejected, and `extracted` equal
@@ -662,7 +662,7 @@ def build_inputs(folder: RunFolder, mapping: MappingTable, contract_path: Path =
         return row.convex_id if row else None
 
     def user_groups() -> Iterator[tuple[str, str | None]]:
-        for row in warehouse.rows("int_user_references", "select user_ref, group_email from {rel}"):
+        for row in warehouse.rows("int_users__references", "select user_ref, group_email from {rel}"):
             yield row["user_ref"], row["group_email"]
 
     return VerifyInputs(

@@ -23,7 +23,7 @@ owned as (
 ),
 
 user_references as (
-    select * from {{ ref('int_user_references') }}
+    select * from {{ ref('int_users__references') }}
 ),
 
 resolved as (

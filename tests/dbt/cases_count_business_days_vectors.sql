@@ -11,7 +11,7 @@ with vectors as (
     union all select '2025-01-10', '2025-01-01', 0
 )
 
-select vectors.*, {{ cases_count_business_days('counted') }} as actual
+select vectors.*, {{ count_business_days('counted') }} as actual
 from vectors
-{{ cases_business_day_range_join('vectors.start_date', 'vectors.end_date', 'counted') }}
-where {{ cases_count_business_days('counted') }} is null or {{ cases_count_business_days('counted') }} <> vectors.expected
+{{ business_day_range_join('vectors.start_date', 'vectors.end_date', 'counted') }}
+where {{ count_business_days('counted') }} is null or {{ count_business_days('counted') }} <> vectors.expected

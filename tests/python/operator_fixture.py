@@ -40,10 +40,10 @@ def consistent_rows(schema: Schema) -> dict[str, list[dict]]:
 
 
 def add_verify_models(folder: RunFolder, user_references=USER_REFERENCES, reconciliation=RECONCILIATION) -> None:
-    """`int_user_references` and `dq_reconciliation` in the warehouse and the dbt manifest."""
+    """`int_users__references` and `dq_reconciliation` in the warehouse and the dbt manifest."""
     with duckdb.connect(str(folder.warehouse_path)) as con:
-        con.execute(f"create or replace table {SCHEMA}.int_user_references (user_ref varchar, group_email varchar)")
-        con.executemany(f"insert into {SCHEMA}.int_user_references values (?, ?)", user_references)
+        con.execute(f"create or replace table {SCHEMA}.int_users__references (user_ref varchar, group_email varchar)")
+        con.executemany(f"insert into {SCHEMA}.int_users__references values (?, ?)", user_references)
         con.execute(f"create or replace table {SCHEMA}.dq_reconciliation (source_table varchar, extracted bigint, "
                     "loaded bigint, rejected bigint, excluded bigint, balanced boolean)")
         con.executemany(f"insert into {SCHEMA}.dq_reconciliation values (?, ?, ?, ?, ?, true)", reconciliation)
@@ -55,7 +55,7 @@ def add_verify_models(folder: RunFolder, user_references=USER_REFERENCES, reconc
         meta = cases["config"]["meta"]["convex"]
         meta["resolution_keys"] = sorted(set(meta["resolution_keys"]) | {"resolve_v1_rows"})
         meta["mapping"] = {"rows_column": "resolve_v1_rows", "email_column": "resolve_owner_email"}
-    for model in ("int_user_references", "dq_reconciliation"):
+    for model in ("int_users__references", "dq_reconciliation"):
         manifest["nodes"][f"model.perm_migration.{model}"] = {
             "resource_type": "model", "name": model, "relation_name": f"{SCHEMA}.{model}", "config": {"meta": {}},
             "columns": {}}

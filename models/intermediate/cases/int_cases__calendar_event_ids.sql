@@ -14,7 +14,7 @@ pairs as (
         cases.case_id,
         keys.v2_key,
         keys.key_precedence,
-        {{ cases_json_member_text_dynamic('cases.event_ids', 'keys.v1_key') }} as event_id
+        {{ json_member_text_dynamic('cases.event_ids', 'keys.v1_key') }} as event_id
     from cases
     cross join {{ ref('cases_calendar_deadline_keys') }} as keys
     where {{ json_kind('cases.event_ids') }} = 'object'

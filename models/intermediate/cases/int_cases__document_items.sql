@@ -20,7 +20,7 @@ items as (
         items.item_index + 1 as item_position,
         items.item,
         items.item_text
-    from {{ cases_json_array_raw_rows('cases', ['case_id', 'owner_email'], 'cases.' ~ column ~ '_raw', 'items') }}
+    from {{ json_array_raw_rows('cases', ['case_id', 'owner_email'], 'cases.' ~ column ~ '_raw', 'items') }}
     {%- endfor %}
 ),
 

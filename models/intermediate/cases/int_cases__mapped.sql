@@ -47,9 +47,9 @@ with joined as (
 derived as (
     select
         joined.*,
-        {{ cases_least(['sunday_ad_first_date', 'job_order_start_date', 'notice_of_filing_start_date']) }}
+        {{ least_date(['sunday_ad_first_date', 'job_order_start_date', 'notice_of_filing_start_date']) }}
             as recruitment_start_date,
-        {{ cases_greatest(['sunday_ad_second_date', 'job_order_end_date', 'notice_of_filing_end_date',
+        {{ greatest_date(['sunday_ad_second_date', 'job_order_end_date', 'notice_of_filing_end_date',
             'case when is_professional_occupation then additional_recruitment_end_date end',
             'case when is_professional_occupation then latest_method_date end']) }} as recruitment_end_date
     from joined
@@ -61,10 +61,10 @@ windows as (
         case when recruitment_end_date is not null then {{ add_days('recruitment_end_date', 30) }} end
             as filing_window_opens,
         case when recruitment_start_date is not null then
-            {{ cases_least([add_days('recruitment_start_date', 180), 'pwd_expiration_date']) }} end
+            {{ least_date([add_days('recruitment_start_date', 180), 'pwd_expiration_date']) }} end
             as filing_window_closes,
         case when recruitment_start_date is not null then
-            {{ cases_least([add_days('recruitment_start_date', 150),
+            {{ least_date([add_days('recruitment_start_date', 150),
                 'case when pwd_expiration_date is not null then ' ~ add_days('pwd_expiration_date', -30) ~ ' end']) }} end
             as recruitment_window_closes,
         job_order_start_date is not null and job_order_end_date is not null
@@ -72,7 +72,7 @@ windows as (
             and notice_of_filing_start_date is not null and notice_of_filing_end_date is not null
             and (not is_professional_occupation or complete_method_count >= 3 or additional_recruitment_end_date is not null)
             as recruitment_complete,
-        {{ cases_greatest(['job_order_end_date', 'sunday_ad_second_date', 'notice_of_filing_end_date',
+        {{ greatest_date(['job_order_end_date', 'sunday_ad_second_date', 'notice_of_filing_end_date',
             'case when is_professional_occupation then additional_recruitment_end_date end',
             'case when is_professional_occupation then latest_method_date end']) }} as recruitment_last_end
     from derived

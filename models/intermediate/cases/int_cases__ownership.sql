@@ -47,7 +47,7 @@ select
         when oversized.case_id is not null then oversized.problems || '; quarantined'
     end as message
 from {{ ref('stg_supabase__cases') }} as cases
-left join {{ ref('int_user_references') }} as refs
+left join {{ ref('int_users__references') }} as refs
     on refs.user_ref = cases.user_ref
 left join {{ ref('int_cases__oversized') }} as oversized
     on oversized.case_id = cases.case_id

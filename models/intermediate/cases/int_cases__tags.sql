@@ -52,7 +52,7 @@ text_parts as (
         {{ clean_text('parts.part') }} as tag,
         false as is_dropped_element,
         false as is_null_element
-    from {{ cases_split_rows('text_cases', ['case_id'], 'text_cases.tags_text', ',', 'parts') }}
+    from {{ split_rows('text_cases', ['case_id'], 'text_cases.tags_text', ',', 'parts') }}
 ),
 
 all_parts as (

@@ -30,9 +30,9 @@
 with cases as (
     select
         mapped.*,
-        {{ cases_count_business_days('notice') }} as notice_business_days
+        {{ count_business_days('notice') }} as notice_business_days
     from {{ ref('int_cases__mapped') }} as mapped
-    {{ cases_business_day_range_join('mapped.notice_of_filing_start_date', 'mapped.notice_of_filing_end_date', 'notice') }}
+    {{ business_day_range_join('mapped.notice_of_filing_start_date', 'mapped.notice_of_filing_end_date', 'notice') }}
 )
 
 {%- for rule_id, field, condition, message in rules %}

@@ -123,8 +123,8 @@ final as (
         end as secondary_email,
         case
             when joined.is_anonymous then 'anonymous'
-            when joined.is_soft_deleted and not {{ users_flag('include_soft_deleted_users') }} then 'soft_deleted'
-            when joined.is_banned and not {{ users_flag('include_banned_users') }} then 'banned'
+            when joined.is_soft_deleted and not {{ bool_var('include_soft_deleted_users') }} then 'soft_deleted'
+            when joined.is_banned and not {{ bool_var('include_banned_users') }} then 'banned'
         end as exclusion_reason
     from joined
 )

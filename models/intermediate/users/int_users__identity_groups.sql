@@ -41,16 +41,16 @@ outcomes as (
         case
             when identities.exclusion_reason is not null then 'excluded'
             when identities.identity_email is null then 'rejected'
-            when ranked.group_rank > 1 and not {{ users_flag('merge_duplicate_emails') }} then 'rejected'
+            when ranked.group_rank > 1 and not {{ bool_var('merge_duplicate_emails') }} then 'rejected'
             else 'loaded'
         end as identity_outcome,
         case
             when identities.exclusion_reason is not null then identities.exclusion_reason
             when identities.identity_email is null then 'DQ-09'
-            when ranked.group_rank > 1 and not {{ users_flag('merge_duplicate_emails') }} then 'DQ-01'
+            when ranked.group_rank > 1 and not {{ bool_var('merge_duplicate_emails') }} then 'DQ-01'
         end as identity_reason,
         coalesce(ranked.group_rank = 1, false) as is_winner,
-        coalesce(ranked.group_rank > 1 and {{ users_flag('merge_duplicate_emails') }}, false) as is_merged_loser
+        coalesce(ranked.group_rank > 1 and {{ bool_var('merge_duplicate_emails') }}, false) as is_merged_loser
     from identities
     left join ranked on ranked.identity_id = identities.identity_id
     left join winners on winners.identity_email = ranked.identity_email

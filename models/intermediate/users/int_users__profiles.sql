@@ -27,7 +27,7 @@ reminder_days as (
 ),
 
 user_references as (
-    select * from {{ ref('int_user_references') }}
+    select * from {{ ref('int_users__references') }}
 ),
 
 user_types as (

@@ -5,5 +5,5 @@ select
     owner_email,
     target_field,
     message
-from {{ ref('int_findings__cases') }}
+from {{ ref('int_cases__findings') }}
 where dq_id = 'DQ-12'

@@ -1,9 +1,9 @@
-{#- One row per extracted source row of every reconciled table (§4.1): the union of the int_outcomes__* models. -#}
+{#- One row per extracted source row of every reconciled table (§4.1): the union of the int_<entity>__*outcomes models. -#}
 with
 
 {{ union_as_text(
-    ['int_outcomes__auth_users', 'int_outcomes__app_users', 'int_outcomes__user_settings',
-     'int_outcomes__user_preferences', 'int_outcomes__cases', 'int_outcomes__case_rfi', 'int_outcomes__case_rfe'],
+    ['int_users__auth_user_outcomes', 'int_users__app_user_outcomes', 'int_users__setting_outcomes',
+     'int_users__preference_outcomes', 'int_cases__outcomes', 'int_cases__rfi_outcomes', 'int_cases__rfe_outcomes'],
     ['source_table', 'v1_id', 'outcome', 'reason', 'dq_id', 'field', 'value', 'message', 'source_row']
 ) }}
 

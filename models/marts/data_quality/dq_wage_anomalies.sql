@@ -7,5 +7,5 @@ select
     original_value,
     resulting_value,
     message
-from {{ ref('int_findings__cases') }}
+from {{ ref('int_cases__findings') }}
 where dq_id = 'DQ-21'

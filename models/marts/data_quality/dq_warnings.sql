@@ -2,7 +2,7 @@
 with
 
 {{ union_as_text(
-    ['int_findings__users', 'int_findings__cases'],
+    ['int_users__findings', 'int_cases__findings'],
     ['dq_id', 'level', 'source_table', 'v1_id', 'case_legacy_id', 'owner_email', 'target_field',
      'original_value', 'resulting_value', 'message']
 ) }}

@@ -1,7 +1,7 @@
-{#- Generic data tests of the user side (dbt_utils is not reachable here). -#}
+{#- Generic value tests (dbt_utils is not reachable here). -#}
 
 {#- Fails for every non-NULL value that is not the text of a JSON array. -#}
-{% test users_json_array(model, column_name) %}
+{% test json_array(model, column_name) %}
 select {{ column_name }}
 from {{ model }}
 where {{ column_name }} is not null
@@ -9,7 +9,7 @@ where {{ column_name }} is not null
 {% endtest %}
 
 {#- Fails for every non-NULL value outside [min_value, max_value]. -#}
-{% test users_between(model, column_name, min_value, max_value) %}
+{% test value_between(model, column_name, min_value, max_value) %}
 select {{ column_name }}
 from {{ model }}
 where {{ column_name }} is not null
@@ -17,7 +17,7 @@ where {{ column_name }} is not null
 {% endtest %}
 
 {#- Fails for every non-NULL value that does not match the regular expression (partial match). -#}
-{% test users_matches(model, column_name, pattern) %}
+{% test matches_pattern(model, column_name, pattern) %}
 select {{ column_name }}
 from {{ model }}
 where {{ column_name }} is not null
@@ -25,7 +25,7 @@ where {{ column_name }} is not null
 {% endtest %}
 
 {#- Fails for every row where the expression is false. -#}
-{% test users_expression_true(model, expression) %}
+{% test expression_true(model, expression) %}
 select *
 from {{ model }}
 where not coalesce(({{ expression }}), false)

@@ -1,5 +1,5 @@
 {#- Generic test: the combination of `columns` is unique (rows returned = duplicated combinations). -#}
-{% test cases_unique_combination(model, columns) %}
+{% test unique_combination(model, columns) %}
 select {{ columns | join(', ') }}, count(*) as occurrences
 from {{ model }}
 group by {{ columns | join(', ') }}

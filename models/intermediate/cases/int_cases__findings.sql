@@ -1,5 +1,5 @@
 {#- One row per case-side data-quality finding (warnings and info notes, MAPPING_SPEC §4.3), in the
-    layout of docs/INTERFACES.md §4. Quarantines are in the int_outcomes__* models instead. -#}
+    layout of docs/INTERFACES.md §4. Quarantines are in the int_<entity>__*outcomes models instead. -#}
 {%- set date_fields = [
     ('pwd_filing_date', 'pwdFilingDate'), ('pwd_determination_date', 'pwdDeterminationDate'),
     ('pwd_expiration_date', 'pwdExpirationDate'), ('job_order_start_date', 'jobOrderStartDate'),

@@ -1,15 +1,15 @@
-{#- Case-side JSON helpers: raw JSON items with their compact text, and JSON text of raw rows.
+{#- JSON row helpers: raw JSON items with their compact text, JSON text of raw rows, dynamic members.
     Output is identical on DuckDB and Postgres: compact, keys in source order. -#}
 
 {#- FROM-clause item: one row per element of a JSON array held as text (one extra decode of a
     double-encoded string) in each row of `relation` (see json_array_rows): the relation's `columns`,
     `<alias>.item_index` (0-based), `<alias>.item` (parsed JSON, for the json_* accessors) and
     `<alias>.item_text` (compact JSON text, keys in source order). Non-arrays and invalid JSON give no rows. -#}
-{% macro cases_json_array_raw_rows(relation, columns, text_expr, alias) -%}
-  {{ return(adapter.dispatch('cases_json_array_raw_rows', 'perm_migration')(relation, columns, text_expr, alias)) }}
+{% macro json_array_raw_rows(relation, columns, text_expr, alias) -%}
+  {{ return(adapter.dispatch('json_array_raw_rows', 'perm_migration')(relation, columns, text_expr, alias)) }}
 {%- endmacro %}
 
-{% macro default__cases_json_array_raw_rows(relation, columns, text_expr, alias) -%}
+{% macro default__json_array_raw_rows(relation, columns, text_expr, alias) -%}
 (
   select {% for column in columns %}parsed_items.{{ column }}, {% endfor -%}
          parsed_items.item_index, parsed_items.item, cast(parsed_items.item as varchar) as item_text
@@ -17,7 +17,7 @@
 ) as {{ alias }}
 {%- endmacro %}
 
-{% macro postgres__cases_json_array_raw_rows(relation, columns, text_expr, alias) -%}
+{% macro postgres__json_array_raw_rows(relation, columns, text_expr, alias) -%}
 {%- set parsed = json_parse(text_expr) -%}
 {%- set as_json -%}
 (case when jsonb_typeof({{ parsed }}) = 'array'
@@ -37,14 +37,14 @@
 
 {#- Regex of a JSON-escaped or raw control character (§3.1 TEXT rule set), removed from row JSON so that
     both warehouses agree (they differ only in the case of the hex digits of \u escapes). -#}
-{% macro _cases_escaped_control_regex() -%}
+{% macro _escaped_control_regex() -%}
 '\\u00(0[0-8BbCcEeFf]|1[0-9A-Fa-f])|\\u007[Ff]|[\x01-\x08\x0B\x0C\x0E-\x1F\x7F]'
 {%- endmacro %}
 
 {#- The column names of raw table `table_name` (schema `raw`, docs/INTERFACES.md §1), in table order
     (= contract order). Looked up by name, not through source(): the calling model then depends only
     on its staging view, and its unit tests need no source input. -#}
-{% macro cases_raw_columns(table_name) -%}
+{% macro raw_columns(table_name) -%}
   {%- set relation = api.Relation.create(database=target.database, schema='raw', identifier=table_name) -%}
   {{ return(adapter.get_columns_in_relation(relation) | map(attribute='name') | list) }}
 {%- endmacro %}
@@ -60,10 +60,10 @@
 {% macro default__cases_row_json(table_name, alias) -%}
 {%- if execute -%}
 regexp_replace(cast(to_json({
-{%- for column_name in cases_raw_columns(table_name) %}
+{%- for column_name in raw_columns(table_name) %}
   '{{ column_name }}': cast({{ alias }}.{{ adapter.quote(column_name) }} as varchar){{ ',' if not loop.last }}
 {%- endfor %}
-}) as varchar), {{ _cases_escaped_control_regex() }}, '', 'g')
+}) as varchar), {{ _escaped_control_regex() }}, '', 'g')
 {%- else -%}
 ''
 {%- endif -%}
@@ -72,26 +72,26 @@ regexp_replace(cast(to_json({
 {% macro postgres__cases_row_json(table_name, alias) -%}
 {%- if execute -%}
 regexp_replace((select cast(row_to_json(raw_values) as text) from (select
-{%- for column_name in cases_raw_columns(table_name) %}
+{%- for column_name in raw_columns(table_name) %}
   cast({{ alias }}.{{ adapter.quote(column_name) }} as text) as {{ adapter.quote(column_name) }}{{ ',' if not loop.last }}
 {%- endfor %}
-) as raw_values), {{ _cases_escaped_control_regex() }}, '', 'g')
+) as raw_values), {{ _escaped_control_regex() }}, '', 'g')
 {%- else -%}
 ''
 {%- endif -%}
 {%- endmacro %}
 
 {#- Member of a parsed JSON object named by a text expression, as text when it is a JSON string. -#}
-{% macro cases_json_member_text_dynamic(j, key_expr) -%}
-  {{ return(adapter.dispatch('cases_json_member_text_dynamic', 'perm_migration')(j, key_expr)) }}
+{% macro json_member_text_dynamic(j, key_expr) -%}
+  {{ return(adapter.dispatch('json_member_text_dynamic', 'perm_migration')(j, key_expr)) }}
 {%- endmacro %}
 
-{% macro default__cases_json_member_text_dynamic(j, key_expr) -%}
+{% macro default__json_member_text_dynamic(j, key_expr) -%}
 (case when json_type(json_extract({{ j }}, '$."' || {{ key_expr }} || '"')) = 'VARCHAR'
       then json_extract_string({{ j }}, '$."' || {{ key_expr }} || '"') end)
 {%- endmacro %}
 
-{% macro postgres__cases_json_member_text_dynamic(j, key_expr) -%}
+{% macro postgres__json_member_text_dynamic(j, key_expr) -%}
 (case when jsonb_typeof({{ j }} -> {{ key_expr }}) = 'string' then {{ j }} ->> {{ key_expr }} end)
 {%- endmacro %}
 

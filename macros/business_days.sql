@@ -3,7 +3,7 @@
 {#- FROM-clause joins adding `<alias>.cal_date` = addBusinessDays(start_expr, n) for n ≥ 0
     (the start day itself never counts, n = 0 returns it unchanged even on a weekend or holiday;
     NULL when start_expr is NULL or off the calendar). -#}
-{% macro cases_add_business_days_join(start_expr, n, alias) -%}
+{% macro add_business_days_join(start_expr, n, alias) -%}
 left join {{ ref('int_cases__business_calendar') }} as {{ alias }}_start
     on {{ alias }}_start.cal_date = {{ start_expr }}
 left join {{ ref('int_cases__business_calendar') }} as {{ alias }}
@@ -17,8 +17,8 @@ left join {{ ref('int_cases__business_calendar') }} as {{ alias }}
 {%- endif %}
 {%- endmacro %}
 
-{#- FROM-clause joins exposing the calendar rows of a start and an end date, for cases_count_business_days. -#}
-{% macro cases_business_day_range_join(start_expr, end_expr, alias) -%}
+{#- FROM-clause joins exposing the calendar rows of a start and an end date, for count_business_days. -#}
+{% macro business_day_range_join(start_expr, end_expr, alias) -%}
 left join {{ ref('int_cases__business_calendar') }} as {{ alias }}_start
     on {{ alias }}_start.cal_date = {{ start_expr }}
 left join {{ ref('int_cases__business_calendar') }} as {{ alias }}_end
@@ -26,7 +26,7 @@ left join {{ ref('int_cases__business_calendar') }} as {{ alias }}_end
 {%- endmacro %}
 
 {#- countBusinessDays(start, end): business days in the inclusive range, 0 when end < start. -#}
-{% macro cases_count_business_days(alias) -%}
+{% macro count_business_days(alias) -%}
 (case when {{ alias }}_end.cal_date < {{ alias }}_start.cal_date then 0
       else {{ alias }}_end.business_day_seq - {{ alias }}_start.business_day_seq
            + case when {{ alias }}_start.is_business_day then 1 else 0 end end)
