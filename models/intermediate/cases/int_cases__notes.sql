@@ -2,6 +2,7 @@
     note, then the unattached RFI / RFE legacy notes; with what was dropped or fixed (DQ-22) and the text
     the TEXT rule changed (DQ-27). JSON null elements are dropped before the shape is decided (§3.1 JSON rule). -#}
 {%- set parsed = json_parse('cases.notes_raw') -%}
+{{ config(pre_hook="{{ case_pieces_start(ref('int_cases__scalars')) }}", post_hook="{{ case_pieces_insert_rest() }}") }}
 
 with cases as (
     select
@@ -19,6 +20,7 @@ with cases as (
         on stg.case_id = scalars.case_id
     inner join {{ ref('int_cases__rfi_rfe_lists') }} as lists
         on lists.case_id = scalars.case_id
+    where {{ in_case_piece('scalars.case_id') }}
 ),
 
 parsed as (

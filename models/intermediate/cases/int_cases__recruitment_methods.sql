@@ -1,9 +1,10 @@
 {#- One row per loaded case: additionalRecruitmentMethods as a JSON array in v1 order (§3.7) and the
     aggregates that derived dates (§3.9.3), auto status (§3.9.7) and DQ-22/DQ-23 need. -#}
+{{ config(pre_hook="{{ case_pieces_start(ref('int_cases__scalars')) }}", post_hook="{{ case_pieces_insert_rest() }}") }}
 with kept as (
     select *
     from {{ ref('int_cases__recruitment_method_items') }}
-    where fate = 'kept'
+    where fate = 'kept' and {{ in_case_piece('case_id') }}
 ),
 
 per_case as (
@@ -39,3 +40,4 @@ inner join {{ ref('stg_supabase__cases') }} as stg
     on stg.case_id = scalars.case_id
 left join per_case
     on per_case.case_id = scalars.case_id
+where {{ in_case_piece('scalars.case_id') }}
