@@ -1,7 +1,7 @@
 """The emulator's own share of import, read-back and backup, in-process (no HTTP, no loader): a JSONL
 file snapshot-imported into a fresh real-store emulator state, read back page by page through
 `_system/cli/tableData` (function call + response text), then written as a snapshot export ZIP.
-Prints wall and CPU seconds of each; `--code DIR` runs another tree's `loader` (before/after).
+Prints wall and CPU seconds of each; `--code DIR` runs another tree's `loader` and emulator (before/after).
 
     .venv/bin/python bench/emulator_micro.py runs/<run>/import/cases.send.jsonl cases
     .venv/bin/python bench/emulator_micro.py <file> cases --code bench/work/before
@@ -29,17 +29,18 @@ def main() -> None:
     parser.add_argument("jsonl", type=Path, help="documents as the importer sends them (one per line)")
     parser.add_argument("table")
     parser.add_argument("--code", type=Path, default=Path(__file__).resolve().parent.parent,
-                        help="source tree whose loader package runs (default this one)")
+                        help="source tree whose loader and emulator run (default this one)")
     args = parser.parse_args()
-    sys.path.insert(0, str(args.code.resolve()))
+    sys.path[:0] = [str(args.code.resolve()), str(args.code.resolve() / "rehearsal")]
     import loader
+    import perm_rehearsal
     from perm_rehearsal.emulator import api
     from perm_rehearsal.emulator.config import EmulatorConfig
     from perm_rehearsal.emulator.exports import Exports
     from perm_rehearsal.emulator.imports import Imports
     from perm_rehearsal.emulator.state import EmulatorState
 
-    print(f"code: {Path(loader.__file__).parent.parent}")
+    print(f"code: {Path(loader.__file__).parent.parent}, {Path(perm_rehearsal.__file__).parent.parent}")
     work = Path(tempfile.mkdtemp(prefix="emulator-micro-"))
     try:
         state = EmulatorState(EmulatorConfig(state_dir=work))

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from loader.convex.ids import ALPHABET, InvalidId, decode_id, encode_id, is_id, mint_id, table_number_of
+from loader.convex.ids import ALPHABET, InvalidId, decode_id, encode_id, is_id, mint_id, minted_ids, table_number_of
 
 EXAMPLE_1 = "j57000820c20a1g7104gm2rc1m70ynr8"
 EXAMPLE_2 = "kg27rxfv99gzp01wmph0gvt92d6hnvy6"
@@ -106,3 +106,18 @@ def test_mint_id_carries_table_and_day():
     assert table_number_of(text) == 10003
     assert int.from_bytes(decode_id(text)[1][-2:], "big") == 1_700_000_000 // 86400
     assert len({mint_id(10003) for _ in range(1000)}) == 1000
+
+
+@pytest.mark.parametrize("table_number", [1, 127, 128, 10001, 16383, 16384, 2**21, 2**32 - 1])
+def test_minted_ids_are_what_mint_id_makes_for_every_varint_length(table_number):
+    now = 1705363200.0  # 2024-01-16: day 19738
+    ids = minted_ids(table_number, 300, now=now)
+    assert len(ids) == len(set(ids)) == 300
+    assert {len(i) for i in ids} == {len(mint_id(table_number, now=now))}
+    for doc_id in ids:
+        number, internal = decode_id(doc_id)  # valid footer and canonical base32
+        assert number == table_number and encode_id(number, internal) == doc_id
+        assert int.from_bytes(internal[-2:], "big") == 19738
+    assert minted_ids(table_number, 0) == []
+    with pytest.raises(InvalidId):
+        minted_ids(0, 1)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from loader.convex.values import PlainDict, decode_export_json, encode
 from perm_rehearsal.emulator.api import json_text
-from perm_rehearsal.emulator.store import PlainTexts, doc_text, is_plain_text
+from perm_rehearsal.emulator.store import PlainTexts, Store, doc_text, is_plain_text
 
 FORMATS = ("json", "convex_encoded_json", "export_json")
 
@@ -86,3 +86,28 @@ def test_table_data_pages_read_the_same_in_every_format_with_and_without_int64(c
                             fmt=fmt)["page"]
         assert first["page"][0]["n"] == expected_n[fmt] and second["page"][0]["f"] == 1.5
         assert [d.get("n", d.get("f")) for d in both] == [expected_n[fmt], 1.5]
+
+
+def test_a_page_with_a_byte_cap_reads_rows_only_up_to_the_first_beyond_it(tmp_path):
+    store = Store(tmp_path / "store.sqlite")
+    tablet = store.create_tablet("t", 10001)
+    store.insert_rows(tablet, [(f"id{i:02d}", float(i + 1), '{"x":"' + "a" * 92 + '"}') for i in range(20)])  # 100 B
+    assert len(store.page(tablet, None, 11)) == 11
+    assert [row[1] for row in store.page(tablet, None, 11, max_bytes=250)] == ["id00", "id01", "id02"]
+    assert len(store.page(tablet, None, 11, max_bytes=300)) == 4  # the row that takes the total beyond 300
+    assert [row[1] for row in store.page(tablet, (3.0, "id02"), 11, max_bytes=50)] == ["id03"]
+    assert len(store.page(tablet, None, 11, max_bytes=10**6)) == 11
+    store.close()
+
+
+def test_table_data_pages_stop_at_five_megabytes_and_go_on_from_there(client):  # noqa: F811
+    assert client.oneshot("blobs", [{"n": float(i), "text": "b" * 900_000} for i in range(12)]).status_code == 200
+    seen, cursor, sizes = [], None, []
+    while True:
+        page = client.value("_system/cli/tableData", {"table": "blobs", "paginationOpts": {"numItems": 10, "cursor": cursor}})
+        sizes.append(len(page["page"]))
+        seen += [doc["n"] for doc in page["page"]]
+        if page["isDone"]:
+            break
+        cursor = page["continueCursor"]
+    assert sorted(seen) == [float(i) for i in range(12)] and sizes == [5, 5, 2]

@@ -33,7 +33,7 @@ class TablePlan:
     """One table of an import, learned in the parse phase."""
 
     name: str
-    rows: Callable[[], Iterator[Any]]  # Convex values (decoded), in file order
+    rows: Callable[[], Iterator[tuple[Any, bool]]]  # (Convex value (decoded), `_fast_row` read it), in file order
     count: int = 0
     first_id: Any = None
     zip_number: int | None = None
@@ -111,6 +111,79 @@ def _syntax_checked(raw: bytes, row: int, uniform: bool) -> Any:
     return _parse_line(raw, row, uniform, decode=False)
 
 
+# A `-0` number (no fraction or exponent follows): float64 -0.0 for the exact parse of a JSONL row, int 0 for
+# orjson. It also matches inside a string ("A-0"): that row takes the exact path.
+_MINUS_ZERO_INTEGER = re.compile(rb"-0(?![\d.eE])")
+
+
+def _plain_object(value: dict, float64: bool) -> bool:
+    """Turn the ints of an orjson-read object into floats (`float64`: JSONL rows); False when a float in it is
+    one orjson may write differently from `json` (outside 1e-4 ≤ |x| < 1e16, not 0; see `orjson_doc_text`),
+    which also holds for every float orjson may read differently from the exact parse: an integer literal
+    beyond 64 bits (a float for orjson, an int64 for export_json) is ≥ 2^63."""
+    for key, item in value.items():
+        kind = type(item)
+        if kind is str:
+            continue
+        if kind is int:
+            if not float64:
+                continue
+            item = value[key] = float(item)
+        elif kind is dict:
+            if not _plain_object(item, float64):
+                return False
+            continue
+        elif kind is list:
+            if not _plain_array(item, float64):
+                return False
+            continue
+        elif kind is not float:
+            continue
+        if item and not 1e-4 <= abs(item) < 1e16:
+            return False
+    return True
+
+
+def _plain_array(value: list, float64: bool) -> bool:
+    """`_plain_object` for an array."""
+    for index, item in enumerate(value):
+        kind = type(item)
+        if kind is str:
+            continue
+        if kind is int:
+            if not float64:
+                continue
+            item = value[index] = float(item)
+        elif kind is dict:
+            if not _plain_object(item, float64):
+                return False
+            continue
+        elif kind is list:
+            if not _plain_array(item, float64):
+                return False
+            continue
+        elif kind is not float:
+            continue
+        if item and not 1e-4 <= abs(item) < 1e16:
+            return False
+    return True
+
+
+def _fast_row(raw: bytes, uniform: bool) -> dict | None:
+    """The row as `_parse_line` decodes it, read by orjson, when that is surely the same value and orjson's
+    sorted text of it is its stored text (`orjson_doc_text`): an object without `$` objects, BOM, surrogate
+    escapes or `-0` integers, whose floats need no exponent (orjson refuses NaN and numbers beyond float64).
+    None for any other line: the exact path decides."""
+    if (raw.startswith(b"\xef\xbb\xbf") or b"\\ud" in raw or b"\\uD" in raw or b'"$' in raw
+            or _MINUS_ZERO_INTEGER.search(raw)):
+        return None
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return value if type(value) is dict and _plain_object(value, not uniform) else None
+
+
 def _jsonl_lines(stream: io.BufferedReader) -> Iterator[tuple[int, bytes]]:
     """(row number, line without newline); a blank line (also a second final newline) is a row too."""
     row = 0
@@ -137,10 +210,12 @@ def _jsonl_plan(name: str, open_stream: Callable[[], io.BufferedReader], uniform
     return plan
 
 
-def _jsonl_values(open_stream, uniform: bool) -> Iterator[Any]:
+def _jsonl_values(open_stream, uniform: bool) -> Iterator[tuple[Any, bool]]:
+    """(value, True) of every row `_fast_row` reads, else (the exact `_parse_line`'s value, False)."""
     with open_stream() as stream:
         for row, raw in _jsonl_lines(stream):
-            yield _parse_line(raw, row, uniform)
+            value = _fast_row(raw, uniform)
+            yield (value, True) if value is not None else (_parse_line(raw, row, uniform), False)
 
 
 def parse_upload(job: ImportJob) -> list[TablePlan]:
@@ -164,7 +239,7 @@ def _json_array_plan(job: ImportJob) -> TablePlan:
         raise ImportFailure(f"Import wasn't valid JSON: {exc}") from None
     if not isinstance(values, list):
         raise ImportFailure("Import wasn't a JSON array")
-    plan = TablePlan(job.table, lambda: iter(values), count=len(values))
+    plan = TablePlan(job.table, lambda: ((value, False) for value in values), count=len(values))
     plan.first_id = values[0].get("_id") if values and isinstance(values[0], dict) else None
     return plan
 

@@ -5,15 +5,25 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from loader.convex.ids import InvalidId, decode_id, mint_id
+from loader.convex.ids import InvalidId, decode_id, minted_ids
 from loader.convex.values import InvalidValue, check_document
 from perm_rehearsal.emulator.import_parse import ImportFailure, ImportJob, TablePlan
-from perm_rehearsal.emulator.store import ACTIVE, HIDDEN, doc_text
+from perm_rehearsal.emulator.store import ACTIVE, HIDDEN, doc_text, orjson_doc_text
 
 MAX_CREATION_TIME = float(2**53)
+MINT_BATCH = 8192
+
+
+def fresh_ids(table_number: int) -> Iterator[str]:
+    """Fresh ids of `table_number` for documents without `_id`, minted in batches (`minted_ids`) that grow
+    from 64 to `MINT_BATCH` (a small import mints few)."""
+    count = 64
+    while True:
+        yield from minted_ids(table_number, count)
+        count = min(2 * count, MINT_BATCH)
 
 
 def check_empty(state, plans: list[TablePlan]) -> None:
@@ -114,12 +124,13 @@ class Writer:
         batch_ids: set[str] = set()
         batch_bytes = 0
         written = 0
-        for row, raw in enumerate(plan.rows(), start=1):
-            doc, size = self._convert(plan, row, raw, number, batch_ids)
-            error = validator.first_error(doc, plan.name)
+        ids = fresh_ids(number)
+        for row, (raw, plain) in enumerate(plan.rows(), start=1):
+            doc, size, schema_ok = self._convert(plan, row, raw, number, batch_ids, ids, validator)
+            error = None if schema_ok else validator.first_error(doc, plan.name)
             if error:
                 raise ImportFailure(error)
-            batch.append((doc["_id"], doc["_creationTime"], doc_text(doc)))
+            batch.append((doc["_id"], doc["_creationTime"], orjson_doc_text(doc) if plain else doc_text(doc)))
             batch_ids.add(doc["_id"])
             batch_bytes += size
             if len(batch) > self.cfg.batch_max_docs or batch_bytes > self.cfg.batch_max_bytes:
@@ -140,8 +151,11 @@ class Writer:
             self.state.notify()
         return len(batch)
 
-    def _convert(self, plan: TablePlan, row: int, doc: Any, number: int, batch_ids: set[str]) -> tuple[dict, int]:
-        """The document to insert and its Convex size; `ImportFailure` for the row's first problem."""
+    def _convert(self, plan: TablePlan, row: int, doc: Any, number: int, batch_ids: set[str],
+                 ids: Iterator[str], validator) -> tuple[dict, int, bool]:
+        """The document to insert, its Convex size and whether it matches the schema (checked before the
+        system fields are added: no copy without them); `ImportFailure` for the row's first problem other than
+        a schema mismatch."""
         if not isinstance(doc, dict):
             kind = "array" if isinstance(doc, list) else type(doc).__name__
             raise ImportFailure(f"Row {row} wasn't a valid Convex value: expected object, got {kind}")
@@ -149,12 +163,13 @@ class Writer:
             size = check_document(doc)
         except InvalidValue as exc:
             raise ImportFailure(f"Row {row} wasn't a valid Convex value: {exc}") from None
+        schema_ok = validator.matches_schema(doc, plan.name)
         doc_id = doc.get("_id")
         if doc_id is None and "_id" not in doc:
             # A collision with a stored id is refused by the tablet's primary key (DuplicateId).
-            doc["_id"] = mint_id(number)
+            doc["_id"] = next(ids)
             while doc["_id"] in batch_ids:
-                doc["_id"] = mint_id(number)
+                doc["_id"] = next(ids)
             size += len("_id") + 1 + 2 + len(doc["_id"])
         elif not isinstance(doc_id, str):
             raise ImportFailure(f"InvalidIdError: _id must be a string, got {doc_id!r}")
@@ -178,4 +193,4 @@ class Writer:
             raise ImportFailure(
                 f"InvalidCreationTimeError: _creationTime must be a float64 of milliseconds in (0, 2^53), got {ct!r}"
             )
-        return doc, size
+        return doc, size, schema_ok

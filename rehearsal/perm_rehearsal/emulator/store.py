@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from loader.convex.values import PlainDict, decode_export_json, encode
 
 ACTIVE = "active"
@@ -33,6 +35,12 @@ def doc_text(doc: dict) -> str:
         return _DOC_TEXT.encode(doc)
     except (TypeError, ValueError):  # bytes, NaN/±Inf
         return _DOC_TEXT.encode(encode(doc, "export_json"))
+
+
+def orjson_doc_text(doc: dict) -> str:
+    """`doc_text` of a document holding only strings, booleans, null, arrays, objects, int64s and floats that
+    are 0 or within 1e-4 ≤ |x| < 1e16 (where orjson and `json` write every float alike): orjson's sorted text."""
+    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode("utf-8")
 
 
 # An integer literal in compact JSON text (after `:`, `[` or `,`, before `,`, `}` or `]`). It may also match
@@ -219,15 +227,28 @@ class Store:
         with self.lock:
             return self._db.execute(f"SELECT count(*) FROM d{tablet}").fetchone()[0]
 
-    def page(self, tablet: int, after: tuple[float, str] | None, limit: int, descending: bool = False) -> list[tuple[float, str, str]]:
-        """Rows (ct, id, doc text) ordered by (ct, id), strictly after the `after` key."""
+    def page(self, tablet: int, after: tuple[float, str] | None, limit: int, descending: bool = False,
+             max_bytes: int | None = None) -> list[tuple[float, str, str]]:
+        """Rows (ct, id, doc text) ordered by (ct, id), strictly after the `after` key, at most `limit` (-1: all);
+        with `max_bytes`, read only up to the first row whose text takes the total beyond it (the caller sees
+        that more follow)."""
         op, order = ("<", "DESC") if descending else (">", "ASC")
         where, params = ("", ()) if after is None else (f"WHERE (ct, id) {op} (?, ?)", after)
         with self.lock:
-            return self._db.execute(
+            cursor = self._db.execute(
                 f"SELECT ct, id, doc FROM d{tablet} {where} ORDER BY ct {order}, id {order} LIMIT ?",
                 (*params, limit),
-            ).fetchall()
+            )
+            if max_bytes is None:
+                return cursor.fetchall()
+            rows, size = [], 0
+            for row in cursor:
+                rows.append(row)
+                size += len(row[2])
+                if size > max_bytes:
+                    break
+            cursor.close()
+            return rows
 
     def chunks_by_id(self, tablet: int, size: int = 1000) -> Iterator[list[tuple[str, str]]]:
         """All (id, doc text) ordered by id, in chunks of `size` rows (for exports)."""

@@ -83,7 +83,8 @@ def table_data(state, args: dict) -> Any:
     if found is None or cursor == "end":
         return {"page": [], "isDone": True, "continueCursor": "end"}
     limit = max(1, min(num, TABLE_DATA_MAX_ROWS))
-    rows = state.store.page(found[0], _cursor_in(cursor), limit + 1, descending=order == "desc")
+    rows = state.store.page(found[0], _cursor_in(cursor), limit + 1, descending=order == "desc",
+                            max_bytes=TABLE_DATA_MAX_BYTES)
     page, size = [], 0
     for ct, doc_id, text in rows[:limit]:
         if page and size + len(text) > TABLE_DATA_MAX_BYTES:
