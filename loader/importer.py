@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
+import threading
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +48,8 @@ from loader.run_folder import RunFolder, file_sha256, write_private
 from loader.transform import DBT_VAR_DEFAULTS
 
 STATE_FILE = "state.json"
-READ_PAGE = 1000
+READ_PAGE = 10_000  # documents asked per tableData page (a deployment caps a page at about 5 MB)
+MAPPING_BATCH = 10_000  # mapping rows per transaction
 
 
 class ImportFailed(MigrationError):
@@ -83,7 +86,7 @@ class TargetIndex:
 class MappingRecorder:
     """Records mapping rows in batches (constant memory); counts inserted / unchanged / replaced."""
 
-    def __init__(self, mapping: MappingTable, run_id: str, enabled: bool, batch: int = 1000):
+    def __init__(self, mapping: MappingTable, run_id: str, enabled: bool, batch: int = MAPPING_BATCH):
         self.mapping, self.run_id, self.enabled, self.batch = mapping, run_id, enabled, batch
         self.buffer: list[MappingRow] = []
         self.counts = {"inserted": 0, "unchanged": 0, "replaced": 0}
@@ -216,7 +219,7 @@ class Importer:
         self.index.ids[table] = set()
         self.index.case_variants.pop(table, None)
         identity_key = next((m.identity_key for m in self.marts if m.table == table), None)
-        for doc in self.gateway.iter_documents(table, page_size=READ_PAGE):
+        for doc in read_ahead(self.gateway.iter_documents(table, page_size=READ_PAGE), READ_PAGE):
             self.index.add(table, fields, doc, identity_key)
 
     # ------------------------------------------------------------------ per document
@@ -409,17 +412,17 @@ class Importer:
             handle.write(dumps({"run_id": self.folder.run_id, "table": mart.table, "legacy_id": legacy_id,
                                 "dq_id": "SERVER", "field": "", "message": message}) + "\n")
 
-    def _import_isolating(self, mart: ConvexMart, path: Path, bar: tqdm, imports: list[dict[str, Any]],
-                          uploaded: BackgroundUpload | None = None) -> None:
-        """Snapshot-import `path` (`uploaded`: its parts, sent while it was planned); if Convex fails the
-        import, send what is still missing in halves until the refused document is alone, and reject it
-        (the others proceed)."""
+    def _import_isolating(self, mart: ConvexMart, path: Path, written: dict[str, Any], bar: tqdm,
+                          imports: list[dict[str, Any]], uploaded: BackgroundUpload | None = None) -> None:
+        """Snapshot-import `path` (`written`: its `JsonlWriter.commit` lines and sha256; `uploaded`: its parts,
+        sent while it was planned); if Convex fails the import, send what is still missing in halves until
+        the refused document is alone, and reject it (the others proceed)."""
         entry = self.state.table(mart.table)
-        lines = _count_lines(path)
+        lines = written["lines"]
         mode = "requireEmpty" if not self.index.ids.get(mart.table) and not imports else "append"
 
         def remember(import_id: str) -> None:
-            entry.update(import_id=import_id, mode=mode, checksum=file_sha256(path), lines=lines, file=path.name,
+            entry.update(import_id=import_id, mode=mode, checksum=written["sha256"], lines=lines, file=path.name,
                          status="importing")
             self.state.save()
 
@@ -443,8 +446,7 @@ class Importer:
                     writer = JsonlWriter(part_path)
                     for document in documents:
                         writer.write(dumps(document))
-                    writer.commit()
-                    self._import_isolating(mart, part_path, bar, imports)
+                    self._import_isolating(mart, part_path, writer.commit(), bar, imports)
             return
         bar.update(lines)
         imports.append({"import_id": result.import_id, "mode": mode, "written": result.num_rows_written})
@@ -456,7 +458,7 @@ class Importer:
         sent_keys = (pending["identity"] for pending in fastjson.iter_documents(self._files(mart)["pending"]))
         absent.note(self._absent_keys(mart, sent_keys))
         with self._progress(mart, plan["send"]["lines"]) as bar:
-            self._import_isolating(mart, self._files(mart)["send"], bar, imports, plan["upload"])
+            self._import_isolating(mart, self._files(mart)["send"], plan["send"], bar, imports, plan["upload"])
         absent.forget(self.server_rejected.get(mart.table, ()))
         self.read_target(mart.table)
         missing = [m for m in self._landed(mart) if m not in self.server_rejected.get(mart.table, set())]
@@ -573,10 +575,49 @@ class Importer:
                 "rejected": sum(t["counts"].get("rejected", 0) for t in tables.values())}
 
 
-def _count_lines(path: Path) -> int:
-    """Non-blank lines of a JSONL file (its documents), without decoding them."""
-    with path.open("rb", buffering=fastjson.LINE_BUFFER_BYTES) as handle:
-        return sum(1 for line in handle if line.strip())
+def read_ahead(items: Iterator[Any], chunk: int) -> Iterator[Any]:
+    """`items`, read by a thread up to one `chunk` ahead of the caller (the next page is fetched and
+    decoded while the caller handles this one); the thread's exception is raised here; closing the
+    iterator stops the thread after its current item."""
+    ahead: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(entry: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            batch: list[Any] = []
+            for item in items:
+                batch.append(item)
+                if len(batch) >= chunk:
+                    if not put(("items", batch)):
+                        return
+                    batch = []
+            if put(("items", batch)):
+                put(("done", None))
+        except BaseException as exc:  # noqa: BLE001 (handed to the caller)
+            put(("error", exc))
+
+    thread = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = ahead.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value
+            yield from value
+    finally:
+        stop.set()
+        thread.join()
 
 
 def import_tables(folder: RunFolder, gateway: ConvexGateway, *, mapping: MappingTable | None = None,
