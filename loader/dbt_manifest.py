@@ -1,7 +1,8 @@
 """What the dbt project declares for the loader in `manifest.json` (docs/INTERFACES.md §5).
 
 The loader holds no PERM-specific knowledge: which mart goes to which Convex table, in which
-order, keyed how and referencing what (`meta.convex`), and what the report titles (`meta.report`:
+order, keyed how and referencing what (`meta.convex`), what verify checks beyond the generic rules
+(`meta.verify`), and what the report titles (`meta.report`:
 the DQ catalogue seed, the follow-up list marts), is read from here.
 """
 
@@ -49,6 +50,33 @@ class NestedReference:
 
 
 @dataclass(frozen=True)
+class GroupCheck:
+    """`meta.verify.group_checks[]`: a document's `key_field` value, looked up (lowercase) in the
+    `key_column` of `model`, gives a group (`group_column`) that must equal the `group_field` of the
+    document its `reference` field points at (MAPPING_SPEC §4.5: a case's legacyUserId and its userId)."""
+
+    check: str
+    model: str
+    key_field: str
+    key_column: str
+    group_column: str
+    reference: str
+    group_field: str
+    group_label: str
+
+
+@dataclass(frozen=True)
+class VerifyDeclarations:
+    """`meta.verify` of a Convex mart: what verify checks and says beyond the generic rules."""
+
+    labels: tuple[str, ...] = ()        # fields that name a document in messages (first present wins)
+    group_checks: tuple[GroupCheck, ...] = ()
+    fills_absent: tuple[str, ...] = ()  # fields the write mutation adds to a pre-existing document lacking them
+    overwrite_var: str | None = None    # dbt var: the write mutation overwrites pre-existing documents' fields
+    mapping_rules: bool = False         # re-derive the documents from the v1 snapshot (loader/verify_rules.py)
+
+
+@dataclass(frozen=True)
 class ConvexMart:
     """One mart → one Convex table."""
 
@@ -67,11 +95,13 @@ class ConvexMart:
     mapping_v1_table: str | None = None
     mapping_v1_key_column: str | None = None
     mapping_email_column: str | None = None
+    mapping_source_tables: tuple[tuple[str, str], ...] = ()  # v1_table → reconciliation name ({dbt var} fields)
     write_function: str | None = None
     write_batch_size: int = 100
     write_documents_arg: str | None = None
     write_result_id: str | None = None
     write_var_args: tuple[tuple[str, str], ...] = ()
+    verify: VerifyDeclarations = VerifyDeclarations()
     meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -84,6 +114,14 @@ class ConvexMart:
             return doc.get(self.mapping_rows_column) or []
         key = doc.get(self.mapping_v1_key_column or "")
         return [{"v1_table": self.mapping_v1_table, "v1_uuid": key}] if key is not None else []
+
+    def source_table(self, v1_table: str, dbt_vars: dict[str, Any]) -> str:
+        """The reconciliation's (schema-qualified) name of a v1 table its mapping rows name:
+        `mapping.source_tables` (`{var}` = a dbt var of the run), else `public.<v1_table>` unless qualified."""
+        declared = dict(self.mapping_source_tables).get(v1_table)
+        if declared is not None:
+            return declared.format_map(dbt_vars)
+        return v1_table if "." in v1_table else f"public.{v1_table}"
 
     def legacy_id(self, doc: dict[str, Any]) -> str | None:
         """The document's legacy key for messages: its identity key, else its first v1 row."""
@@ -106,6 +144,29 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
+def _verify_declarations(meta: dict[str, Any], model: str) -> VerifyDeclarations:
+    checks = []
+    for check in meta.get("group_checks") or ():
+        keys, group = check.get("keys") or {}, check.get("group") or {}
+        values = {"check": check.get("check"), "model": check.get("model"), "key_field": keys.get("field"),
+                  "key_column": keys.get("column"), "group_column": group.get("column"),
+                  "reference": group.get("reference"), "group_field": group.get("field"),
+                  "group_label": (check.get("labels") or {}).get("group")}
+        missing = sorted(name for name, value in values.items() if not value)
+        if missing:
+            raise ConfigError(f"dbt model {model}: meta.verify.group_checks needs check, model, keys.field, "
+                              f"keys.column, group.column, group.reference, group.field and labels.group "
+                              f"(missing: {', '.join(missing)}; docs/INTERFACES.md §5)")
+        checks.append(GroupCheck(**values))
+    return VerifyDeclarations(
+        labels=_as_tuple(meta.get("labels")),
+        group_checks=tuple(checks),
+        fills_absent=_as_tuple(meta.get("fills_absent")),
+        overwrite_var=meta.get("overwrite_var"),
+        mapping_rules=bool(meta.get("mapping_rules", False)),
+    )
+
+
 def _node_meta(node: dict[str, Any]) -> dict[str, Any]:
     return node.get("config", {}).get("meta") or node.get("meta") or {}
 
@@ -119,6 +180,7 @@ def _read_manifest(manifest_path: Path) -> dict[str, Any]:
 def _mart_from_node(node: dict[str, Any]) -> ConvexMart:
     model = node["name"]
     meta = _node_meta(node)["convex"]
+    verify = _verify_declarations(_node_meta(node).get("verify") or {}, model)
     columns = tuple(node.get("columns", {}))
     if not columns:
         raise ConfigError(f"dbt model {model}: no documented columns (the Convex marts need a contract)")
@@ -161,11 +223,13 @@ def _mart_from_node(node: dict[str, Any]) -> ConvexMart:
         mapping_v1_table=mapping.get("v1_table"),
         mapping_v1_key_column=mapping.get("v1_key_column"),
         mapping_email_column=mapping.get("email_column"),
+        mapping_source_tables=tuple(sorted((mapping.get("source_tables") or {}).items())),
         write_function=write.get("function"),
         write_batch_size=int(write.get("batch_size", 100)),
         write_documents_arg=write.get("documents_arg"),
         write_result_id=write.get("result_id"),
         write_var_args=tuple(sorted((write.get("var_args") or {}).items())),
+        verify=verify,
         meta=meta,
     )
 

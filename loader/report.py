@@ -22,10 +22,11 @@ from loader.errors import ConfigError
 from loader.run_folder import RunFolder, write_private
 from loader.run_state import STATE_FILE, STEPS
 from loader.dbt_manifest import load_convex_marts, load_report_declarations
-from loader.export import manifest_path, warehouse_rows
+from loader.export import manifest_path
 from loader.verify import (
-    VERIFY_FILE, Warehouse, first_loader_rejects, iter_loader_rejects, iter_rejected_source_rows, sql_text,
+    VERIFY_FILE, first_loader_rejects, iter_loader_rejects, iter_rejected_source_rows, run_dbt_vars, sql_text,
 )
+from loader.warehouse import Warehouse
 
 REPORT_DIR = "report"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -206,9 +207,7 @@ def _dq_titles(warehouse: Warehouse, relation: str | None) -> dict[str, str]:
     """DQ id → title, from the project's DQ catalogue seed as this run's warehouse holds it."""
     if relation is None:
         return {}
-    kind = warehouse.folder.read_manifest().get("config", {}).get("warehouse", "duckdb")
-    with warehouse_rows(warehouse.folder, kind, f"select dq_id, title from {relation}", warehouse.dsn) as rows:
-        return {row["dq_id"]: row["title"] for row in rows}
+    return {row["dq_id"]: row["title"] for row in warehouse.relation_rows(relation, "select dq_id, title from {rel}")}
 
 
 def _loader_rejects_table(folder: RunFolder) -> Table:
@@ -222,15 +221,14 @@ def _loader_rejects_table(folder: RunFolder) -> Table:
                   full_list="export/rejects.jsonl and import/*.rejects.jsonl")
 
 
-def _loader_rejected_rows_table(warehouse: Warehouse, manifest: dict[str, Any]) -> Table:
+def _loader_rejected_rows_table(warehouse: Warehouse) -> Table:
     """The source rows counted as rejected with a loader-rejected document (conservation)."""
     title = "Source rows rejected with those documents"
     shown, total = [], 0
     rejected = first_loader_rejects(warehouse.folder)
-    v1_user_table = manifest.get("config", {}).get("dbt_vars", {}).get("v1_user_table", "users")
     try:
         marts = load_convex_marts(manifest_path(warehouse.folder)) if rejected else []
-        for row in iter_rejected_source_rows(warehouse, marts, v1_user_table, rejected):
+        for row in iter_rejected_source_rows(warehouse, marts, run_dbt_vars(warehouse.folder), rejected):
             total += 1
             if len(shown) < LIST_LIMIT:
                 shown.append(row)
@@ -284,7 +282,7 @@ def collect(folder: RunFolder, warehouse_dsn: str | None = None) -> ReportData:
         rejects_by_dq=rejects_by_dq,
         reject_examples=reject_examples,
         loader_rejects=_loader_rejects_table(folder),
-        loader_rejected_rows=_loader_rejected_rows_table(warehouse, manifest),
+        loader_rejected_rows=_loader_rejected_rows_table(warehouse),
         warnings_by_dq=warnings_by_dq,
         lists=[_model_list(warehouse, item.model, item.title) for item in declared.follow_up_lists],
         verify_failures=verify_failures,

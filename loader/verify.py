@@ -1,22 +1,23 @@
 """Verify a run at 100%: every document it wrote, every reference, conservation, pre-run data.
 
-Checks (MAPPING_SPEC §4.1, §4.5, §5):
+Checks (MAPPING_SPEC §4.1, §4.5, §5); what goes beyond the generic rules is declared per mart in
+the dbt project (`meta.verify`, loader/dbt_manifest.py):
 - documents: each exported document is in the target exactly once (found by its identity key,
   and the mapping table agrees on its `_id`), equal field by field to the exported document after
   id resolution (`_id`/`_creationTime` ignored). Documents that existed before the run (backup)
-  must be unchanged, except the legacy fields a mutation-written table may add where absent
-  (all exported fields with `overwrite_existing_profiles`);
+  must be unchanged, except the `fills_absent` fields a mutation-written table may add where
+  absent (all exported fields when the mart's `overwrite_var` is set);
 - references: every `v.id(...)` value of the contract in a verified document points at an
   existing document of the right table;
-- legacy user groups: each case's `legacyUserId` resolves (§5.2, `int_users__references`) to the
-  same user group (email) as its `userId`;
+- group checks (`group_checks`, one entry of `checks` each): a document's key resolves through a
+  dbt model to the same group as the document its reference points at;
 - conservation: per source table `extracted = loaded + rejected + excluded`, the source rows
   of loader-rejected documents (each once) moved from loaded to rejected, and `extracted` equal
   to the extract manifest;
 - pre-existing: every backed-up document still exists;
-- mapping rules (`loader/verify_rules.py`): each loaded case re-derived from the v1 snapshot
-  through the spec's rules (cents, status translation, RFI due dates, entry building), so a
-  transform bug that the export carries into the target is still caught.
+- mapping rules (`mapping_rules`, `loader/verify_rules.py`): each loaded document re-derived from
+  the v1 snapshot through the spec's rules, so a transform bug that the export carries into the
+  target is still caught.
 
 The target is indexed in a temporary SQLite file in the run folder (constant memory).
 """
@@ -24,7 +25,6 @@ The target is indexed in a temporary SQLite file in the run folder (constant mem
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,25 +35,26 @@ from loader.backup import iter_backup_documents, load_backup
 from loader.convex import fastjson
 from loader.convex.fastjson import canonical
 from loader.convex.schema import CONTRACT_PATH, Schema
-from loader.dbt_manifest import ConvexMart, load_convex_marts
+from loader.dbt_manifest import ConvexMart, GroupCheck, load_convex_marts
 from loader.errors import ConfigError, VerificationFailed
-from loader.export import REJECTS_FILE, manifest_path, quote, warehouse_rows
+from loader.export import REJECTS_FILE, manifest_path, quote
 from loader.mapping_table import MappingTable
 from loader.resolve import Resolver
 from loader.run_folder import RunFolder, iter_jsonl, write_private
 from loader.run_state import get_logger
+from loader.target_index import TargetIndex
+from loader.transform import DBT_VAR_DEFAULTS
 from loader.verify_rules import check_mapping_rules
+from loader.warehouse import Warehouse
 
 VERIFY_FILE = "verify.json"
-LOAD_BATCH = 1000
-OWNER_CACHE = 65536
 MAX_REPORTED = 50
 SYSTEM_FIELDS = ("_id", "_creationTime")
 
 log = get_logger("verify")
 
 # (v1_table, v1_uuid, convex_table) -> convex_id | None
-MappingLookup = Callable[[str, str, str], "str | None"]
+MappedIds = Callable[[str, str, str], "str | None"]
 
 
 @dataclass
@@ -106,129 +107,6 @@ def strip_system(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in SYSTEM_FIELDS}
 
 
-# --- target index ----------------------------------------------------------------------------
-
-class TargetIndex:
-    """The target's documents (and the pre-run backup) in a temporary SQLite file.
-
-    Each document is stored as its canonical JSON without `_id`/`_creationTime` (`fastjson.canonical`),
-    so an expected document is checked by comparing bytes; it is decoded only when they differ."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        path.unlink(missing_ok=True)
-        self.db = sqlite3.connect(path)
-        path.chmod(0o600)
-        self.db.executescript(
-            """
-            PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
-            CREATE TABLE docs (tbl TEXT, id TEXT PRIMARY KEY, doc BLOB, seen INTEGER DEFAULT 0);
-            CREATE TABLE keys (tbl TEXT, field TEXT, value TEXT, id TEXT);
-            CREATE TABLE before (tbl TEXT, id TEXT PRIMARY KEY, doc TEXT);
-            CREATE TABLE user_groups (user_ref TEXT PRIMARY KEY, group_email TEXT);
-            """
-        )
-        self._seen: list[tuple[str]] = []
-        self._emails: dict[str, str | None] = {}
-        self.has_before = False  # any backed-up document (else `before` needs no query)
-
-    def close(self) -> None:
-        self.db.close()
-        self.path.unlink(missing_ok=True)
-
-    def load_table(self, table: str, documents: Iterator[dict[str, Any]], key_fields: set[str]) -> int:
-        count = 0
-        rows: list[tuple[str, str, bytes]] = []
-        keys: list[tuple[str, str, str, str]] = []
-        for doc in documents:
-            doc_id = doc.pop("_id")
-            doc.pop("_creationTime", None)
-            rows.append((table, doc_id, canonical(doc)))
-            keys.extend((table, name, doc[name], doc_id) for name in key_fields if isinstance(doc.get(name), str))
-            count += 1
-            if len(rows) >= LOAD_BATCH:
-                self._insert(rows, keys)
-        self._insert(rows, keys)
-        return count
-
-    def _insert(self, rows: list[tuple[str, str, bytes]], keys: list[tuple[str, str, str, str]]) -> None:
-        self.db.executemany("INSERT INTO docs (tbl, id, doc) VALUES (?, ?, ?)", rows)
-        self.db.executemany("INSERT INTO keys VALUES (?, ?, ?, ?)", keys)
-        rows.clear()
-        keys.clear()
-
-    def load_before(self, table: str, documents: Iterator[dict[str, Any]]) -> int:
-        count = 0
-        for doc in documents:
-            self.db.execute("INSERT INTO before VALUES (?, ?, ?)", (table, doc["_id"], json.dumps(doc)))
-            count += 1
-        self.has_before = self.has_before or count > 0
-        return count
-
-    def load_user_groups(self, pairs: Iterator[tuple[str, str | None]]) -> None:
-        self.db.executemany("INSERT OR REPLACE INTO user_groups VALUES (?, ?)",
-                            ((ref.lower(), email) for ref, email in pairs))
-
-    def user_group(self, user_ref: str) -> str | None:
-        row = self.db.execute("SELECT group_email FROM user_groups WHERE user_ref = ?", (user_ref.lower(),)).fetchone()
-        return row[0] if row else None
-
-    def finish_loading(self) -> None:
-        self.db.execute("CREATE INDEX keys_lookup ON keys (tbl, field, value)")
-        self.db.commit()
-
-    def ids_by_key(self, table: str, name: str, value: str) -> list[str]:
-        rows = self.db.execute("SELECT id FROM keys WHERE tbl = ? AND field = ? AND value = ? ORDER BY id",
-                               (table, name, value))
-        return [row[0] for row in rows]
-
-    def stored(self, doc_id: str) -> tuple[str, bytes] | None:
-        """(table, canonical JSON) of a document, without decoding it."""
-        return self.db.execute("SELECT tbl, doc FROM docs WHERE id = ?", (doc_id,)).fetchone()
-
-    def table_of(self, doc_id: str) -> str | None:
-        row = self.db.execute("SELECT tbl FROM docs WHERE id = ?", (doc_id,)).fetchone()
-        return row[0] if row else None
-
-    def get(self, doc_id: str) -> tuple[str, dict[str, Any]] | None:
-        """(table, document without `_id`/`_creationTime`)."""
-        row = self.stored(doc_id)
-        return (row[0], fastjson.loads(row[1])) if row else None
-
-    def email_of(self, doc_id: str) -> str | None:
-        """The `email` of a document (a case's owner), cached: many cases share one."""
-        if doc_id not in self._emails:
-            if len(self._emails) >= OWNER_CACHE:
-                self._emails.clear()
-            found = self.get(doc_id)
-            self._emails[doc_id] = found[1].get("email") if found else None
-        return self._emails[doc_id]
-
-    def before(self, doc_id: str) -> dict[str, Any] | None:
-        if not self.has_before:
-            return None
-        row = self.db.execute("SELECT doc FROM before WHERE id = ?", (doc_id,)).fetchone()
-        return json.loads(row[0]) if row else None
-
-    def mark_seen(self, doc_id: str) -> None:
-        self._seen.append((doc_id,))
-        if len(self._seen) >= LOAD_BATCH:
-            self._flush_seen()
-
-    def _flush_seen(self) -> None:
-        self.db.executemany("UPDATE docs SET seen = 1 WHERE id = ?", self._seen)
-        self._seen.clear()
-
-    def unseen_before(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """Backed-up documents not matched to any exported document."""
-        self._flush_seen()
-        rows = self.db.execute(
-            "SELECT b.tbl, b.id, b.doc FROM before b LEFT JOIN docs d ON d.id = b.id "
-            "WHERE d.id IS NULL OR d.seen = 0 ORDER BY b.tbl, b.id")
-        for tbl, doc_id, doc in rows:
-            yield tbl, doc_id, json.loads(doc)
-
-
 # --- expected documents ----------------------------------------------------------------------
 
 def _single(ids: list[str]) -> str | None:
@@ -245,13 +123,14 @@ def target_resolver(mart: ConvexMart, schema: Schema, index: TargetIndex) -> Res
 
 
 def expected_for_existing(before: dict[str, Any], exported: dict[str, Any], mart: ConvexMart,
-                          overwrite: bool) -> dict[str, Any]:
+                          dbt_vars: dict[str, Any]) -> dict[str, Any]:
     """A pre-existing document after the run: unchanged, or patched by the insert-or-patch mutation."""
     expected = strip_system(before)
     if not mart.via_mutation:
         return expected
+    overwrite = bool(mart.verify.overwrite_var and dbt_vars.get(mart.verify.overwrite_var))
     for key, value in exported.items():
-        if key.startswith("legacy"):
+        if key in mart.verify.fills_absent:
             expected.setdefault(key, value)
         elif overwrite:
             expected[key] = value
@@ -264,7 +143,7 @@ def identity_value(expected: dict[str, Any], mart: ConvexMart) -> str | None:
 
 
 def describe(mart: ConvexMart, expected: dict[str, Any], doc_id: str | None = None) -> str:
-    ident = next((f"{k}={expected[k]}" for k in ("legacyId", "legacyAuthId", "email") if expected.get(k)),
+    ident = next((f"{k}={expected[k]}" for k in mart.verify.labels if expected.get(k)),
                  f"{mart.identity_key}={expected.get(mart.identity_key)}")
     return f"{mart.table} {ident}" + (f" (_id {doc_id})" if doc_id else "")
 
@@ -344,14 +223,14 @@ class VerifyInputs:
     folder: RunFolder
     marts: list[ConvexMart]
     contract_path: Path
-    mapping_lookup: MappingLookup
+    mapped_ids: MappedIds
     v1_rows: Callable[[dict[str, Any], ConvexMart], list[tuple[str, str]]]
     reconciliation: list[dict[str, Any]]
-    user_groups: Callable[[], Iterator[tuple[str, str | None]]]  # v1 user reference -> group email_norm
+    groups: Callable[[GroupCheck], Iterator[tuple[str, str | None]]]  # a group check's key -> group pairs
     rejected_documents: set[tuple[str, str]]  # (convex table, legacy id) the loader did not write
     loader_rejects_by_source: Counter         # source rows behind those documents, per source table
     extracted_rows: dict[str, int]
-    overwrite_existing_profiles: bool = False
+    dbt_vars: dict[str, Any] = field(default_factory=dict)  # the run's dbt vars, defaults included
 
 
 def _export_lines(path: Path) -> Iterator[dict[str, Any]]:
@@ -384,14 +263,16 @@ def verify_run(inputs: VerifyInputs, gateway: Any, progress: Callable[[int], Non
             key_fields.setdefault(ref.table, set()).add(ref.match_field)
     backup = load_backup(folder)
     index = TargetIndex(folder.path(".verify_index.sqlite"))
-    checks = {name: Findings() for name in ("documents", "references", "legacy_user_groups",
+    group_checks = [check for mart in marts for check in mart.verify.group_checks]
+    checks = {name: Findings() for name in ("documents", "references", *(c.check for c in group_checks),
                                             "conservation", "pre_existing", "mapping", "mapping_rules")}
     per_table: dict[str, dict[str, int]] = {}
     try:
         target_counts = {t: index.load_table(t, gateway.iter_documents(t), key_fields.get(t, set()))
                          for t in sorted(set(tables) | set(key_fields))}
         before_counts = {t: index.load_before(t, iter_backup_documents(folder, t)) for t in backup["tables"]}
-        index.load_user_groups(inputs.user_groups())
+        for check in group_checks:
+            index.load_groups(check.check, inputs.groups(check))
         index.finish_loading()
         schema = Schema.from_file(inputs.contract_path)
         id_fields = contract_id_paths(schema, tables)
@@ -405,11 +286,10 @@ def verify_run(inputs: VerifyInputs, gateway: Any, progress: Callable[[int], Non
                 continue
             for line in diff_values(strip_system(before), strip_system(current[1])):
                 checks["pre_existing"].add(f"{tbl} _id {doc_id} (pre-existing): {line}")
-        rules_checked = 0
-        if "cases" in tables:
-            rules_checked = check_mapping_rules(
-                folder, index.db, lambda legacy_id: _run_case(index, legacy_id), diff_values,
-                checks["mapping_rules"].add)
+        rules_checked = sum(
+            check_mapping_rules(folder, index.db, lambda key, mart=mart: _run_document(index, mart, key),
+                                diff_values, checks["mapping_rules"].add)
+            for mart in marts if mart.verify.mapping_rules)
         conservation = check_conservation(inputs.reconciliation, inputs.loader_rejects_by_source,
                                           inputs.extracted_rows, checks["conservation"])
     finally:
@@ -465,7 +345,7 @@ def _verify_table(mart: ConvexMart, inputs: VerifyInputs, schema: Schema, index:
             expected = resolver.resolve(fastjson.loads(line)).document  # the export's numbers, for the messages
             if before is not None:
                 counts["pre_existing"] += 1
-                expected = expected_for_existing(before, expected, mart, inputs.overwrite_existing_profiles)
+                expected = expected_for_existing(before, expected, mart, inputs.dbt_vars)
             else:
                 counts["created"] += 1
             for difference in diff_values(expected, actual):
@@ -475,17 +355,18 @@ def _verify_table(mart: ConvexMart, inputs: VerifyInputs, schema: Schema, index:
                 if not isinstance(value, str) or index.table_of(value) != table:
                     checks["references"].add(
                         f"{describe(mart, expected, doc_id)}: {path} = {value} is not a document of {table}")
-        _check_legacy_user(actual, index, describe(mart, expected, doc_id),
-                           checks["legacy_user_groups"])
+        for check in mart.verify.group_checks:
+            _check_group(check, actual, index, describe(mart, expected, doc_id), checks[check.check])
         counts["verified"] += 1
         if progress is not None:
             progress(1)
     return dict(counts)
 
 
-def _run_case(index: TargetIndex, legacy_id: str) -> tuple[str, dict[str, Any]] | None:
-    """The case this run wrote for a v1 case: the single target case with that legacyId, not pre-existing."""
-    ids = index.ids_by_key("cases", "legacyId", legacy_id)
+def _run_document(index: TargetIndex, mart: ConvexMart, key: str) -> tuple[str, dict[str, Any]] | None:
+    """The document this run wrote for a v1 row: the single target document with that identity key, not
+    pre-existing."""
+    ids = index.ids_by_key(mart.table, mart.identity_key, key)
     if len(ids) != 1 or index.before(ids[0]) is not None:
         return None
     return ids[0], index.get(ids[0])[1]
@@ -494,7 +375,7 @@ def _run_case(index: TargetIndex, legacy_id: str) -> tuple[str, dict[str, Any]] 
 def _ids_from_mapping(exported: dict[str, Any], mart: ConvexMart, inputs: VerifyInputs,
                       index: TargetIndex) -> list[str]:
     """A document matched another way (e.g. a secondary email, §5.5): the id the mapping table holds."""
-    mapped = {inputs.mapping_lookup(v1_table, v1_uuid, mart.table) for v1_table, v1_uuid in inputs.v1_rows(exported, mart)}
+    mapped = {inputs.mapped_ids(v1_table, v1_uuid, mart.table) for v1_table, v1_uuid in inputs.v1_rows(exported, mart)}
     mapped.discard(None)
     return sorted(i for i in mapped if index.table_of(i) is not None and index.before(i) is not None)
 
@@ -503,23 +384,25 @@ def _check_mapping(exported: dict[str, Any], mart: ConvexMart, inputs: VerifyInp
                    label: str, findings: Findings) -> None:
     """Every v1 row the document stands for maps to this document in the durable mapping table."""
     for v1_table, v1_uuid in inputs.v1_rows(exported, mart):
-        mapped = inputs.mapping_lookup(v1_table, v1_uuid, mart.table)
+        mapped = inputs.mapped_ids(v1_table, v1_uuid, mart.table)
         if mapped != doc_id:
             findings.add(f"{label}: mapping table has {v1_table} {v1_uuid} -> {mapped}, target has {doc_id}")
 
 
-def _check_legacy_user(actual: dict[str, Any], index: TargetIndex, label: str, findings: Findings) -> None:
-    """§4.5: the case's legacyUserId and its userId belong to the same user group."""
-    legacy_user = actual.get("legacyUserId")
-    if not isinstance(legacy_user, str):
+def _check_group(check: GroupCheck, actual: dict[str, Any], index: TargetIndex, label: str,
+                 findings: Findings) -> None:
+    """A declared group check: the document's key and the document its reference points at belong to
+    the same group."""
+    key = actual.get(check.key_field)
+    if not isinstance(key, str):
         return
-    group = index.user_group(legacy_user)
-    owner = actual.get("userId")
-    owner_email = index.email_of(owner) if isinstance(owner, str) else None
+    group = index.group(check.check, key)
+    referenced = actual.get(check.reference)
+    expected = index.field_of(referenced, check.group_field) if isinstance(referenced, str) else None
     if group is None:
-        findings.add(f"{label}: legacyUserId {legacy_user} does not resolve to a user group")
-    elif group != owner_email:
-        findings.add(f"{label}: legacyUserId {legacy_user} resolves to group {group}, userId is {owner_email}")
+        findings.add(f"{label}: {check.key_field} {key} does not resolve to a {check.group_label}")
+    elif group != expected:
+        findings.add(f"{label}: {check.key_field} {key} resolves to group {group}, {check.reference} is {expected}")
 
 
 def failure_summary(result: dict[str, Any], limit: int = 20) -> list[str]:
@@ -540,48 +423,9 @@ def raise_if_failed(result: dict[str, Any]) -> None:
 
 # --- inputs from the run folder ----------------------------------------------------------------
 
-@dataclass
-class Warehouse:
-    """Read access to the models of a run's warehouse, by dbt model name (relation from the run's dbt manifest)."""
-
-    folder: RunFolder
-    dsn: str | None = None  # Postgres warehouse DSN; None = the PG* variables
-
-    def relation(self, model: str) -> str | None:
-        path = manifest_path(self.folder)
-        if not path.is_file():
-            return None
-        for node in json.loads(path.read_text()).get("nodes", {}).values():
-            if node.get("resource_type") == "model" and node.get("name") == model:
-                return node.get("relation_name")
-        return None
-
-    def query(self, model: str, sql_template: str) -> list[dict[str, Any]] | None:
-        """Rows of `sql_template` with `{rel}` = the model's relation; None when the model is absent."""
-        if self.relation(model) is None:
-            return None
-        return list(self.rows(model, sql_template))
-
-    def rows(self, model: str, sql_template: str) -> Iterator[dict[str, Any]]:
-        """Stream the rows of `sql_template`; a missing model is an error."""
-        relation = self.relation(model)
-        if relation is None:
-            raise ConfigError(f"run {self.folder.run_id}: dbt model {model} is missing; run transform first")
-        warehouse = self.folder.read_manifest().get("config", {}).get("warehouse", "duckdb")
-        with warehouse_rows(self.folder, warehouse, sql_template.format(rel=relation), self.dsn) as rows:
-            yield from rows
-
-
 def v1_rows_of(doc: dict[str, Any], mart: ConvexMart) -> list[tuple[str, str]]:
     """(v1_table, v1_uuid) of every v1 row an exported document stands for (merged losers included)."""
     return [(r["v1_table"], str(r["v1_uuid"]).lower()) for r in mart.v1_rows(doc) if isinstance(r, dict)]
-
-
-def source_table_name(v1_table: str, v1_user_table: str) -> str:
-    """Mapping-table v1 names → the reconciliation's schema-qualified names."""
-    if "." in v1_table:
-        return v1_table
-    return f"public.{v1_user_table}" if v1_table == "app_users" else f"public.{v1_table}"
 
 
 def sql_text(value: str) -> str:
@@ -604,7 +448,12 @@ def first_loader_rejects(folder: RunFolder) -> dict[tuple[str, str], dict[str, A
     return first
 
 
-def iter_rejected_source_rows(warehouse: Warehouse, marts: list[ConvexMart], v1_user_table: str,
+def run_dbt_vars(folder: RunFolder) -> dict[str, Any]:
+    """The dbt vars of a run as transform fixed them, the project's defaults (dbt_project.yml) included."""
+    return {**DBT_VAR_DEFAULTS, **folder.read_manifest().get("config", {}).get("dbt_vars", {})}
+
+
+def iter_rejected_source_rows(warehouse: Warehouse, marts: list[ConvexMart], dbt_vars: dict[str, Any],
                               rejected: dict[tuple[str, str], dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """Each source row behind a loader-rejected document, once (MAPPING_SPEC §4.1, §4.2 Q).
 
@@ -633,7 +482,7 @@ def iter_rejected_source_rows(warehouse: Warehouse, marts: list[ConvexMart], v1_
             if record is None:  # a `like` match on another document's rows
                 continue
             for item in mart.v1_rows(row):
-                source_row = (source_table_name(item["v1_table"], v1_user_table), str(item["v1_uuid"]).lower())
+                source_row = (mart.source_table(item["v1_table"], dbt_vars), str(item["v1_uuid"]).lower())
                 if item.get("merged") or source_row in seen:
                     continue
                 seen.add(source_row)
@@ -648,27 +497,27 @@ def build_inputs(folder: RunFolder, mapping: MappingTable, contract_path: Path =
     warehouse = Warehouse(folder, warehouse_dsn)
     manifest = folder.read_manifest()
     marts = load_convex_marts(manifest_path(folder))
-    dbt_vars = manifest.get("config", {}).get("dbt_vars", {})
+    dbt_vars = run_dbt_vars(folder)
     reconciliation = warehouse.query("dq_reconciliation", "select * from {rel} order by source_table")
     if reconciliation is None:
         raise ConfigError(f"run {folder.run_id}: dq_reconciliation is missing; run transform first")
     rejected = first_loader_rejects(folder)
-    by_source = Counter(row["source_table"] for row in iter_rejected_source_rows(
-        warehouse, marts, dbt_vars.get("v1_user_table", "users"), rejected))
+    by_source = Counter(row["source_table"] for row in iter_rejected_source_rows(warehouse, marts, dbt_vars, rejected))
     extract = manifest.get("steps", {}).get("extract", {}).get("tables", {})
 
-    def lookup(v1_table: str, v1_uuid: str, convex_table: str) -> str | None:
+    def mapped_ids(v1_table: str, v1_uuid: str, convex_table: str) -> str | None:
         row = mapping.lookup(v1_table, v1_uuid, convex_table)
         return row.convex_id if row else None
 
-    def user_groups() -> Iterator[tuple[str, str | None]]:
-        for row in warehouse.rows("int_users__references", "select user_ref, group_email from {rel}"):
-            yield row["user_ref"], row["group_email"]
+    def groups(check: GroupCheck) -> Iterator[tuple[str, str | None]]:
+        sql = f"select {quote(check.key_column)} as k, {quote(check.group_column)} as g from {{rel}}"
+        for row in warehouse.rows(check.model, sql):
+            yield row["k"], row["g"]
 
     return VerifyInputs(
-        folder=folder, marts=marts, contract_path=contract_path, mapping_lookup=lookup, v1_rows=v1_rows_of,
-        reconciliation=reconciliation, user_groups=user_groups, rejected_documents=set(rejected),
+        folder=folder, marts=marts, contract_path=contract_path, mapped_ids=mapped_ids, v1_rows=v1_rows_of,
+        reconciliation=reconciliation, groups=groups, rejected_documents=set(rejected),
         loader_rejects_by_source=by_source,
         extracted_rows={name: int(info["rows"]) for name, info in extract.items() if "rows" in info},
-        overwrite_existing_profiles=bool(dbt_vars.get("overwrite_existing_profiles", False)),
+        dbt_vars=dbt_vars,
     )

@@ -120,7 +120,7 @@ class RunContext:
         return resolve_warehouse_dsn(self.warehouse_url)
 
     def warehouse(self):
-        from loader.verify import Warehouse
+        from loader.warehouse import Warehouse
 
         return Warehouse(self.folder, self.warehouse_dsn())
 

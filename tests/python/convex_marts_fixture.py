@@ -20,7 +20,8 @@ USERS_META = {
     "table": "users", "import_order": 1, "identity_key": "email", "order_by": "email",
     "resolution_keys": ["resolve_secondary_email", "resolve_v1_rows"],
     "secondary_match": {"key_column": "resolve_secondary_email"},
-    "mapping": {"rows_column": "resolve_v1_rows", "email_column": "email"},
+    "mapping": {"rows_column": "resolve_v1_rows", "email_column": "email",
+                "source_tables": {"app_users": "public.{v1_user_table}"}},
 }
 CASES_META = {
     "table": "cases", "import_order": 2, "identity_key": "legacyId", "order_by": "legacyId",
@@ -38,11 +39,23 @@ PROFILES_META = {
     ],
     "nested_references": [{"path": "dismissedDeadlines[].caseId", "key_member": "caseLegacyId",
                            "table": "cases", "match_field": "legacyId"}],
-    "mapping": {"rows_column": "resolve_v1_rows", "email_column": "resolve_owner_email"},
+    "mapping": {"rows_column": "resolve_v1_rows", "email_column": "resolve_owner_email",
+                "source_tables": {"app_users": "public.{v1_user_table}"}},
     "write": {"via": "mutation", "function": PROFILE_FUNCTION, "batch_size": 2, "documents_arg": "profiles",
               "result_id": "profileId",
               "var_args": {"overwriteExistingProfiles": "overwrite_existing_profiles"}},
 }
+
+# `meta.verify` (as in the real marts' yml)
+CASES_VERIFY = {
+    "group_checks": [{"check": "legacy_user_groups", "model": "int_users__references",
+                      "keys": {"field": "legacyUserId", "column": "user_ref"},
+                      "group": {"column": "group_email", "reference": "userId", "field": "email"},
+                      "labels": {"group": "user group"}}],
+    "mapping_rules": True,
+}
+PROFILES_VERIFY = {"labels": ["legacyId", "legacyAuthId"], "fills_absent": ["legacyId", "legacyAuthId"],
+                   "overwrite_var": "overwrite_existing_profiles"}
 
 
 def uuid(n: int) -> str:
@@ -143,11 +156,12 @@ def build_marts(connection: Any, rows_by_model: dict[str, list[dict[str, Any]]],
 
 def write_manifest(path: Path, columns_by_model: dict[str, list[str]]) -> Path:
     metas = {"convex_users": USERS_META, "convex_cases": CASES_META, "convex_user_profiles": PROFILES_META}
+    verify_metas = {"convex_cases": CASES_VERIFY, "convex_user_profiles": PROFILES_VERIFY}
     nodes = {}
     for model, columns in columns_by_model.items():
         nodes[f"model.perm_migration.{model}"] = {
             "resource_type": "model", "name": model, "relation_name": f"{SCHEMA}.{model}",
-            "config": {"meta": {"convex": metas[model]}},
+            "config": {"meta": {"convex": metas[model], "verify": verify_metas.get(model, {})}},
             "columns": {c: {"name": c} for c in columns},
         }
     nodes["model.perm_migration.dq_rejects"] = {"resource_type": "model", "name": "dq_rejects",

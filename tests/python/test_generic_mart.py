@@ -1,5 +1,6 @@
 """Issue 13 item 2: a made-up Convex mart added to a copy of the dbt project (and its table to a copy
-of the v2 contract) is exported, imported, verified and reported with no Python change."""
+of the v2 contract) is exported, imported, verified (its declared group check included) and reported
+with no Python change."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from loader.backup import take_backup
@@ -27,6 +29,13 @@ from loader.verify import build_inputs, verify_run
 AS_OF = "2026-01-15T00:00:00Z"
 TABLE = "caseBadges"
 LIST_TITLE = "Case badges (made-up list)"
+GROUP_CHECK = "badge_case_groups"
+
+# each badge key → the legacyId of the case it belongs to (the declared group check's model)
+BADGE_GROUPS_SQL = """
+select c."legacyId" as badge_ref, c."legacyId" as case_ref
+from {{ ref('convex_cases') }} as c
+"""
 
 BADGES_SQL = """
 select
@@ -55,6 +64,14 @@ models:
             - {{field: caseId, key_column: resolve_case_legacy_id, table: cases, match_field: legacyId}}
           mapping: {{v1_table: cases, v1_key_column: legacyId}}
         report: {{role: follow_up_list, order: 7, title: "{LIST_TITLE}"}}
+        verify:
+          labels: [legacyId]
+          group_checks:
+            - check: {GROUP_CHECK}
+              model: int_badge_groups
+              keys: {{field: legacyId, column: badge_ref}}
+              group: {{column: case_ref, reference: caseId, field: legacyId}}
+              labels: {{group: badge case}}
     columns:
       - name: legacyId
         quote: true
@@ -90,6 +107,7 @@ def _project_with_badges(root: Path) -> Path:
     badges.mkdir()
     (badges / "convex_case_badges.sql").write_text(BADGES_SQL)
     (badges / "_badges_marts__models.yml").write_text(BADGES_YML)
+    (badges / "int_badge_groups.sql").write_text(BADGE_GROUPS_SQL)
     return project
 
 
@@ -144,10 +162,23 @@ def test_a_made_up_mart_is_exported_imported_verified_and_reported(badges_run: R
         assert all(mapping.lookup("cases", doc["legacyId"], TABLE).convex_id == doc["_id"] for doc in in_target)
 
         verified = verify_run(build_inputs(folder, mapping, contract_path=contract), gateway)
-    assert verified["passed"], verified["checks"]
-    assert verified["tables"][TABLE]["verified"] == len(badges)
+        assert verified["passed"], verified["checks"]
+        assert verified["tables"][TABLE]["verified"] == len(badges)
+        assert verified["checks"][GROUP_CHECK] == {"mismatches": 0, "examples": []}
 
-    md = Path(write_report(folder)["markdown"]).read_text()
-    documents = md.split("## Documents per Convex table")[1].split("\n## ")[0]
-    assert f"| {TABLE} | {len(badges)} | 0 | {len(badges)} |  | {len(badges)} | {len(badges)} |" in documents
-    assert f"### {LIST_TITLE} ({len(badges)})" in md.split("## Lists for follow-up")[1]
+        md = Path(write_report(folder)["markdown"]).read_text()
+        documents = md.split("## Documents per Convex table")[1].split("\n## ")[0]
+        assert f"| {TABLE} | {len(badges)} | 0 | {len(badges)} |  | {len(badges)} | {len(badges)} |" in documents
+        assert f"### {LIST_TITLE} ({len(badges)})" in md.split("## Lists for follow-up")[1]
+
+        # the declared group check is a real check: a badge whose group is not its case's is caught
+        wrong = sorted(cases)[0]
+        badge_id = next(doc["_id"] for doc in in_target if doc["legacyId"] == wrong)
+        with duckdb.connect(str(folder.warehouse_path)) as con:
+            [relation] = con.execute("select table_schema || '.' || table_name from information_schema.tables "
+                                     "where table_name = 'int_badge_groups'").fetchone()
+            con.execute(f"update {relation} set case_ref = 'another case' where badge_ref = ?", [wrong])
+        tampered = verify_run(build_inputs(folder, mapping, contract_path=contract), gateway)
+    assert not tampered["passed"]
+    assert tampered["checks"][GROUP_CHECK]["examples"] == [
+        f"{TABLE} legacyId={wrong} (_id {badge_id}): legacyId {wrong} resolves to group another case, caseId is {wrong}"]

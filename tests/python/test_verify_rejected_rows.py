@@ -8,7 +8,8 @@ from convex_marts_fixture import uuid
 from loader.convex.schema import Schema
 from loader.dbt_manifest import load_convex_marts
 from loader.export import manifest_path
-from loader.verify import Warehouse, build_inputs, first_loader_rejects, iter_rejected_source_rows, verify_run
+from loader.verify import build_inputs, first_loader_rejects, iter_rejected_source_rows, run_dbt_vars, verify_run
+from loader.warehouse import Warehouse
 from operator_fixture import consistent_rows, migrated_run
 
 
@@ -23,7 +24,7 @@ def test_a_row_behind_two_rejected_documents_is_rejected_once(tmp_path):
         assert {(t, rejected[(t, k)]["dq_id"]) for t, k in rejected if k in ("bob@example.com", uuid(3))} == \
             {("users", "DQ-27"), ("userProfiles", "DQ-06")}
         moved = list(iter_rejected_source_rows(Warehouse(m.folder), load_convex_marts(manifest_path(m.folder)),
-                                               "users", rejected))
+                                               run_dbt_vars(m.folder), rejected))
         result = verify_run(build_inputs(m.folder, m.mapping), m.gateway)
     assert [(r["source_table"], r["table"]) for r in moved if r["v1_id"] == uuid(3)] == [("public.users", "users")]
     assert result["passed"], json.dumps(result["checks"], indent=1)
