@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import chain
@@ -27,9 +28,12 @@ from operator import call, itemgetter
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from loader.convex.ids import encode_id, table_number_of
 from loader.convex.schema import Schema
 from loader.convex.validator import INVALID_VALUE, DocumentValidator, Issue
+from loader.convex.values import decode_convex_json
 from loader.dbt_manifest import ConvexMart, load_convex_marts
 from loader.errors import ConfigError
 from loader.run_folder import RunFolder
@@ -116,13 +120,7 @@ class Shape:
 
 def as_convex(value: Any) -> Any:
     """Numbers as float64 (the Convex model the validator checks)."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, list):
-        return [as_convex(x) for x in value]
-    return {k: as_convex(x) for k, x in value.items()}
+    return decode_convex_json(value, specials=False)
 
 
 def as_wire(value: Any) -> Any:
@@ -167,13 +165,16 @@ def _plain(value: Any) -> Any:
 _TEXT = {str}
 
 
-def _wire(value: Any, shape: Shape | None) -> Any:
-    """`as_wire(ordered(_plain(value)))` in one walk."""
+def _wire(value: Any, shape: Shape | None, floats: list[float]) -> Any:
+    """`as_wire(ordered(_plain(value)))` in one walk; the floats it keeps appended to `floats`."""
     kind = type(value)
     if kind is str or kind is bool or value is None:
         return value
     if kind is float:
-        return int(value) if value.is_integer() and abs(value) < MAX_SAFE_INTEGER else _scalar(value)
+        if value.is_integer() and abs(value) < MAX_SAFE_INTEGER:
+            return int(value)
+        floats.append(_scalar(value))
+        return value
     if kind is int and abs(value) <= MAX_SAFE_INTEGER:
         return value
     if isinstance(value, dict):  # text items kept as they are without a call
@@ -186,12 +187,39 @@ def _wire(value: Any, shape: Shape | None) -> Any:
         wired = {}
         for k in keys:
             x = value[k]
-            wired[k] = x if type(x) is str else _wire(x, fields.get(k))
+            wired[k] = x if type(x) is str else _wire(x, fields.get(k), floats)
         return wired
     if isinstance(value, list):
         item = shape.item if shape is not None else None
-        return [x if type(x) is str else _wire(x, item) for x in value]
-    return as_wire(_scalar(value))
+        return [x if type(x) is str else _wire(x, item, floats) for x in value]
+    wired = as_wire(_scalar(value))
+    if type(wired) is float:
+        floats.append(wired)
+    return wired
+
+
+def _wire_text(value: Any, shape: Shape | None) -> tuple[Any, str]:
+    """(`_wire(value, shape)`, `dumps` of it): orjson writes it when it holds no float (orjson writes
+    some floats differently, `1e-7` for `1e-07`) and only valid Unicode."""
+    floats: list[float] = []
+    wired = _wire(value, shape, floats)
+    if not floats:
+        with contextlib.suppress(orjson.JSONEncodeError):
+            return wired, orjson.dumps(wired).decode()
+    return wired, dumps(wired)
+
+
+_NINETEEN_DIGITS = re.compile(r"[0-9]{19}")
+
+
+def json_value(text: str) -> Any:
+    """`json.loads(text)`, by orjson when it reads the text the same: not with 19 digits in a row
+    (orjson reads an integer beyond 64 bits as a float), nor NaN, Infinity or unpaired surrogates
+    (orjson refuses them)."""
+    if _NINETEEN_DIGITS.search(text) is None:
+        with contextlib.suppress(orjson.JSONDecodeError):
+            return orjson.loads(text)
+    return json.loads(text)
 
 
 def _values_getter(indexes: list[int]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
@@ -282,7 +310,7 @@ class MartExporter:
         """A nested column's JSON text parsed (`BadValue` if it does not parse); other values as they are."""
         if column in self.nested_columns and isinstance(value, str):
             try:
-                return json.loads(value)
+                return json_value(value)
             except json.JSONDecodeError as exc:
                 raise BadValue("JSON text", f"text that does not parse ({exc.msg} at {exc.pos})") from None
         return value
@@ -298,18 +326,23 @@ class MartExporter:
         pieces = list(chain.from_iterable(zip(plan.prefixes, map(call, plan.encoders, row.values()))))
         for column, piece, converted_texts, shape in plan.conversions:
             value = row[column]
-            if converted_texts is not None:
-                converted = converted_texts.get(value)
-                if converted is None:
-                    wired = _wire(self._parsed(column, value), shape)
-                    converted = (wired, dumps(wired))
-                    if len(value) <= REUSED_TEXT_CHARS and len(converted_texts) < REUSED_TEXTS:
-                        converted_texts[value] = converted
-                row[column], pieces[piece] = converted
-            elif type(value) is not int or not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-                row[column] = wired = _wire(self._parsed(column, value), shape)
-                pieces[piece] = dumps(wired)
+            if converted_texts is not None or type(value) is not int or not (
+                    -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER):
+                row[column], pieces[piece] = self._converted(column, value, converted_texts, shape)
         return row, "".join(pieces) + plan.end
+
+    def _converted(self, column: str, value: Any, converted_texts: dict[str, Any] | None,
+                   shape: Shape | None) -> tuple[Any, str]:
+        """(exported value, its JSON text) of one non-NULL value; a nested column's short texts
+        (`converted_texts` given) converted once and reused. Raises `BadValue`."""
+        if converted_texts is None:
+            return _wire_text(self._parsed(column, value), shape)
+        converted = converted_texts.get(value)
+        if converted is None:
+            converted = _wire_text(self._parsed(column, value), shape)
+            if len(value) <= REUSED_TEXT_CHARS and len(converted_texts) < REUSED_TEXTS:
+                converted_texts[value] = converted
+        return converted
 
     def _row_plan(self, kinds: tuple[type, ...]) -> RowPlan:
         """The plan for rows with these value types; kept for the next ones."""
@@ -363,13 +396,19 @@ class MartExporter:
             row, line = self.wire_line(values)
         except BadValue:
             return "", self.problems(values)
+        return self._checked(line, row, lambda: values)
+
+    def _checked(self, line: str, row: dict[str, Any],
+                 values: Callable[[], tuple[Any, ...]]) -> tuple[str, list[dict[str, Any]]]:
+        """(line, []) when the boolean check accepts `row` (the document of `line`), else the detailed
+        problems of the row's `values`."""
         size = self._sent_size_bound(line, row)
         # DQ-27 surely met when the float64 form is at most 1/8 longer (`9007199254740992` → `….0`);
         # otherwise `problems` measures it exactly
         if size is not None and size * 9 <= MAX_EXPORT_DOCUMENT_BYTES * 8 and self.validator.is_valid(
                 self.as_sent(row), self.mart.table, json_numbers=True, json_size=size):
             return line, []
-        problems = self.problems(values)
+        problems = self.problems(values())
         return ("" if problems else line), problems
 
     def _sent_size_bound(self, line: str, row: dict[str, Any]) -> int | None:
@@ -423,14 +462,145 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def select_sql(mart: ConvexMart, warehouse: str) -> str:
-    """Every mart column, ordered by `order_by` (text columns; byte order on both warehouses)."""
+def select_sql(mart: ConvexMart, warehouse: str, items: list[str] | None = None) -> str:
+    """Every mart column (or these select `items`), ordered by `order_by` (text columns; byte order on
+    both warehouses)."""
     collate = ' COLLATE "C"' if warehouse == "postgres" else ""
-    columns = ", ".join(quote(c) for c in mart.columns)
+    columns = ", ".join(items or [quote(c) for c in mart.columns])
     keys = list(mart.order_by) + ([mart.identity_key] if mart.identity_key in mart.columns
                                   and mart.identity_key not in mart.order_by else [])
     order = ", ".join(f"{quote(k)}{collate}" for k in keys)
     return f"select {columns} from {mart.relation} order by {order}"
+
+
+# DuckDB types whose `to_json` text is what `dumps` writes for the value Python fetches (integers
+# within ±2^53; text without the control characters DuckDB escapes in upper case, `\u001F`)
+RENDERED_TEXT_TYPES = {"VARCHAR", "BOOLEAN"}
+RENDERED_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                          "UBIGINT", "HUGEINT", "UHUGEINT"}
+UPPER_CASE_ESCAPE = "\\u00"  # how a line holding one of those control characters (or a `\\u00` text) begins it
+
+
+@dataclass(frozen=True)
+class RenderedPart:
+    """One item of a DuckDB-rendered export row: the `"<column>":<json>` pairs of a run of columns
+    DuckDB writes (`prefix` None, `columns` their names), or one column Python converts."""
+
+    columns: tuple[str, ...]
+    prefix: str | None = None  # `"<column>":` of a Python-converted column
+    converted_texts: dict[str, Any] | None = None
+    shape: Shape | None = None
+
+
+class RenderedSelect:
+    """The export of one mart from DuckDB with the JSON of text, boolean and integer columns written by
+    DuckDB (`to_json`, runs of columns joined by `concat_ws`, which skips NULLs); nested JSON text and
+    other types are converted by Python as in `MartExporter.wire_line`. A row DuckDB cannot write as
+    Python would (an integer beyond ±2^53, an upper-case escape) or that does not pass the boolean
+    check takes `MartExporter.document` with its values read back from the texts (lossless for
+    these types)."""
+
+    def __init__(self, exporter: MartExporter, types: dict[str, str]):
+        self.exporter = exporter
+        parts: list[RenderedPart] = []
+        run: list[str] = []
+        for column, _, converted_texts, shape in exporter.line_plan:
+            if converted_texts is None and types[column] in RENDERED_TEXT_TYPES | RENDERED_INTEGER_TYPES:
+                run.append(column)
+                continue
+            if run:
+                parts.append(RenderedPart(tuple(run)))
+                run = []
+            parts.append(RenderedPart((column,), encode_basestring(column) + ":", converted_texts, shape))
+        if run:
+            parts.append(RenderedPart(tuple(run)))
+        self.parts = parts
+        self.integers = [c for c in exporter.mart.columns if types[c] in RENDERED_INTEGER_TYPES]
+
+    def sql(self) -> str:
+        """The query: one item per part, then whether the row holds an integer beyond ±2^53."""
+        items = []
+        for part in self.parts:
+            if part.prefix is not None:
+                items.append(quote(part.columns[0]))
+            else:
+                pairs = ", ".join(f"{_sql_text(encode_basestring(c) + ':')} || to_json({quote(c)})"
+                                  for c in part.columns)
+                items.append(f"concat_ws(',', {pairs})")
+        beyond = " or ".join(f"coalesce({quote(c)} not between {-MAX_SAFE_INTEGER} and {MAX_SAFE_INTEGER}, false)"
+                             for c in self.integers) or "false"
+        return select_sql(self.exporter.mart, "duckdb", [*items, beyond])
+
+    def document(self, fetched: tuple[Any, ...]) -> tuple[str, list[dict[str, Any]]]:
+        """(exported line, reject records) for one fetched row, exactly as `MartExporter.document`."""
+        exporter = self.exporter
+        if fetched[-1]:
+            return exporter.document(self.values(fetched))
+        pieces = []
+        try:
+            for part, item in zip(self.parts, fetched):
+                if part.prefix is None:
+                    if item:
+                        pieces.append(item)
+                elif item is not None:
+                    texts = part.converted_texts if type(item) is str else None
+                    pieces.append(part.prefix + exporter._converted(part.columns[0], item, texts, part.shape)[1])
+        except BadValue:
+            return exporter.document(self.values(fetched))
+        line = "{" + ",".join(pieces) + "}"
+        if UPPER_CASE_ESCAPE in line:
+            return exporter.document(self.values(fetched))
+        try:
+            row = orjson.loads(line)
+        except orjson.JSONDecodeError:  # an unpaired surrogate in a converted nested value
+            return exporter.document(self.values(fetched))
+        return exporter._checked(line, row, lambda: self.values(fetched))
+
+    def values(self, fetched: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The row's values in `mart.columns` order, as `select_sql` fetches them."""
+        by_column: dict[str, Any] = {}
+        for part, item in zip(self.parts, fetched):
+            if part.prefix is not None:
+                by_column[part.columns[0]] = item
+            elif item:
+                by_column |= json.loads("{" + item + "}")
+        return tuple(by_column.get(c) for c in self.exporter.mart.columns)
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _duckdb_connection(folder: RunFolder) -> Any:
+    """A read-only connection to the run's DuckDB warehouse, one thread (one Python reader: more only add CPU time)."""
+    import duckdb
+
+    from loader.duckdb_settings import connect_duckdb
+
+    if not folder.warehouse_path.is_file():
+        raise ConfigError(f"warehouse {folder.warehouse_path} not found; run stage and transform first")
+    try:
+        connection = connect_duckdb(folder.warehouse_path, read_only=True)
+        connection.execute("SET threads = 1")
+    except duckdb.Error as exc:
+        raise ConfigError(f"DuckDB warehouse {folder.warehouse_path}: {str(exc).splitlines()[0]}") from None
+    return connection
+
+
+@contextlib.contextmanager
+def duckdb_cursor(connection: Any, folder: RunFolder, sql: str) -> Iterator[Any]:
+    """`sql` executed on a cursor of `connection` (closed afterwards); a DuckDB error as one line."""
+    import duckdb
+
+    cursor = connection.cursor()
+    try:
+        try:
+            cursor.execute(sql)
+        except duckdb.Error as exc:
+            raise ConfigError(f"DuckDB warehouse {folder.warehouse_path}: {str(exc).splitlines()[0]}") from None
+        yield cursor
+    finally:
+        cursor.close()
 
 
 @contextlib.contextmanager
@@ -439,20 +609,10 @@ def warehouse_rows(folder: RunFolder, warehouse: str, sql: str, dsn: str | None 
     """Rows of `sql` as dicts (tuples in select order if `as_tuples`), fetched in batches (constant
     memory). Postgres: `dsn`, else the PG* variables."""
     if warehouse == "duckdb":
-        import duckdb
-
-        from loader.duckdb_settings import connect_duckdb
-
-        if not folder.warehouse_path.is_file():
-            raise ConfigError(f"warehouse {folder.warehouse_path} not found; run stage and transform first")
+        connection = _duckdb_connection(folder)
         try:
-            connection = connect_duckdb(folder.warehouse_path, read_only=True)
-            connection.execute("SET threads = 1")  # one Python reader: more threads only add CPU time
-            cursor = connection.execute(sql)
-        except duckdb.Error as exc:
-            raise ConfigError(f"DuckDB warehouse {folder.warehouse_path}: {str(exc).splitlines()[0]}") from None
-        try:
-            yield _batched(cursor, [d[0] for d in cursor.description], as_tuples)
+            with duckdb_cursor(connection, folder, sql) as cursor:
+                yield _batched(cursor, [d[0] for d in cursor.description], as_tuples)
         finally:
             connection.close()
     else:
@@ -530,16 +690,15 @@ def export_marts(folder: RunFolder, marts: list[ConvexMart], warehouse: str, sch
     folder.export_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     rejects = JsonlWriter(folder.export_dir / REJECTS_FILE)
     tables: dict[str, Any] = {}
+    connection = _duckdb_connection(folder) if warehouse == "duckdb" else None
     try:
         for mart in marts:
             exporter = MartExporter(mart, schema, validator, placeholders)
             out = JsonlWriter(folder.export_dir / f"{mart.table}.jsonl")
             rejected = 0
             try:
-                with warehouse_rows(folder, warehouse, select_sql(mart, warehouse), warehouse_dsn,
-                                    as_tuples=True) as rows:
-                    for values in rows:
-                        line, problems = exporter.document(values)
+                with _documents(folder, connection, exporter, warehouse_dsn) as documents:
+                    for line, problems in documents:
                         if problems:
                             rejected += 1
                             for problem in problems:
@@ -557,9 +716,29 @@ def export_marts(folder: RunFolder, marts: list[ConvexMart], warehouse: str, sch
     except BaseException:
         rejects.abort()
         raise
+    finally:
+        if connection is not None:
+            connection.close()
     rejects_info = rejects.commit()
     return {"warehouse": warehouse, "tables": tables, "reject_lines": rejects_info["lines"],
             "rejected_documents": sum(t["rejected"] for t in tables.values())}
+
+
+@contextlib.contextmanager
+def _documents(folder: RunFolder, connection: Any, exporter: MartExporter,
+               warehouse_dsn: str | None) -> Iterator[Iterator[tuple[str, list[dict[str, Any]]]]]:
+    """(line, reject records) of every mart row in export order: from the DuckDB `connection` with
+    DuckDB writing what it writes like Python (`RenderedSelect`), else from the Postgres warehouse."""
+    mart = exporter.mart
+    if connection is None:
+        with warehouse_rows(folder, "postgres", select_sql(mart, "postgres"), warehouse_dsn, as_tuples=True) as rows:
+            yield map(exporter.document, rows)
+        return
+    with duckdb_cursor(connection, folder, f"describe {select_sql(mart, 'duckdb')}") as cursor:
+        types = {name: kind for name, kind, *_ in cursor.fetchall()}
+    rendered = RenderedSelect(exporter, types)
+    with duckdb_cursor(connection, folder, rendered.sql()) as cursor:
+        yield map(rendered.document, _batched(cursor, None, as_tuples=True))
 
 
 def export(folder: RunFolder, schema_path: Path | None = None, progress: Any = None,

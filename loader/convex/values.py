@@ -61,18 +61,19 @@ def _special(obj: dict) -> Any:
     raise InvalidValue(f"unknown special key {key!r}; field names must not start with `$`")
 
 
-def decode_convex_json(obj: Any) -> Any:
-    """convex_encoded_json (function arguments) → Python. Plain JSON numbers are float64."""
+def decode_convex_json(obj: Any, specials: bool = True) -> Any:
+    """convex_encoded_json (function arguments) → Python. Plain JSON numbers are float64.
+    `specials=False`: `$` keys are plain field names (a JSON value in the Convex model the validator checks)."""
     if isinstance(obj, bool) or obj is None or isinstance(obj, str):
         return obj
     if isinstance(obj, (int, float)):
         return float(obj)
     if isinstance(obj, list):
-        return [decode_convex_json(x) for x in obj]
+        return [decode_convex_json(x, specials) for x in obj]
     if isinstance(obj, dict):
-        if any(k.startswith("$") for k in obj):
+        if specials and any(k.startswith("$") for k in obj):
             return _special(obj)
-        return {k: decode_convex_json(x) for k, x in obj.items()}
+        return {k: decode_convex_json(x, specials) for k, x in obj.items()}
     raise InvalidValue(f"unsupported JSON value {obj!r}")
 
 
