@@ -577,8 +577,9 @@ class Importer:
 
 def read_ahead(items: Iterator[Any], chunk: int) -> Iterator[Any]:
     """`items`, read by a thread up to one `chunk` ahead of the caller (the next page is fetched and
-    decoded while the caller handles this one); the thread's exception is raised here; closing the
-    iterator stops the thread after its current item."""
+    decoded while the caller handles this one); the thread's exception is raised here. Closing the
+    iterator early (also Ctrl-C) waits at most a second: a thread still inside a request finishes it
+    on its own (daemon) and stops before its next item."""
     ahead: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
 
@@ -617,7 +618,7 @@ def read_ahead(items: Iterator[Any], chunk: int) -> Iterator[Any]:
             yield from value
     finally:
         stop.set()
-        thread.join()
+        thread.join(timeout=1.0)
 
 
 def import_tables(folder: RunFolder, gateway: ConvexGateway, *, mapping: MappingTable | None = None,

@@ -1,6 +1,7 @@
 """`read_ahead`: the importer's read-back fetches the next page in a thread while the caller handles this one."""
 
 import threading
+import time
 
 import pytest
 
@@ -49,3 +50,19 @@ def test_closing_early_stops_the_reader_thread():
     assert next(items) == 0
     items.close()
     assert not any(t.name == "read-ahead" and t.is_alive() for t in threading.enumerate())
+
+
+def test_closing_while_the_reader_is_inside_a_slow_request_returns_within_about_a_second():
+    release = threading.Event()
+
+    def pages():
+        yield 0
+        release.wait(10)  # a request that hangs
+        yield 1
+
+    items = read_ahead(pages(), 1)
+    assert next(items) == 0
+    started = time.monotonic()
+    items.close()
+    assert time.monotonic() - started < 3
+    release.set()
