@@ -174,14 +174,6 @@ json_extract({{ j }}, '$."{{ key }}"')
 ) as {{ alias }}
 {%- endmacro %}
 
-{#- JSON object text of a row's columns, every value as a JSON string (or null), keys in the
-    given order; identical text on every warehouse. Used for `source_row` in rejects. -#}
-{% macro row_json_text(relation_alias, column_names) -%}
-('{' || {% for column_name in column_names -%}
-'{{ "," if not loop.first }}"{{ column_name }}":' || coalesce({{ json_string(relation_alias ~ '.' ~ column_name) }}, 'null'){{ " || " if not loop.last }}
-{%- endfor %} || '}')
-{%- endmacro %}
-
 {#- True when text is a JSON string whose content is itself JSON (double encoding, §3.1; normalised + DQ-22).
     Only text starting with `"` is parsed: every other value is no JSON string, and a large array or
     object is never parsed here. -#}

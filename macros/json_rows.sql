@@ -1,4 +1,4 @@
-{#- JSON row helpers: raw JSON items with their compact text, JSON text of raw rows, dynamic members.
+{#- JSON row helpers: raw JSON items with their compact text, JSON text of rows, dynamic members.
     Output is identical on DuckDB and Postgres: compact, keys in source order. -#}
 
 {#- FROM-clause item: one row per element of a JSON array held as text (one extra decode of a
@@ -42,25 +42,28 @@
 {%- endmacro %}
 
 {#- The column names of raw table `table_name` (schema `raw`, docs/INTERFACES.md §1), in table order
-    (= contract order). Looked up by name, not through source(): the calling model then depends only
-    on its staging view, and its unit tests need no source input. -#}
+    (= contract order); empty while dbt parses. Looked up by name, not through source(): the calling
+    model then depends only on its staging view, and its unit tests need no source input. -#}
 {% macro raw_columns(table_name) -%}
+  {%- if not execute -%}
+    {{ return([]) }}
+  {%- endif -%}
   {%- set relation = api.Relation.create(database=target.database, schema='raw', identifier=table_name) -%}
   {{ return(adapter.get_columns_in_relation(relation) | map(attribute='name') | list) }}
 {%- endmacro %}
 
-{#- JSON object text of a raw source row: every column of raw table `table_name` in contract order,
-    read from the relation alias `alias`, values as JSON strings of their text (NULL → null),
-    control characters removed. Used for the `source_row` of rejects; built with the warehouse's
-    native JSON writer. Call it after filtering to the rejected rows: it is costly. -#}
-{% macro cases_row_json(table_name, alias) -%}
-  {{ return(adapter.dispatch('cases_row_json', 'perm_migration')(table_name, alias)) }}
+{#- JSON object text of a row: the columns `column_names` of the relation alias `alias`, keys in that
+    order, values as JSON strings of their text (NULL → null), control characters removed; identical text
+    on every warehouse (built with its native JSON writer). Used for the `source_row` of rejects: call it
+    after filtering to the rejected rows when the row is large. `''` for no columns (while dbt parses). -#}
+{% macro row_json(alias, column_names) -%}
+  {{ return(adapter.dispatch('row_json', 'perm_migration')(alias, column_names)) }}
 {%- endmacro %}
 
-{% macro default__cases_row_json(table_name, alias) -%}
-{%- if execute -%}
+{% macro default__row_json(alias, column_names) -%}
+{%- if column_names -%}
 regexp_replace(cast(to_json({
-{%- for column_name in raw_columns(table_name) %}
+{%- for column_name in column_names %}
   '{{ column_name }}': cast({{ alias }}.{{ adapter.quote(column_name) }} as varchar){{ ',' if not loop.last }}
 {%- endfor %}
 }) as varchar), {{ _escaped_control_regex() }}, '', 'g')
@@ -69,10 +72,10 @@ regexp_replace(cast(to_json({
 {%- endif -%}
 {%- endmacro %}
 
-{% macro postgres__cases_row_json(table_name, alias) -%}
-{%- if execute -%}
+{% macro postgres__row_json(alias, column_names) -%}
+{%- if column_names -%}
 regexp_replace((select cast(row_to_json(raw_values) as text) from (select
-{%- for column_name in raw_columns(table_name) %}
+{%- for column_name in column_names %}
   cast({{ alias }}.{{ adapter.quote(column_name) }} as text) as {{ adapter.quote(column_name) }}{{ ',' if not loop.last }}
 {%- endfor %}
 ) as raw_values), {{ _escaped_control_regex() }}, '', 'g')

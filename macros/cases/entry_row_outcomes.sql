@@ -1,7 +1,9 @@
 {#- Outcome of every public.case_<kind> source row (kind = rfi | rfe; §4.1, §3.6): loaded (kept
     entry), excluded merged (duplicate entry) or owner_excluded (case excluded), rejected DQ-19a
-    (no dates), DQ-06 (case_id matches no case) or the case's own DQ id (case rejected). -#}
-{% macro cases_entry_row_outcomes(kind) -%}
+    (no dates), DQ-06 (case_id matches no case) or the case's own DQ id (case rejected). The relations are
+    passed in: `entry_rows` (stg_supabase__case_<kind>), `entry_source_rows` (stg_supabase__case_<kind>_source_rows),
+    `ownership` (int_cases__ownership), `entries` (int_cases__rfi_rfe_entries). -#}
+{% macro cases_entry_row_outcomes(kind, entry_rows, entry_source_rows, ownership, entries) -%}
 with decided as (
     select
         'public.case_{{ kind }}' as source_table,
@@ -36,10 +38,10 @@ with decided as (
             when entries.fate = 'duplicate' then 'public.case_{{ kind }} ' || rows.row_id || ': duplicate entry merged into a higher-precedence entry'
             when entries.fate = 'no_dates' then 'public.case_{{ kind }} ' || rows.row_id || ': received_date and response_due_date are both missing'
         end as message
-    from {{ ref('stg_supabase__case_' ~ kind) }} as rows
-    left join {{ ref('int_cases__ownership') }} as cases
+    from {{ entry_rows }} as rows
+    left join {{ ownership }} as cases
         on cases.case_id = rows.case_id
-    left join {{ ref('int_cases__rfi_rfe_entries') }} as entries
+    left join {{ entries }} as entries
         on entries.kind = '{{ kind }}' and entries.source_row_id = rows.row_id and entries.source_rank = 1
 ),
 
@@ -47,9 +49,9 @@ with decided as (
 rejected_rows as (
     select
         raw_rows.row_id,
-        {{ cases_row_json('case_' ~ kind, 'raw_rows') }} as source_row
+        {{ row_json('raw_rows', raw_columns('case_' ~ kind)) }} as source_row
     from decided
-    inner join {{ ref('stg_supabase__case_' ~ kind ~ '_source_rows') }} as raw_rows
+    inner join {{ entry_source_rows }} as raw_rows
         on raw_rows.row_id = decided.v1_id
     where decided.outcome = 'rejected'
 )

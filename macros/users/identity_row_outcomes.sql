@@ -1,14 +1,15 @@
 {#- §4.1 row outcomes of the identity tables (auth.users, app_users): each row takes its identity's outcome;
-    merge losers are excluded as `merged`. -#}
-{% macro users_identity_row_outcomes(staging_model, id_column, source_table) -%}
+    merge losers are excluded as `merged`. `staged` is the table's staging relation, `identity_groups`
+    int_users__identity_groups. -#}
+{% macro users_identity_row_outcomes(staged, identity_groups, id_column, source_table) -%}
 with
 
 source_rows as (
-    select * from {{ ref(staging_model) }}
+    select * from {{ staged }}
 ),
 
 identity_groups as (
-    select * from {{ ref('int_users__identity_groups') }}
+    select * from {{ identity_groups }}
 ),
 
 final as (
@@ -38,12 +39,13 @@ final as (
 select * from final
 {%- endmacro %}
 
-{#- §4.1 row outcomes of user_settings / user_preferences from their resolved owner (§5.2, DQ-11). -#}
-{% macro users_owned_row_outcomes(resolved_model, id_column, source_table) -%}
+{#- §4.1 row outcomes of user_settings / user_preferences from their resolved owner (§5.2, DQ-11);
+    `resolved_relation` is int_users__settings_resolved or int_users__preferences_resolved. -#}
+{% macro users_owned_row_outcomes(resolved_relation, id_column, source_table) -%}
 with
 
 resolved as (
-    select * from {{ ref(resolved_model) }}
+    select * from {{ resolved_relation }}
 ),
 
 final as (

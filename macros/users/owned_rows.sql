@@ -2,8 +2,9 @@
     outcome. Columns: every staging column, resolution_rule, identity_id, group_email, oversized_field
     and oversize_problems (a `json_columns` value too large for v2, DQ-27: the row is quarantined and
     another row of its owner may be chosen), outcome, reason, dq_id, message, is_chosen (the one row a
-    winner's profile reads). -#}
-{% macro users_owned_rows(staging_model, row_id_column, v1_table, json_columns) -%}
+    winner's profile reads). `staged_relation` is the table's staging relation,
+    `user_references_relation` int_users__references. -#}
+{% macro users_owned_rows(staged_relation, user_references_relation, row_id_column, json_columns) -%}
 with
 
 staged as (
@@ -12,7 +13,7 @@ staged as (
         {%- for column in json_columns %}
         {{ json_oversize_problem('staged.' ~ column) }} as {{ column }}_oversize{{ ',' if not loop.last }}
         {%- endfor %}
-    from {{ ref(staging_model) }} as staged
+    from {{ staged_relation }} as staged
 ),
 
 owned as (
@@ -23,7 +24,7 @@ owned as (
 ),
 
 user_references as (
-    select * from {{ ref('int_users__references') }}
+    select * from {{ user_references_relation }}
 ),
 
 resolved as (

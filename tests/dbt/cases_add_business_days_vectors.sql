@@ -15,18 +15,18 @@ with vectors as (
 per_row_n as (
     select vectors.*, added.cal_date as actual
     from vectors
-    {{ add_business_days_join('vectors.start_date', 'vectors.n', 'added') }}
+    {{ add_business_days_join(ref('int_cases__business_calendar'), 'vectors.start_date', 'vectors.n', 'added') }}
 ),
 
 {#- A literal n renders its own join condition (the path the models take). -#}
 literal_n as (
     select weekend.start_date, 0 as n, '2024-12-21' as expected, added.cal_date as actual
     from (select '2024-12-21' as start_date) as weekend
-    {{ add_business_days_join('weekend.start_date', 0, 'added') }}
+    {{ add_business_days_join(ref('int_cases__business_calendar'), 'weekend.start_date', 0, 'added') }}
     union all
     select mid_january.start_date, 10, '2025-01-30', added.cal_date
     from (select '2025-01-15' as start_date) as mid_january
-    {{ add_business_days_join('mid_january.start_date', 10, 'added') }}
+    {{ add_business_days_join(ref('int_cases__business_calendar'), 'mid_january.start_date', 10, 'added') }}
 ),
 
 results as (

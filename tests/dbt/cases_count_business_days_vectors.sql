@@ -13,5 +13,5 @@ with vectors as (
 
 select vectors.*, {{ count_business_days('counted') }} as actual
 from vectors
-{{ business_day_range_join('vectors.start_date', 'vectors.end_date', 'counted') }}
+{{ business_day_range_join(ref('int_cases__business_calendar'), 'vectors.start_date', 'vectors.end_date', 'counted') }}
 where {{ count_business_days('counted') }} is null or {{ count_business_days('counted') }} <> vectors.expected

@@ -4,7 +4,7 @@
 with rejected_rows as (
     select
         raw_rows.case_id,
-        {{ cases_row_json('cases', 'raw_rows') }} as source_row
+        {{ row_json('raw_rows', raw_columns('cases')) }} as source_row
     from {{ ref('int_cases__ownership') }} as owners
     inner join {{ ref('stg_supabase__case_source_rows') }} as raw_rows
         on raw_rows.case_id = owners.case_id

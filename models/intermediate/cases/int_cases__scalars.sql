@@ -164,4 +164,4 @@ left join {{ ref('cases_us_states') }} as states_by_code
     on states_by_code.state_code = upper(cases.job_order_state)
 left join {{ ref('cases_us_states') }} as states_by_name
     on lower(states_by_name.state_name) = {{ collapse }}
-{{ add_business_days_join('cases.notice_of_filing_start_date', 10, 'notice_end') }}
+{{ add_business_days_join(ref('int_cases__business_calendar'), 'cases.notice_of_filing_start_date', 10, 'notice_end') }}

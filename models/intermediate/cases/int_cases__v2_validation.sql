@@ -32,7 +32,7 @@ with cases as (
         mapped.*,
         {{ count_business_days('notice') }} as notice_business_days
     from {{ ref('int_cases__mapped') }} as mapped
-    {{ business_day_range_join('mapped.notice_of_filing_start_date', 'mapped.notice_of_filing_end_date', 'notice') }}
+    {{ business_day_range_join(ref('int_cases__business_calendar'), 'mapped.notice_of_filing_start_date', 'mapped.notice_of_filing_end_date', 'notice') }}
 )
 
 {%- for rule_id, field, condition, message in rules %}

@@ -67,41 +67,45 @@ profile_rows as (
 ),
 
 identity_findings as (
-    select 'DQ-01' as dq_id, 'info' as level, group_rows.row_table as source_table, group_rows.row_id as v1_id,
-        group_rows.identity_email as owner_email, 'email' as target_field, group_rows.email_original as original_value,
-        group_rows.identity_email as resulting_value,
-        group_rows.row_table || ' ' || group_rows.row_id || ': duplicate email ' || group_rows.identity_email || ': identity '
-        || group_rows.identity_id || case when group_rows.is_winner then ' is the group winner' else ' merged into ' || group_rows.winner_identity_id end
-        as message
+    select {{ finding("'DQ-01'", "'info'", "'email'", 'group_rows.email_original', 'group_rows.identity_email',
+        "group_rows.row_table || ' ' || group_rows.row_id || ': duplicate email ' || group_rows.identity_email || ': identity '
+        || group_rows.identity_id || case when group_rows.is_winner then ' is the group winner' else ' merged into ' || group_rows.winner_identity_id end",
+        source_table='group_rows.row_table', v1_id='group_rows.row_id', case_legacy_id='cast(null as varchar)',
+        owner_email='group_rows.identity_email') }}
     from duplicate_group_rows as group_rows
     where group_rows.is_winner or group_rows.is_merged_loser
     union all
-    select 'DQ-02', 'info', 'auth.users', auth_user_id, identity_email, 'legacyId', null, null,
-        'auth.users ' || auth_user_id || ' has no app_users row: default profile'
+    select {{ finding("'DQ-02'", "'info'", "'legacyId'", 'null', 'null',
+        "'auth.users ' || auth_user_id || ' has no app_users row: default profile'",
+        source_table="'auth.users'", v1_id='auth_user_id', case_legacy_id='null', owner_email='identity_email') }}
     from loaded_identities where app_user_id is null
     union all
-    select 'DQ-05', 'warning', '{{ app_table }}', app_user_id, identity_email, 'emailVerificationTime', app_auth_user_id, null,
-        '{{ app_table }} ' || app_user_id || ': auth_user_id ' || coalesce(app_auth_user_id, 'NULL')
+    select {{ finding("'DQ-05'", "'warning'", "'emailVerificationTime'", 'app_auth_user_id', 'null',
+        "'" ~ app_table ~ " ' || app_user_id || ': auth_user_id ' || coalesce(app_auth_user_id, 'NULL')
         || case when app_auth_user_id is not null and legacy_auth_id is null
-                then ' names an auth.users row linked to another {{ app_table }} row' else ' links to no auth.users row' end
+                then ' names an auth.users row linked to another " ~ app_table ~ " row' else ' links to no auth.users row' end",
+        source_table="'" ~ app_table ~ "'", v1_id='app_user_id', case_legacy_id='null', owner_email='identity_email') }}
     from loaded_identities where auth_user_id is null
     union all
-    select 'DQ-07', 'warning', '{{ app_table }}', app_user_id, identity_email, 'email', app_email_norm, auth_email_norm,
-        '{{ app_table }} ' || app_user_id || ': email ' || app_email_norm || ' differs from auth.users email ' || auth_email_norm || ' (auth email used)'
+    select {{ finding("'DQ-07'", "'warning'", "'email'", 'app_email_norm', 'auth_email_norm',
+        "'" ~ app_table ~ " ' || app_user_id || ': email ' || app_email_norm || ' differs from auth.users email ' || auth_email_norm || ' (auth email used)'",
+        source_table="'" ~ app_table ~ "'", v1_id='app_user_id', case_legacy_id='null', owner_email='identity_email') }}
     from loaded_identities where secondary_email is not null
     union all
-    select 'DQ-08', 'warning', '{{ app_table }}', loaded_identities.app_user_id, loaded_identities.identity_email,
-        'email', app_users.google_email_norm, loaded_identities.identity_email,
-        '{{ app_table }} ' || loaded_identities.app_user_id || ': google_email ' || app_users.google_email_norm
-        || ' differs from the identity email ' || loaded_identities.identity_email || ': notify before cut-over'
+    select {{ finding("'DQ-08'", "'warning'", "'email'", 'app_users.google_email_norm', 'loaded_identities.identity_email',
+        "'" ~ app_table ~ " ' || loaded_identities.app_user_id || ': google_email ' || app_users.google_email_norm
+        || ' differs from the identity email ' || loaded_identities.identity_email || ': notify before cut-over'",
+        source_table="'" ~ app_table ~ "'", v1_id='loaded_identities.app_user_id', case_legacy_id='null',
+        owner_email='loaded_identities.identity_email') }}
     from loaded_identities
     inner join app_users on app_users.app_user_id = loaded_identities.app_user_id
     where app_users.google_email_norm is not null and app_users.google_email_norm <> loaded_identities.identity_email
     union all
-    select 'DQ-08', 'warning', 'auth.identities', auth_identities.identity_id, loaded_identities.identity_email,
-        'email', auth_identities.email_norm, loaded_identities.identity_email,
-        'auth.identities ' || auth_identities.identity_id || ': google email ' || auth_identities.email_norm
-        || ' differs from the identity email ' || loaded_identities.identity_email || ': notify before cut-over'
+    select {{ finding("'DQ-08'", "'warning'", "'email'", 'auth_identities.email_norm', 'loaded_identities.identity_email',
+        "'auth.identities ' || auth_identities.identity_id || ': google email ' || auth_identities.email_norm
+        || ' differs from the identity email ' || loaded_identities.identity_email || ': notify before cut-over'",
+        source_table="'auth.identities'", v1_id='auth_identities.identity_id', case_legacy_id='null',
+        owner_email='loaded_identities.identity_email') }}
     from loaded_identities
     inner join auth_identities on auth_identities.auth_user_id = loaded_identities.auth_user_id
     where auth_identities.provider = 'google'
@@ -110,39 +114,42 @@ identity_findings as (
 
 source_text_findings as (
     {%- for column, label in [('notification_preferences', 'notification_preferences'), ('calendar_sync_preferences', 'calendar_sync_preferences')] %}
-    select 'DQ-22' as dq_id,
-        case when app_users.is_{{ column }}_invalid or app_users.is_{{ column }}_wrong_shape then 'warning' else 'info' end as level,
-        '{{ app_table }}' as source_table, loaded_identities.app_user_id as v1_id,
-        loaded_identities.identity_email as owner_email, '{{ label }}' as target_field, cast(null as varchar) as original_value,
-        cast(null as varchar) as resulting_value,
-        '{{ app_table }} ' || loaded_identities.app_user_id || ': {{ column }} '
-        || case when app_users.is_{{ column }}_invalid then 'is not valid JSON (ignored)'
-                when app_users.is_{{ column }}_wrong_shape then 'is not a JSON object (ignored)'
-                else 'is double-encoded JSON (parsed)' end as message
+    select {{ finding("'DQ-22'",
+        'case when app_users.is_' ~ column ~ '_invalid or app_users.is_' ~ column ~ "_wrong_shape then 'warning' else 'info' end",
+        "'" ~ label ~ "'", 'cast(null as varchar)', 'cast(null as varchar)',
+        "'" ~ app_table ~ " ' || loaded_identities.app_user_id || ': " ~ column ~ " '
+        || case when app_users.is_" ~ column ~ "_invalid then 'is not valid JSON (ignored)'
+                when app_users.is_" ~ column ~ "_wrong_shape then 'is not a JSON object (ignored)'
+                else 'is double-encoded JSON (parsed)' end",
+        source_table="'" ~ app_table ~ "'", v1_id='loaded_identities.app_user_id', case_legacy_id='cast(null as varchar)',
+        owner_email='loaded_identities.identity_email') }}
     from loaded_identities
     inner join app_users on app_users.app_user_id = loaded_identities.app_user_id
     where app_users.is_{{ column }}_invalid or app_users.is_{{ column }}_wrong_shape or app_users.is_{{ column }}_double_encoded
     union all
     {%- endfor %}
-    select 'DQ-22', 'warning', 'auth.users', loaded_identities.auth_user_id, loaded_identities.identity_email,
-        auth_users.invalid_json_columns, null, null,
-        'auth.users ' || loaded_identities.auth_user_id || ': ' || auth_users.invalid_json_columns || ' is not valid JSON (ignored)'
+    select {{ finding("'DQ-22'", "'warning'", 'auth_users.invalid_json_columns', 'null', 'null',
+        "'auth.users ' || loaded_identities.auth_user_id || ': ' || auth_users.invalid_json_columns || ' is not valid JSON (ignored)'",
+        source_table="'auth.users'", v1_id='loaded_identities.auth_user_id', case_legacy_id='null',
+        owner_email='loaded_identities.identity_email') }}
     from loaded_identities
     inner join auth_users on auth_users.auth_user_id = loaded_identities.auth_user_id
     where auth_users.invalid_json_columns is not null
     union all
-    select 'DQ-27', 'info', '{{ app_table }}', loaded_identities.app_user_id, loaded_identities.identity_email,
-        app_users.dirty_text_columns, null, null,
-        '{{ app_table }} ' || loaded_identities.app_user_id || ': control characters or surrounding whitespace removed from '
-        || app_users.dirty_text_columns
+    select {{ finding("'DQ-27'", "'info'", 'app_users.dirty_text_columns', 'null', 'null',
+        "'" ~ app_table ~ " ' || loaded_identities.app_user_id || ': control characters or surrounding whitespace removed from '
+        || app_users.dirty_text_columns",
+        source_table="'" ~ app_table ~ "'", v1_id='loaded_identities.app_user_id', case_legacy_id='null',
+        owner_email='loaded_identities.identity_email') }}
     from loaded_identities
     inner join app_users on app_users.app_user_id = loaded_identities.app_user_id
     where app_users.dirty_text_columns is not null
     union all
-    select 'DQ-27', 'info', 'auth.users', loaded_identities.auth_user_id, loaded_identities.identity_email,
-        auth_users.dirty_text_columns, null, null,
-        'auth.users ' || loaded_identities.auth_user_id || ': control characters or surrounding whitespace removed from '
-        || auth_users.dirty_text_columns
+    select {{ finding("'DQ-27'", "'info'", 'auth_users.dirty_text_columns', 'null', 'null',
+        "'auth.users ' || loaded_identities.auth_user_id || ': control characters or surrounding whitespace removed from '
+        || auth_users.dirty_text_columns",
+        source_table="'auth.users'", v1_id='loaded_identities.auth_user_id', case_legacy_id='null',
+        owner_email='loaded_identities.identity_email') }}
     from loaded_identities
     inner join auth_users on auth_users.auth_user_id = loaded_identities.auth_user_id
     where auth_users.dirty_text_columns is not null
@@ -160,11 +167,11 @@ timestamp_findings as (
         ('auth_users', 'auth_user_id', 'auth.users', 'deleted_at', 'deletedAt', 'the user is soft-deleted; deletedAt omitted')] %}
     {%- for relation, id_column, source_table, column, field, consequence in checks %}
     {{ 'union all' if not loop.first }}
-    select 'DQ-16' as dq_id, 'warning' as level, '{{ source_table }}' as source_table, {{ relation }}.{{ id_column }} as v1_id,
-        loaded_identities.identity_email as owner_email, '{{ field }}' as target_field,
-        {{ relation }}.{{ column }}_unreadable as original_value, cast(null as varchar) as resulting_value,
-        '{{ source_table }} ' || {{ relation }}.{{ id_column }} || ': {{ column }} ' || {{ relation }}.{{ column }}_unreadable
-        || ' is not a finite timestamp; {{ consequence }}' as message
+    select {{ finding("'DQ-16'", "'warning'", "'" ~ field ~ "'", relation ~ '.' ~ column ~ '_unreadable', 'cast(null as varchar)',
+        "'" ~ source_table ~ " ' || " ~ relation ~ "." ~ id_column ~ " || ': " ~ column ~ " ' || " ~ relation ~ "." ~ column ~ "_unreadable
+        || ' is not a finite timestamp; " ~ consequence ~ "'",
+        source_table="'" ~ source_table ~ "'", v1_id=relation ~ '.' ~ id_column, case_legacy_id='cast(null as varchar)',
+        owner_email='loaded_identities.identity_email') }}
     from loaded_identities
     inner join {{ relation }} on {{ relation }}.{{ id_column }} = loaded_identities.{{ id_column }}
     where {{ relation }}.{{ column }}_unreadable is not null and not loaded_identities.is_merged_loser
@@ -172,106 +179,118 @@ timestamp_findings as (
     {%- for relation, id_column, source_table in [('settings', 'user_settings_id', 'public.user_settings'),
                                                   ('preferences', 'user_preferences_id', 'public.user_preferences')] %}
     union all
-    select 'DQ-16', 'warning', '{{ source_table }}', {{ id_column }}, group_email, 'updatedAt', updated_at_unreadable, null,
-        '{{ source_table }} ' || {{ id_column }} || ': updated_at ' || updated_at_unreadable || ' is not a finite timestamp; treated as missing'
+    select {{ finding("'DQ-16'", "'warning'", "'updatedAt'", 'updated_at_unreadable', 'null',
+        "'" ~ source_table ~ " ' || " ~ id_column ~ " || ': updated_at ' || updated_at_unreadable || ' is not a finite timestamp; treated as missing'",
+        source_table="'" ~ source_table ~ "'", v1_id=id_column, case_legacy_id='null', owner_email='group_email') }}
     from {{ relation }}
     where is_chosen and updated_at_unreadable is not null
     {%- endfor %}
 ),
 
 superseded_findings as (
-    select 'DQ-11' as dq_id, 'warning' as level, 'public.user_settings' as source_table, user_settings_id as v1_id,
-        group_email as owner_email, null as target_field, null as original_value, null as resulting_value,
-        'public.user_settings ' || user_settings_id || ': superseded by a newer row of the same user' as message
-    from settings where reason = 'superseded'
-    union all
-    select 'DQ-11', 'warning', 'public.user_preferences', user_preferences_id, group_email, null, null, null,
-        'public.user_preferences ' || user_preferences_id || ': superseded by a newer row of the same user'
-    from preferences where reason = 'superseded'
+    {%- for relation, id_column, source_table in [('settings', 'user_settings_id', 'public.user_settings'),
+                                                  ('preferences', 'user_preferences_id', 'public.user_preferences')] %}
+    {{ 'union all' if not loop.first }}
+    select {{ finding("'DQ-11'", "'warning'", 'null', 'null', 'null',
+        "'" ~ source_table ~ " ' || " ~ id_column ~ " || ': superseded by a newer row of the same user'",
+        source_table="'" ~ source_table ~ "'", v1_id=id_column, case_legacy_id='null', owner_email='group_email') }}
+    from {{ relation }} where reason = 'superseded'
+    {%- endfor %}
 ),
 
+{#- Profile findings: row_table / row_id name the profile's source row unless the branch names another. #}
 profile_findings as (
-    select 'DQ-06' as dq_id, 'warning' as level, row_table as source_table, row_id as v1_id, group_email as owner_email,
-        'firmId' as target_field, firm_id_original as original_value, null as resulting_value,
-        row_table || ' ' || row_id || ': firm_id ' || firm_id_original || ' does not resolve to a loaded user (firmId omitted)' as message
+    select {{ finding("'DQ-06'", "'warning'", "'firmId'", 'firm_id_original', 'null',
+        "row_table || ' ' || row_id || ': firm_id ' || firm_id_original || ' does not resolve to a loaded user (firmId omitted)'",
+        source_table='row_table', v1_id='row_id', case_legacy_id='null', owner_email='group_email') }}
     from profile_rows where firm_id_original is not null and resolve_firm_email is null
     union all
-    select 'DQ-13', 'warning', row_table, row_id, group_email, 'userType', user_type_original, user_type,
-        row_table || ' ' || row_id || ': unknown user_type ' || user_type_original
+    select {{ finding("'DQ-13'", "'warning'", "'userType'", 'user_type_original', 'user_type',
+        "row_table || ' ' || row_id || ': unknown user_type ' || user_type_original",
+        source_table='row_table', v1_id='row_id', case_legacy_id='null', owner_email='group_email') }}
     from profile_rows where is_user_type_unknown
     union all
-    select 'DQ-14', 'warning',
-        case when preferred_notification_email_source = 'public.user_settings' then 'public.user_settings' else row_table end,
-        case when preferred_notification_email_source = 'public.user_settings' then user_settings_id else row_id end,
-        group_email, 'preferredNotificationEmail', preferred_notification_email_original, preferred_notification_email,
-        case when preferred_notification_email_source = 'public.user_settings'
+    select {{ finding("'DQ-14'", "'warning'", "'preferredNotificationEmail'", 'preferred_notification_email_original', 'preferred_notification_email',
+        "case when preferred_notification_email_source = 'public.user_settings'
              then 'public.user_settings ' || user_settings_id || ': preferred_notification_email'
              else row_table || ' ' || row_id || ': notification_email' end
-        || ' is neither the signup nor the Google email (signup used)'
+        || ' is neither the signup nor the Google email (signup used)'",
+        source_table="case when preferred_notification_email_source = 'public.user_settings' then 'public.user_settings' else row_table end",
+        v1_id="case when preferred_notification_email_source = 'public.user_settings' then user_settings_id else row_id end",
+        case_legacy_id='null', owner_email='group_email') }}
     from profile_rows where is_custom_notification_email
     union all
-    select reminder_days_dq_id, 'warning', 'public.user_settings', user_settings_id, group_email, 'reminderDaysBefore',
-        reminder_days_original, reminder_days_before,
-        'public.user_settings ' || user_settings_id || ': reminder_days_before normalised'
+    select {{ finding('reminder_days_dq_id', "'warning'", "'reminderDaysBefore'", 'reminder_days_original', 'reminder_days_before',
+        "'public.user_settings ' || user_settings_id || ': reminder_days_before normalised'",
+        source_table="'public.user_settings'", v1_id='user_settings_id', case_legacy_id='null', owner_email='group_email') }}
     from profile_rows where reminder_days_dq_id is not null
     union all
-    select 'DQ-26', 'warning', row_table, row_id, group_email, 'urgentDeadlineDays',
-        cast(urgent_deadline_days_original as varchar), cast(urgent_deadline_days as varchar),
-        row_table || ' ' || row_id || ': urgent_deadline_days outside 1-90'
+    select {{ finding("'DQ-26'", "'warning'", "'urgentDeadlineDays'",
+        'cast(urgent_deadline_days_original as varchar)', 'cast(urgent_deadline_days as varchar)',
+        "row_table || ' ' || row_id || ': urgent_deadline_days outside 1-90'",
+        source_table='row_table', v1_id='row_id', case_legacy_id='null', owner_email='group_email') }}
     from profile_rows where urgent_deadline_days_original is not null and urgent_deadline_days_original <> urgent_deadline_days
     {%- for side in ['start', 'end'] %}
     union all
-    select 'DQ-26', 'warning', 'public.user_settings', user_settings_id, group_email, 'quietHours{{ side | capitalize }}',
-        quiet_hours_{{ side }}_original, quiet_hours_{{ side }},
-        'public.user_settings ' || user_settings_id || ': quiet_hours_{{ side }} '
-        || case when quiet_hours_{{ side }} is null then 'invalid (omitted)' else 'has seconds (dropped)' end
+    select {{ finding("'DQ-26'", "'warning'", "'quietHours" ~ side | capitalize ~ "'",
+        'quiet_hours_' ~ side ~ '_original', 'quiet_hours_' ~ side,
+        "'public.user_settings ' || user_settings_id || ': quiet_hours_" ~ side ~ " '
+        || case when quiet_hours_" ~ side ~ " is null then 'invalid (omitted)' else 'has seconds (dropped)' end",
+        source_table="'public.user_settings'", v1_id='user_settings_id', case_legacy_id='null', owner_email='group_email') }}
     from profile_rows
     where quiet_hours_{{ side }}_original is not null and (quiet_hours_{{ side }} is null or quiet_hours_{{ side }}_has_seconds)
     {%- endfor %}
     union all
-    select 'DQ-26', 'warning', 'public.user_settings', user_settings_id, group_email, 'quietHoursEnabled', 'true', 'false',
-        'public.user_settings ' || user_settings_id || ': quiet hours enabled without a valid start and end'
+    select {{ finding("'DQ-26'", "'warning'", "'quietHoursEnabled'", "'true'", "'false'",
+        "'public.user_settings ' || user_settings_id || ': quiet hours enabled without a valid start and end'",
+        source_table="'public.user_settings'", v1_id='user_settings_id', case_legacy_id='null', owner_email='group_email') }}
     from profile_rows where quiet_hours_enabled_original and not quiet_hours_enabled
     union all
-    select 'DQ-26', 'warning', 'public.user_settings', user_settings_id, group_email, 'timezone', timezone_original, timezone,
-        'public.user_settings ' || user_settings_id || ': timezone is not an IANA name'
+    select {{ finding("'DQ-26'", "'warning'", "'timezone'", 'timezone_original', 'timezone',
+        "'public.user_settings ' || user_settings_id || ': timezone is not an IANA name'",
+        source_table="'public.user_settings'", v1_id='user_settings_id', case_legacy_id='null', owner_email='group_email') }}
     from profile_rows where timezone_original is not null and timezone_original <> timezone
     union all
-    select 'DQ-26', 'warning', 'public.user_preferences', user_preferences_id, group_email, 'casesSortBy',
-        cases_sort_by_original, cases_sort_by,
-        'public.user_preferences ' || user_preferences_id || ': unknown cases_sort_by'
+    select {{ finding("'DQ-26'", "'warning'", "'casesSortBy'", 'cases_sort_by_original', 'cases_sort_by',
+        "'public.user_preferences ' || user_preferences_id || ': unknown cases_sort_by'",
+        source_table="'public.user_preferences'", v1_id='user_preferences_id', case_legacy_id='null', owner_email='group_email') }}
     from profile_rows where is_cases_sort_by_unknown
     union all
-    select 'DQ-26', 'warning', 'public.user_preferences', user_preferences_id, group_email, 'casesSortOrder',
-        cases_sort_order_original, cases_sort_order,
-        'public.user_preferences ' || user_preferences_id || ': unknown cases_sort_order'
+    select {{ finding("'DQ-26'", "'warning'", "'casesSortOrder'", 'cases_sort_order_original', 'cases_sort_order',
+        "'public.user_preferences ' || user_preferences_id || ': unknown cases_sort_order'",
+        source_table="'public.user_preferences'", v1_id='user_preferences_id', case_legacy_id='null', owner_email='group_email') }}
     from profile_rows where cases_sort_order_original is not null and lower(cases_sort_order_original) not in ('asc', 'desc')
     union all
-    select 'DQ-26', 'warning', 'public.user_preferences', user_preferences_id, group_email, 'casesPerPage',
-        cast(cases_per_page_original as varchar), cast(cases_per_page as varchar),
-        'public.user_preferences ' || user_preferences_id || ': cases_per_page outside 6-50'
+    select {{ finding("'DQ-26'", "'warning'", "'casesPerPage'",
+        'cast(cases_per_page_original as varchar)', 'cast(cases_per_page as varchar)',
+        "'public.user_preferences ' || user_preferences_id || ': cases_per_page outside 6-50'",
+        source_table="'public.user_preferences'", v1_id='user_preferences_id', case_legacy_id='null', owner_email='group_email') }}
     from profile_rows where cases_per_page_original is not null and cases_per_page_original <> cases_per_page
     union all
-    select 'DQ-28', 'info', '{{ app_table }}', app_user_id, group_email, 'createdAt', null, cast(created_at as varchar),
-        '{{ app_table }} ' || app_user_id || ': created_at is NULL or not a finite timestamp'
+    select {{ finding("'DQ-28'", "'info'", "'createdAt'", 'null', 'cast(created_at as varchar)',
+        "'" ~ app_table ~ " ' || app_user_id || ': created_at is NULL or not a finite timestamp'",
+        source_table="'" ~ app_table ~ "'", v1_id='app_user_id', case_legacy_id='null', owner_email='group_email') }}
     from profile_rows where is_app_created_at_missing
     union all
-    select 'DQ-28', 'info', 'auth.users', auth_user_id, group_email, 'createdAt', null, cast(created_at as varchar),
-        'auth.users ' || auth_user_id || ': created_at is NULL or not a finite timestamp'
+    select {{ finding("'DQ-28'", "'info'", "'createdAt'", 'null', 'cast(created_at as varchar)',
+        "'auth.users ' || auth_user_id || ': created_at is NULL or not a finite timestamp'",
+        source_table="'auth.users'", v1_id='auth_user_id', case_legacy_id='null', owner_email='group_email') }}
     from profile_rows where is_auth_created_at_missing
     union all
-    select 'DQ-28', 'info', row_table, row_id, group_email, 'updatedAt', cast(updated_at_source as varchar), cast(updated_at as varchar),
-        row_table || ' ' || row_id || ': updated_at before created_at: updatedAt = createdAt'
+    select {{ finding("'DQ-28'", "'info'", "'updatedAt'", 'cast(updated_at_source as varchar)', 'cast(updated_at as varchar)',
+        "row_table || ' ' || row_id || ': updated_at before created_at: updatedAt = createdAt'",
+        source_table='row_table', v1_id='row_id', case_legacy_id='null', owner_email='group_email') }}
     from profile_rows where updated_at_source < created_at
     union all
-    select 'DQ-29', 'warning', row_table, row_id, group_email, 'image',
-        coalesce(
-            case when {{ is_supabase_storage_url('profile_photo_url_original') }} then profile_photo_url_original end,
-            case when {{ is_supabase_storage_url('meta_avatar_url_original') }} then meta_avatar_url_original end,
+    select {{ finding("'DQ-29'", "'warning'", "'image'",
+        "coalesce(
+            case when " ~ is_supabase_storage_url('profile_photo_url_original') ~ " then profile_photo_url_original end,
+            case when " ~ is_supabase_storage_url('meta_avatar_url_original') ~ " then meta_avatar_url_original end,
             meta_picture_original
-        ),
-        image,
-        row_table || ' ' || row_id || ': Supabase Storage image URL skipped (re-upload in v2)'
+        )",
+        'image',
+        "row_table || ' ' || row_id || ': Supabase Storage image URL skipped (re-upload in v2)'",
+        source_table='row_table', v1_id='row_id', case_legacy_id='null', owner_email='group_email') }}
     from profile_rows where has_supabase_image
 ),
 
@@ -285,39 +304,43 @@ dismissed_lists as (
     from preferences where preferences.is_chosen
 ),
 
+{#- Dismissed-deadline findings, named by the list's source row (source_table, v1_id). #}
 dismissed_findings as (
-    select 'DQ-22' as dq_id, 'warning' as level, source_table, v1_id, group_email as owner_email,
-        'dismissedDeadlines' as target_field, dismissed_deadlines as original_value, null as resulting_value,
-        source_table || ' ' || v1_id || ': dismissed_deadlines is not valid JSON (ignored)' as message
+    select {{ finding("'DQ-22'", "'warning'", "'dismissedDeadlines'", 'dismissed_deadlines', 'null',
+        "source_table || ' ' || v1_id || ': dismissed_deadlines is not valid JSON (ignored)'",
+        source_table='source_table', v1_id='v1_id', case_legacy_id='null', owner_email='group_email') }}
     from dismissed_lists where {{ json_is_invalid('dismissed_deadlines') }}
     union all
-    select 'DQ-22', 'info', source_table, v1_id, group_email, 'dismissedDeadlines', dismissed_deadlines, null,
-        source_table || ' ' || v1_id || ': dismissed_deadlines is double-encoded JSON (parsed)'
+    select {{ finding("'DQ-22'", "'info'", "'dismissedDeadlines'", 'dismissed_deadlines', 'null',
+        "source_table || ' ' || v1_id || ': dismissed_deadlines is double-encoded JSON (parsed)'",
+        source_table='source_table', v1_id='v1_id', case_legacy_id='null', owner_email='group_email') }}
     from dismissed_lists where is_dismissed_deadlines_double_encoded
     union all
-    select 'DQ-22', 'warning', source_table, v1_id, group_email, 'dismissedDeadlines', dismissed_deadlines, null,
-        source_table || ' ' || v1_id || ': dismissed_deadlines is not an array (ignored)'
+    select {{ finding("'DQ-22'", "'warning'", "'dismissedDeadlines'", 'dismissed_deadlines', 'null',
+        "source_table || ' ' || v1_id || ': dismissed_deadlines is not an array (ignored)'",
+        source_table='source_table', v1_id='v1_id', case_legacy_id='null', owner_email='group_email') }}
     from dismissed_lists
     where {{ json_kind(json_parse('dismissed_deadlines')) }} is not null and {{ json_kind(json_parse('dismissed_deadlines')) }} <> 'array'
     union all
-    select case when drop_reason = 'null item' then 'DQ-22' else 'DQ-24' end,
-        case when drop_reason = 'null item' then 'info' else 'warning' end, source_table, v1_id, group_email,
-        'dismissedDeadlines', item_text, null,
-        source_table || ' ' || v1_id || ': dismissed deadline item ' || cast(item_index as varchar) || ' dropped: ' || drop_reason
+    select {{ finding("case when drop_reason = 'null item' then 'DQ-22' else 'DQ-24' end",
+        "case when drop_reason = 'null item' then 'info' else 'warning' end", "'dismissedDeadlines'", 'item_text', 'null',
+        "source_table || ' ' || v1_id || ': dismissed deadline item ' || cast(item_index as varchar) || ' dropped: ' || drop_reason",
+        source_table='source_table', v1_id='v1_id', case_legacy_id='null', owner_email='group_email') }}
     from dismissed_items where drop_reason is not null
     union all
-    select 'DQ-24', 'warning', source_table, v1_id, group_email, 'dismissedDeadlines[].deadlineType',
-        deadline_type_original, deadline_type,
-        source_table || ' ' || v1_id || ': unknown dismissed deadline type ' || deadline_type_original || ' kept as is'
+    select {{ finding("'DQ-24'", "'warning'", "'dismissedDeadlines[].deadlineType'", 'deadline_type_original', 'deadline_type',
+        "source_table || ' ' || v1_id || ': unknown dismissed deadline type ' || deadline_type_original || ' kept as is'",
+        source_table='source_table', v1_id='v1_id', case_legacy_id='null', owner_email='group_email') }}
     from dismissed_items where drop_reason is null and is_deadline_type_unknown
     union all
-    select 'DQ-22', 'warning', source_table, v1_id, group_email, 'dismissedDeadlines[].dismissedAt',
-        dismissed_at_original, cast(dismissed_at as varchar),
-        source_table || ' ' || v1_id || ': invalid dismissed_at: profile updatedAt used'
+    select {{ finding("'DQ-22'", "'warning'", "'dismissedDeadlines[].dismissedAt'", 'dismissed_at_original', 'cast(dismissed_at as varchar)',
+        "source_table || ' ' || v1_id || ': invalid dismissed_at: profile updatedAt used'",
+        source_table='source_table', v1_id='v1_id', case_legacy_id='null', owner_email='group_email') }}
     from dismissed_items where drop_reason is null and is_dismissed_at_invalid
     union all
-    select 'DQ-24', 'info', source_table, v1_id, group_email, 'dismissedDeadlines', item_text, null,
-        source_table || ' ' || v1_id || ': duplicate dismissed deadline ' || case_id || '/' || deadline_type || ' merged (earliest kept)'
+    select {{ finding("'DQ-24'", "'info'", "'dismissedDeadlines'", 'item_text', 'null',
+        "source_table || ' ' || v1_id || ': duplicate dismissed deadline ' || case_id || '/' || deadline_type || ' merged (earliest kept)'",
+        source_table='source_table', v1_id='v1_id', case_legacy_id='null', owner_email='group_email') }}
     from dismissed_items where is_duplicate
 ),
 

@@ -1,1 +1,1 @@
-{{ users_owned_row_outcomes('int_users__preferences_resolved', 'user_preferences_id', 'public.user_preferences') }}
+{{ users_owned_row_outcomes(ref('int_users__preferences_resolved'), 'user_preferences_id', 'public.user_preferences') }}

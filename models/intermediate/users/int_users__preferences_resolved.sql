@@ -1,1 +1,1 @@
-{{ users_owned_rows('stg_supabase__user_preferences', 'user_preferences_id', 'user_preferences', ['dismissed_deadlines']) }}
+{{ users_owned_rows(ref('stg_supabase__user_preferences'), ref('int_users__references'), 'user_preferences_id', ['dismissed_deadlines']) }}

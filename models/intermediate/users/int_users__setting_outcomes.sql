@@ -1,1 +1,1 @@
-{{ users_owned_row_outcomes('int_users__settings_resolved', 'user_settings_id', 'public.user_settings') }}
+{{ users_owned_row_outcomes(ref('int_users__settings_resolved'), 'user_settings_id', 'public.user_settings') }}

@@ -2,7 +2,7 @@
 with
 
 row_outcomes as (
-    select * from {{ ref('dq_row_outcomes') }}
+    select * from {{ ref('int_data_quality__row_outcomes') }}
 ),
 
 final as (

@@ -3,7 +3,7 @@
 with
 
 warnings as (
-    select * from {{ ref('dq_warnings') }}
+    select * from {{ ref('int_data_quality__findings') }}
 ),
 
 final as (

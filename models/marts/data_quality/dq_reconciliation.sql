@@ -1,5 +1,5 @@
 {#- One row per reconciled source table (auth.identities is exempt): extracted rows counted from staging,
-    outcomes counted from dq_row_outcomes, balanced when extracted = loaded + rejected + Σ excluded (§4.1). -#}
+    outcomes counted from int_data_quality__row_outcomes, balanced when extracted = loaded + rejected + Σ excluded (§4.1). -#}
 {%- set staged_tables = [
     ('auth.users', 'stg_supabase__auth_users'),
     ('public.' ~ var('v1_user_table'), 'stg_supabase__app_users'),
@@ -21,7 +21,7 @@ extracted as (
 ),
 
 row_outcomes as (
-    select * from {{ ref('dq_row_outcomes') }}
+    select * from {{ ref('int_data_quality__row_outcomes') }}
 ),
 
 outcome_counts as (

@@ -1,10 +1,2 @@
-{#- One row per extracted source row of every reconciled table (§4.1): the union of the int_<entity>__*outcomes models. -#}
-with
-
-{{ union_as_text(
-    ['int_users__auth_user_outcomes', 'int_users__app_user_outcomes', 'int_users__setting_outcomes',
-     'int_users__preference_outcomes', 'int_cases__outcomes', 'int_cases__rfi_outcomes', 'int_cases__rfe_outcomes'],
-    ['source_table', 'v1_id', 'outcome', 'reason', 'dq_id', 'field', 'value', 'message', 'source_row']
-) }}
-
-select * from final
+{#- One row per extracted source row of every reconciled table (§4.1): int_data_quality__row_outcomes. -#}
+select * from {{ ref('int_data_quality__row_outcomes') }}

@@ -1,2 +1,2 @@
 {#- One row per v1 public.case_rfi row. Rename, cast and clean only. -#}
-{{ cases_entry_staging('case_rfi') }}
+{{ cases_entry_staging(source('supabase', 'case_rfi')) }}

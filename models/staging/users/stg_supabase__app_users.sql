@@ -63,7 +63,7 @@ final as (
         {{ json_is_invalid('parsed.calendar_sync_preferences') }} as is_calendar_sync_preferences_invalid,
         {{ json_is_double_encoded('parsed.calendar_sync_preferences') }} as is_calendar_sync_preferences_double_encoded,
         coalesce({{ json_kind('parsed.calendar_prefs') }} <> 'object', false) as is_calendar_sync_preferences_wrong_shape,
-        {{ row_json_text('parsed', ['id', 'auth_user_id', 'email', 'full_name', 'phone', 'job_title', 'company',
+        {{ row_json('parsed', ['id', 'auth_user_id', 'email', 'full_name', 'phone', 'job_title', 'company',
             'profile_photo_url', 'user_type', 'firm_id', 'firm_name', 'notification_preferences', 'notification_email',
             'notification_sms', 'urgent_deadline_days', 'privacy_mode_enabled', 'calendar_sync_enabled',
             'calendar_sync_preferences', 'calendar_sync_pwd', 'calendar_sync_eta9089', 'calendar_sync_i140',

@@ -57,7 +57,7 @@ final as (
             case when {{ json_is_invalid('parsed.raw_app_meta_data') }} then 'raw_app_meta_data' end,
             case when {{ json_is_invalid('parsed.raw_user_meta_data') }} then 'raw_user_meta_data' end
         ), '') as invalid_json_columns,
-        {{ row_json_text('parsed', ['id', 'email', 'email_confirmed_at', 'last_sign_in_at', 'raw_app_meta_data',
+        {{ row_json('parsed', ['id', 'email', 'email_confirmed_at', 'last_sign_in_at', 'raw_app_meta_data',
             'raw_user_meta_data', 'phone', 'created_at', 'updated_at', 'banned_until', 'deleted_at', 'is_anonymous']) }} as source_row
     from parsed
     left join google_providers on google_providers.id = parsed.id

@@ -17,7 +17,7 @@ final as (
         source.updated_at,
         {{ epoch_ms('source.updated_at') }} as updated_ms,
         {{ unreadable_timestamp('source.updated_at') }} as updated_at_unreadable,
-        {{ row_json_text('source', ['id', 'user_id', 'cases_sort_by', 'cases_sort_order', 'cases_per_page',
+        {{ row_json('source', ['id', 'user_id', 'cases_sort_by', 'cases_sort_order', 'cases_per_page',
             'dismissed_deadlines', 'created_at', 'updated_at']) }} as source_row
     from source
 )

@@ -25,7 +25,7 @@ final as (
         source.updated_at,
         {{ epoch_ms('source.updated_at') }} as updated_ms,
         {{ unreadable_timestamp('source.updated_at') }} as updated_at_unreadable,
-        {{ row_json_text('source', ['id', 'user_id', 'email_notifications_enabled', 'email_deadline_reminders',
+        {{ row_json('source', ['id', 'user_id', 'email_notifications_enabled', 'email_deadline_reminders',
             'email_status_updates', 'email_rfe_alerts', 'reminder_days_before', 'quiet_hours_enabled',
             'quiet_hours_start', 'quiet_hours_end', 'timezone', 'preferred_notification_email',
             'dismissed_deadlines', 'created_at', 'updated_at']) }} as source_row
