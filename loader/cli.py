@@ -69,6 +69,7 @@ def main() -> None:
                                     (default <runs dir>/mapping.sqlite)
       PERM_CONVEX_TIMEOUT_S         seconds one Convex request may take (default 60)
       PERM_DUCKDB_MEMORY_LIMIT      DuckDB memory limit of stage, dbt and export (default 1GB)
+      PERM_CASES_PER_PIECE          cases per piece of the wide case models (DuckDB; default 100000)
       PERM_DEBUG=1                  show tracebacks of unexpected errors
 
     Every file the tool creates is private (0600, folders 0700), whatever the umask.

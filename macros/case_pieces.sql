@@ -1,6 +1,6 @@
-{#- Wide case models built in bounded pieces (issue #12 item 2). Their per-case lists and strings are
-    grouped aggregates whose state grows with the number of cases: at 1M cases one query runs a
-    512MB DuckDB limit out of memory. On DuckDB such a model builds one piece of the cases
+{#- Wide case models built in bounded pieces (issue #12 item 2). The per-case lists and strings of
+    int_cases__notes and int_cases__recruitment_methods are grouped aggregates whose state grows with
+    the number of cases: at 1M cases one query runs a 512MB DuckDB limit out of memory. On DuckDB such a model builds one piece of the cases
     (`hash(case_id)` modulo the number of pieces) in its main query, and its post-hook inserts the
     other pieces one by one with the same query; every piece holds about PERM_CASES_PER_PIECE cases
     (default 100000; one piece up to 1.5 times that). PostgreSQL builds every case at once.

@@ -16,7 +16,7 @@ from loader.transform import TransformFailed, run_dbt, run_settings, target_dir
 from test_dbt_cross_warehouse import _duckdb_marts
 
 AS_OF = "2024-06-15T00:00:00Z"
-PIECED_MODELS = ("int_cases__notes", "int_cases__recruitment_methods", "int_cases__mapped")
+PIECED_MODELS = ("int_cases__notes", "int_cases__recruitment_methods")
 
 
 def _built(dirty_snapshot, runs_dir, cases_per_piece: str | None, monkeypatch) -> RunFolder:

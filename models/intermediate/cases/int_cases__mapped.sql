@@ -1,7 +1,6 @@
 {#- One row per loaded case: the fully mapped case (§3.4 steps 1-5): scalars, fills, collections,
     derived dates (§3.9.3), calculateAutoStatus (§3.9.7), the status decision (§3.5) and deadline
     activity (§3.9.8). Columns keep snake case; the mart renames them to v2 fields. -#}
-{{ config(pre_hook="{{ case_pieces_start(ref('int_cases__scalars')) }}", post_hook="{{ case_pieces_insert_rest() }}") }}
 {%- set norm = "regexp_replace(lower(trim(RAW)), '[[:space:]_/-]+', ' ', 'g')" -%}
 
 with joined as (
@@ -39,11 +38,10 @@ with joined as (
                 ~ " || ',\"size\":' || " ~ json_number('size_bytes') ~ " || ',\"uploadedAt\":' || cast(uploaded_at_ms as varchar) || '}'",
                 "','", ['item_position']) }} || ']' as documents_json
         from {{ ref('int_cases__document_items') }}
-        where is_carried and {{ in_case_piece('case_id') }}
+        where is_carried
         group by case_id
     ) as documents on documents.case_id = scalars.case_id
     left join {{ ref('int_cases__calendar_event_ids') }} as calendar on calendar.case_id = scalars.case_id
-    where {{ in_case_piece('scalars.case_id') }}
 ),
 
 derived as (
