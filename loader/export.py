@@ -44,6 +44,7 @@ MAX_SAFE_INTEGER = 2**53
 FETCH_ROWS = 5000
 REJECTS_FILE = "rejects.jsonl"
 WRITE_BUFFER_BYTES = 1 << 20
+WRITE_BATCH_LINES = 256
 NESTED_TYPES = {"array", "object", "record", "any"}
 REUSED_TEXT_CHARS = 256  # nested JSON texts up to this long are converted once per export (`[]`, tags)
 REUSED_TEXTS = 4096  # per column
@@ -648,7 +649,8 @@ def _batched(cursor: Any, names: list[str] | None, as_tuples: bool) -> Iterator[
 
 
 class JsonlWriter:
-    """Writes lines to `<path>` atomically (temp file, then rename), mode 0600, with a sha256."""
+    """Writes lines to `<path>` atomically (temp file, then rename), mode 0600, with a sha256; lines are
+    encoded, written and hashed `WRITE_BATCH_LINES` at a time."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -658,15 +660,24 @@ class JsonlWriter:
         self.bytes = 0
         fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         self.handle = os.fdopen(fd, "wb", buffering=WRITE_BUFFER_BYTES)
+        self.batch: list[str] = []
 
     def write(self, line: str) -> None:
-        data = (line + "\n").encode("utf-8")
-        self.handle.write(data)
-        self.sha.update(data)
-        self.lines += 1
-        self.bytes += len(data)
+        self.batch.append(line)
+        if len(self.batch) >= WRITE_BATCH_LINES:
+            self._write_batch()
+
+    def _write_batch(self) -> None:
+        if self.batch:
+            data = ("\n".join(self.batch) + "\n").encode("utf-8")
+            self.handle.write(data)
+            self.sha.update(data)
+            self.lines += len(self.batch)
+            self.bytes += len(data)
+            self.batch.clear()
 
     def commit(self) -> dict[str, Any]:
+        self._write_batch()
         self.handle.flush()
         os.fsync(self.handle.fileno())
         self.handle.close()
