@@ -22,27 +22,37 @@ class TargetIndex:
     so an expected document is checked by comparing bytes; it is decoded only when they differ.
     `groups` holds the declared group checks' key → group tables (`meta.verify.group_checks`)."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path, *, create: bool = True):
+        """A new index at `path`, or (`create=False`) a read-only view of one another process built:
+        after `finish_loading` the builder writes only to its private `scratch` database, so the file
+        can be read concurrently."""
+        self.path, self.owner = path, create
+        self._seen: list[tuple[str]] = []
+        self._fields: dict[tuple[str, str], Any] = {}
+        if not create:
+            self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            self.has_before = self.db.execute("SELECT 1 FROM before LIMIT 1").fetchone() is not None
+            return
         path.unlink(missing_ok=True)
         self.db = sqlite3.connect(path)
         path.chmod(0o600)
         self.db.executescript(
             """
             PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
-            CREATE TABLE docs (tbl TEXT, id TEXT PRIMARY KEY, doc BLOB, seen INTEGER DEFAULT 0);
+            CREATE TABLE docs (tbl TEXT, id TEXT PRIMARY KEY, doc BLOB);
             CREATE TABLE keys (tbl TEXT, field TEXT, value TEXT, id TEXT);
             CREATE TABLE before (tbl TEXT, id TEXT PRIMARY KEY, doc TEXT);
             CREATE TABLE groups (check_name TEXT, key TEXT, grp TEXT, PRIMARY KEY (check_name, key));
+            ATTACH DATABASE '' AS scratch;
+            CREATE TABLE scratch.seen (id TEXT PRIMARY KEY);
             """
         )
-        self._seen: list[tuple[str]] = []
-        self._fields: dict[tuple[str, str], Any] = {}
         self.has_before = False  # any backed-up document (else `before` needs no query)
 
     def close(self) -> None:
         self.db.close()
-        self.path.unlink(missing_ok=True)
+        if self.owner:
+            self.path.unlink(missing_ok=True)
 
     def load_table(self, table: str, documents: Iterator[dict[str, Any]], key_fields: set[str]) -> int:
         count = 0
@@ -127,7 +137,7 @@ class TargetIndex:
             self._flush_seen()
 
     def _flush_seen(self) -> None:
-        self.db.executemany("UPDATE docs SET seen = 1 WHERE id = ?", self._seen)
+        self.db.executemany("INSERT OR IGNORE INTO scratch.seen VALUES (?)", self._seen)
         self._seen.clear()
 
     def unseen_before(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -135,6 +145,6 @@ class TargetIndex:
         self._flush_seen()
         rows = self.db.execute(
             "SELECT b.tbl, b.id, b.doc FROM before b LEFT JOIN docs d ON d.id = b.id "
-            "WHERE d.id IS NULL OR d.seen = 0 ORDER BY b.tbl, b.id")
+            "LEFT JOIN scratch.seen s ON s.id = b.id WHERE d.id IS NULL OR s.id IS NULL ORDER BY b.tbl, b.id")
         for tbl, doc_id, doc in rows:
             yield tbl, doc_id, json.loads(doc)

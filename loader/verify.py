@@ -19,14 +19,20 @@ the dbt project (`meta.verify`, loader/dbt_manifest.py):
   the v1 snapshot through the spec's rules, so a transform bug that the export carries into the
   target is still caught.
 
-The target is indexed in a temporary SQLite file in the run folder (constant memory).
+The target is indexed in a temporary SQLite file in the run folder (constant memory). The mapping
+rules run in a second process (multiprocessing `spawn`) while this one checks the documents: a
+script that calls `verify_run` needs an `if __name__ == "__main__":` guard.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import multiprocessing
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -267,6 +273,7 @@ def verify_run(inputs: VerifyInputs, gateway: Any, progress: Callable[[int], Non
     checks = {name: Findings() for name in ("documents", "references", *(c.check for c in group_checks),
                                             "conservation", "pre_existing", "mapping", "mapping_rules")}
     per_table: dict[str, dict[str, int]] = {}
+    rule_marts = [m for m in marts if m.verify.mapping_rules]
     try:
         target_counts = {t: index.load_table(t, gateway.iter_documents(t), key_fields.get(t, set()))
                          for t in sorted(set(tables) | set(key_fields))}
@@ -274,24 +281,26 @@ def verify_run(inputs: VerifyInputs, gateway: Any, progress: Callable[[int], Non
         for check in group_checks:
             index.load_groups(check.check, inputs.groups(check))
         index.finish_loading()
-        schema = Schema.from_file(inputs.contract_path)
-        id_fields = contract_id_paths(schema, tables)
-        for mart in marts:
-            per_table[mart.table] = _verify_table(mart, inputs, schema, index, checks,
-                                                  id_fields.get(mart.table, []), progress)
-        for tbl, doc_id, before in index.unseen_before():
-            current = index.get(doc_id)
-            if current is None:
-                checks["pre_existing"].add(f"{tbl} _id {doc_id}: existed before the run and is gone")
-                continue
-            for line in diff_values(strip_system(before), strip_system(current[1])):
-                checks["pre_existing"].add(f"{tbl} _id {doc_id} (pre-existing): {line}")
-        rules_checked = sum(
-            check_mapping_rules(folder, index.db, lambda key, mart=mart: _run_document(index, mart, key),
-                                diff_values, checks["mapping_rules"].add)
-            for mart in marts if mart.verify.mapping_rules)
-        conservation = check_conservation(inputs.reconciliation, inputs.loader_rejects_by_source,
-                                          inputs.extracted_rows, checks["conservation"])
+        with contextlib.ExitStack() as stack:
+            rules = None
+            if rule_marts:  # CPU-bound and independent: a second process, reading the index file meanwhile
+                pool = stack.enter_context(ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")))
+                rules = pool.submit(check_rules, folder, index.path, rule_marts)
+            schema = Schema.from_file(inputs.contract_path)
+            id_fields = contract_id_paths(schema, tables)
+            for mart in marts:
+                per_table[mart.table] = _verify_table(mart, inputs, schema, index, checks,
+                                                      id_fields.get(mart.table, []), progress)
+            for tbl, doc_id, before in index.unseen_before():
+                current = index.get(doc_id)
+                if current is None:
+                    checks["pre_existing"].add(f"{tbl} _id {doc_id}: existed before the run and is gone")
+                    continue
+                for line in diff_values(strip_system(before), strip_system(current[1])):
+                    checks["pre_existing"].add(f"{tbl} _id {doc_id} (pre-existing): {line}")
+            conservation = check_conservation(inputs.reconciliation, inputs.loader_rejects_by_source,
+                                              inputs.extracted_rows, checks["conservation"])
+            rules_checked, checks["mapping_rules"] = rules.result() if rules else (0, Findings())
     finally:
         index.close()
     passed = all(f.count == 0 for f in checks.values())
@@ -307,6 +316,21 @@ def verify_run(inputs: VerifyInputs, gateway: Any, progress: Callable[[int], Non
     }
     write_private(folder.path(VERIFY_FILE), (json.dumps(result, indent=2, ensure_ascii=False) + "\n").encode())
     return result
+
+
+def check_rules(folder: RunFolder, index_path: Path, marts: list[ConvexMart]) -> tuple[int, Findings]:
+    """The mapping-rules check of `marts` over a built index (read-only); verify runs it in a second
+    process. Returns the number of documents checked and the findings."""
+    findings = Findings()
+    index = TargetIndex(index_path, create=False)
+    scratch = sqlite3.connect("")  # a private temporary database for the rules' own tables
+    try:
+        checked = sum(check_mapping_rules(folder, scratch, lambda key, mart=mart: _run_document(index, mart, key),
+                                          diff_values, findings.add) for mart in marts)
+    finally:
+        scratch.close()
+        index.close()
+    return checked, findings
 
 
 def _verify_table(mart: ConvexMart, inputs: VerifyInputs, schema: Schema, index: TargetIndex,
