@@ -73,11 +73,11 @@ def _cli(args, m, **kwargs):
 def test_rollback_command_needs_yes_without_a_terminal(tmp_path):
     states: list = []
     with migrated_run(tmp_path, before_import=_signup_then_record(states)) as m:
-        refused = _cli(["rollback", m.folder.run_id], m)
+        refused = _cli(["rollback", "--run-id", m.folder.run_id], m)
         assert refused.returncode == 2
         assert "pass --yes" in refused.stderr and "Traceback" not in refused.stderr
         assert len(snapshot(m.gateway)["cases"]) == 4  # nothing happened
-        done = _cli(["rollback", m.folder.run_id, "--yes"], m)
+        done = _cli(["rollback", "--run-id", m.folder.run_id, "--yes"], m)
         assert done.returncode == 0, done.stderr
         assert "rollback done" in done.stdout
         assert snapshot(m.gateway) == states[0]
@@ -88,7 +88,7 @@ def test_rollback_of_a_run_without_backup_is_a_clear_error(tmp_path):
     with migrated_run(tmp_path) as m:
         for path in backup_paths(m.folder):
             path.unlink()
-        result = _cli(["rollback", m.folder.run_id, "--yes"], m)
+        result = _cli(["rollback", "--run-id", m.folder.run_id, "--yes"], m)
     assert result.returncode == 2
     assert "has no backup" in result.stderr and "Traceback" not in result.stderr
 
@@ -113,7 +113,7 @@ def test_delete_created_after_a_partial_run(tmp_path):
     states: list = []
     with migrated_run(tmp_path, before_import=_signup_then_record(states), import_it=False) as m:
         _import_users_only(m)
-        result = _cli(["rollback", m.folder.run_id, "--mode", "delete-created", "--yes",
+        result = _cli(["rollback", "--run-id", m.folder.run_id, "--mode", "delete-created", "--yes",
                        "--mapping-db", str(m.mapping_path)], m)
         assert result.returncode == 0, result.stderr
         assert "deleted userProfiles 0, cases 0, users 2" in result.stdout
