@@ -167,6 +167,7 @@ def run_target(folder: RunFolder, url: str | None, admin_key: str | None) -> Ite
 class Pipeline:
     """One run: its folder and ledger, and what its steps share (connections, settings, resources).
 
+    `url`/`admin_key`: the Convex target (flags; else the environment, or a demo run's emulator).
     `state.options` are the run's recorded options; `command_options` (one command's flags, such
     as `import --dry-run`) override them for this process only.
     """
@@ -176,6 +177,7 @@ class Pipeline:
     as_of: str | None = None
     var_overrides: dict[str, Any] = field(default_factory=dict)
     source_url: str | None = None
+    url: str | None = None
     admin_key: str | None = None
     warehouse_url: str | None = None
     progress: bool = False
@@ -218,7 +220,7 @@ class Pipeline:
         if self._gateway is None:
             from loader.convex.gateway import ConvexGateway
 
-            target = self.resources.enter_context(run_target(self.folder, self.options.get("url"), self.admin_key))
+            target = self.resources.enter_context(run_target(self.folder, self.url, self.admin_key))
             log.info("Convex target: %s", target)
             self._gateway = self.resources.enter_context(ConvexGateway(target))
         return self._gateway
@@ -372,11 +374,9 @@ def step_check(p: Pipeline) -> CheckInfo:
 
 def step_extract(p: Pipeline) -> ExtractInfo:
     from loader.extract import extract
-    from loader.source_config import check_dsn_form, resolve_source_dsn
+    from loader.source_config import resolve_source_dsn
 
-    dsn = resolve_source_dsn(p.source_url)
-    check_dsn_form(dsn, "source")
-    result = extract(p.folder, dsn, app_table=p.var("v1_user_table"),
+    result = extract(p.folder, resolve_source_dsn(p.source_url), app_table=p.var("v1_user_table"),
                      app_table_explicit="v1_user_table" in p.var_overrides, echo=log.info)
     return ExtractInfo(tables={t: info["rows"] for t, info in result["tables"].items()},
                        rows=sum(info["rows"] for info in result["tables"].values()))

@@ -9,6 +9,7 @@ import click
 from loader.commands._run_options import run_id_option, runs_dir_option
 from loader.commands._source_options import SOURCE_ENV_HELP, source_options
 from loader.pipeline import Pipeline
+from loader.source_config import check_dsn_form, resolve_source_dsn
 
 
 @click.command("extract", epilog=SOURCE_ENV_HELP)
@@ -22,6 +23,7 @@ def command(run_id: str | None, runs_dir: Path | None, source_url: str | None, a
     Writes raw/<table>.jsonl (mode 0600) and records rows, bytes, sha256 and columns per table in
     the run's state.json. The source is checked against the contract first (see `perm-migrate check`).
     """
+    check_dsn_form(resolve_source_dsn(source_url), "source")  # before a run folder is made
     overrides = {} if app_table is None else {"v1_user_table": app_table}
     with Pipeline.for_command(run_id, runs_dir, create=True, source_url=source_url,
                               var_overrides=overrides) as pipeline:

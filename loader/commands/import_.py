@@ -24,9 +24,9 @@ def command(run_id: str | None, runs_dir: Path | None, url: str | None, admin_ke
 
     Refused while an earlier step of the run failed (run that step again first).
     """
-    options = {"url": url, "mapping_db": str(mapping_db) if mapping_db else None, "dry_run": dry_run or None,
+    options = {"mapping_db": str(mapping_db) if mapping_db else None, "dry_run": dry_run or None,
                "no_resume": no_resume or None}
-    with Pipeline.for_command(run_id, runs_dir, admin_key=admin_key, command_options=options) as pipeline:
+    with Pipeline.for_command(run_id, runs_dir, url=url, admin_key=admin_key, command_options=options) as pipeline:
         info = pipeline.run_step("import", record=not dry_run)
     for table, counts in info.counts.items():
         shown = ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items())) or "nothing"

@@ -47,25 +47,25 @@ def command(run_id: str | None, runs_dir: Path | None, mode: str, mapping_db: Pa
     Before asking, it shows per table how many documents will be deleted, kept and restored.
     A demo run is rolled back on its own emulator (runs/<run_id>/emulator), started for it.
     """
-    options = {"url": url, "mapping_db": str(mapping_db) if mapping_db else None}
-    with Pipeline.for_command(run_id, runs_dir, admin_key=admin_key, command_options=options) as pipeline:
+    options = {"mapping_db": str(mapping_db) if mapping_db else None}
+    with Pipeline.for_command(run_id, runs_dir, url=url, admin_key=admin_key, command_options=options) as pipeline:
         folder = pipeline.folder
-        load_backup(folder)
+        backup = load_backup(folder)  # checked once (sha256); the plan and the rollback share it
         gateway = pipeline.gateway()
         if mode == "restore":
             _show_plan(f"Rollback of run {folder.run_id} on {gateway.target.url}: replace the tables by the backup",
-                       restore_plan(folder, gateway))
+                       restore_plan(folder, gateway, backup))
             confirm_or_refuse("Proceed with this rollback?", yes)
-            result = restore_backup(folder, gateway)
+            result = restore_backup(folder, gateway, backup)
             restored = ", ".join(f"{table} ({count} documents)" for table, count in result["restored"].items())
             click.echo(f"rollback done: {restored} restored (import {result['import_id']})")
         else:
-            mapping = pipeline.mapping()
+            created = created_by_run(folder, gateway, pipeline.mapping(), backup)  # the plan deletes these
             _show_plan(f"Rollback of run {folder.run_id} on {gateway.target.url}: delete the documents the run "
                        "created (legacy ids patched onto pre-existing profiles stay)",
-                       delete_created_plan(gateway, created_by_run(folder, gateway, mapping)))
+                       delete_created_plan(gateway, created))
             confirm_or_refuse("Proceed with this rollback?", yes)
-            result = {"deleted": delete_created(folder, gateway, mapping)}
+            result = {"deleted": delete_created(folder, gateway, created)}
             click.echo(f"rollback done: deleted {', '.join(f'{t} {n}' for t, n in result['deleted'].items())}")
         folder.record_step("rollback", {"mode": mode, **result})
 

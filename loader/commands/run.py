@@ -212,7 +212,8 @@ def run_command(resume_id, dry_run, demo, json_logs, verbose, max_rejects, as_of
                 source_url, admin_key = demo_target["source_url"], demo_target["admin_key"]
                 state.options["url"] = demo_target["url"]
             pipeline = Pipeline(folder=folder, state=state, as_of=as_of, var_overrides=overrides,
-                                source_url=source_url, admin_key=admin_key, warehouse_url=warehouse_url,
+                                source_url=source_url, url=state.options.get("url"), admin_key=admin_key,
+                                warehouse_url=warehouse_url,
                                 progress=progress)
             stack.enter_context(pipeline.resources)
             settings = pipeline.settings()

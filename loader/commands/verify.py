@@ -28,8 +28,8 @@ def command(run_id: str | None, runs_dir: Path | None, url: str | None, admin_ke
     Writes runs/<run_id>/verify.json. Exit 1 on any mismatch (the first ones are printed).
     A demo run is verified against its own emulator (runs/<run_id>/emulator), started for it.
     """
-    options = {"url": url, "mapping_db": str(mapping_db) if mapping_db else None}
-    with Pipeline.for_command(run_id, runs_dir, admin_key=admin_key, warehouse_url=warehouse_url,
+    options = {"mapping_db": str(mapping_db) if mapping_db else None}
+    with Pipeline.for_command(run_id, runs_dir, url=url, admin_key=admin_key, warehouse_url=warehouse_url,
                               command_options=options) as pipeline:
         info = pipeline.run_step("verify")
     click.echo(f"verification PASSED: {info.verified} documents, references, user groups, conservation "

@@ -83,7 +83,7 @@ def test_settings_and_preferences_are_rejected_with_their_profile(source, tmp_pa
     folder = RunFolder.create(tmp_path / "runs")
     with running_emulator(tmp_path / "emulator") as emulator:
         ctx = Pipeline(folder=folder, state=RunState.create(folder, {"url": emulator.url}), as_of=AS_OF,
-                       source_url=dsn, admin_key=emulator.admin_key)
+                       source_url=dsn, url=emulator.url, admin_key=emulator.admin_key)
         with ctx.resources:
             try:
                 ctx.run()

@@ -175,7 +175,7 @@ def test_check_requires_the_companion_module(source_dsn, tmp_path, monkeypatch):
     with running_emulator(tmp_path / "emulator") as emulator:
         folder = RunFolder.create(tmp_path / "runs")
         ctx = Pipeline(folder=folder, state=RunState.create(folder, {"url": emulator.url}), as_of=AS_OF,
-                       source_url=source_dsn, admin_key=emulator.admin_key)
+                       source_url=source_dsn, url=emulator.url, admin_key=emulator.admin_key)
         with ctx.resources:
             assert step_check(ctx).target_tables >= 3
             monkeypatch.setattr("loader.commands.cleanup_legacy.COUNT_FUNCTION", "migration:notDeployed")
