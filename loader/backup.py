@@ -136,51 +136,58 @@ def iter_backup_documents(folder: RunFolder, table: str) -> Iterator[dict[str, A
             yield json.loads(line)
 
 
-def restore_backup(folder: RunFolder, gateway: ConvexGateway) -> dict[str, Any]:
-    """Replace every backed-up table by its pre-run content (one atomic ZIP import)."""
-    info = load_backup(folder)
+def restore_backup(folder: RunFolder, gateway: ConvexGateway, backup: dict[str, Any]) -> dict[str, Any]:
+    """Replace every backed-up table by its pre-run content (one atomic ZIP import); `backup`: `load_backup`'s."""
     zip_path, _ = backup_paths(folder)
-    expected = sum(info["counts"].values())
-    log.info("restoring %s from %s", ", ".join(info["tables"]), zip_path)
+    expected = sum(backup["counts"].values())
+    log.info("restoring %s from %s", ", ".join(backup["tables"]), zip_path)
     result = gateway.import_file(zip_path, table=None, mode="replace", format="zip",
                                  allow_deletions=True)
     if result.num_rows_written != expected:
         raise BackupError(f"rollback wrote {result.num_rows_written} documents, "
                           f"expected {expected}: check the target")
-    return {"restored": info["counts"], "import_id": result.import_id}
+    return {"restored": backup["counts"], "import_id": result.import_id}
 
 
 DELETE_FUNCTION = "migration:deleteByIds"
 DELETE_BATCH = 1000
 
 
-def _ids_before_and_now(folder: RunFolder, gateway: ConvexGateway, table: str) -> tuple[set[str], set[str]]:
-    """`_id`s of one table in the backup, and in the target now."""
-    before = {doc["_id"] for doc in iter_backup_documents(folder, table)}
-    return before, {doc["_id"] for doc in gateway.iter_documents(table)}
+def _ids_in_backup(folder: RunFolder, table: str) -> set[str]:
+    return {doc["_id"] for doc in iter_backup_documents(folder, table)}
 
 
-def created_by_run(folder: RunFolder, gateway: ConvexGateway, mapping: MappingTable) -> dict[str, list[str]]:
-    """Per table, the documents this run created: mapped as `created`, present now, absent from the backup."""
-    info = load_backup(folder)
+def _ids_in_target(gateway: ConvexGateway, table: str) -> Iterator[str]:
+    """`_id`s of one table in the target now, streamed (never held all at once)."""
+    return (doc["_id"] for doc in gateway.iter_documents(table))
+
+
+def created_by_run(folder: RunFolder, gateway: ConvexGateway, mapping: MappingTable,
+                   backup: dict[str, Any]) -> dict[str, list[str]]:
+    """Per table (backup order), the documents this run created: mapped as `created`, present now, absent
+    from the backup."""
     created: dict[str, list[str]] = {}
-    for table in info["tables"]:
-        before, now = _ids_before_and_now(folder, gateway, table)
+    for table in backup["tables"]:
+        before = _ids_in_backup(folder, table)
         mapped = {row.convex_id for row in mapping.rows(table) if row.match_rule == "created"}
-        created[table] = sorted((now - before) & mapped)
+        created[table] = sorted(i for i in _ids_in_target(gateway, table) if i in mapped and i not in before)
     return created
 
 
-def restore_plan(folder: RunFolder, gateway: ConvexGateway) -> dict[str, dict[str, int]]:
+def restore_plan(folder: RunFolder, gateway: ConvexGateway, backup: dict[str, Any]) -> dict[str, dict[str, int]]:
     """Per table, what `restore_backup` does to the target as it is now (by `_id`).
 
     delete: documents written since the backup; keep: documents the backup also holds (set back
     to their backed-up content); restore: backed-up documents deleted since, written back.
     """
     plan = {}
-    for table in load_backup(folder)["tables"]:
-        before, now = _ids_before_and_now(folder, gateway, table)
-        plan[table] = {"delete": len(now - before), "keep": len(now & before), "restore": len(before - now)}
+    for table in backup["tables"]:
+        before = _ids_in_backup(folder, table)
+        delete = keep = 0
+        for doc_id in _ids_in_target(gateway, table):
+            keep += doc_id in before
+            delete += doc_id not in before
+        plan[table] = {"delete": delete, "keep": keep, "restore": len(before) - keep}
     return plan
 
 
@@ -190,15 +197,15 @@ def delete_created_plan(gateway: ConvexGateway, created: dict[str, list[str]]) -
             for table, ids in created.items()}
 
 
-def delete_created(folder: RunFolder, gateway: ConvexGateway, mapping: MappingTable) -> dict[str, int]:
-    """Delete exactly what the run created (companion `deleteByIds`), referencing tables first.
+def delete_created(folder: RunFolder, gateway: ConvexGateway, created: dict[str, list[str]]) -> dict[str, int]:
+    """Delete exactly `created` (`created_by_run`'s ids) through the companion `deleteByIds`,
+    referencing tables first.
 
     Documents written by others since the backup (v2 sign-ups) stay; legacy ids patched onto
     pre-existing profiles stay too (cleanup-legacy removes them).
     """
-    created = created_by_run(folder, gateway, mapping)
     deleted: dict[str, int] = {}
-    for table in reversed(load_backup(folder)["tables"]):
+    for table in reversed(list(created)):
         ids = created[table]
         deleted[table] = 0
         for start in range(0, len(ids), DELETE_BATCH):

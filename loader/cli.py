@@ -1,7 +1,7 @@
 """`perm-migrate`: a click group whose subcommands mirror the pipeline steps.
 
-Each step lives in `loader/commands/<step>.py` and is registered below. Every command works
-inside a run folder (`runs/<run_id>/`) whose `manifest.json` records what each step produced.
+Each command lives in `loader/commands/<name>.py` (a thin wrapper of `loader.pipeline`) and is registered
+below. Every step runs in a run folder (`runs/<run_id>/`) whose `state.json` records it.
 """
 
 from __future__ import annotations

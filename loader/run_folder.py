@@ -1,7 +1,8 @@
-"""The run folder `runs/<run_id>/`: everything one run produced, and its manifest.
+"""The run folder `runs/<run_id>/`: everything one run produced, its manifest and its step ledger.
 
 Layout (each step owns its part):
-  manifest.json        run id, migration_as_of, config (redacted), per-step results
+  manifest.json        run settings: run id, migration_as_of, config (redacted), mapping table
+  state.json           the step ledger: per step its status, timings, result and details (see run_state)
   raw/<table>.jsonl    extracted v1 snapshot (mode 0600: personal data)
   warehouse.duckdb     staged snapshot + dbt models (DuckDB warehouse)
   export/<table>.jsonl validated Convex documents; export/rejects.jsonl
@@ -26,6 +27,7 @@ from typing import Any
 from loader.errors import ConfigError
 
 MANIFEST = "manifest.json"
+STATE_FILE = "state.json"
 LOCK_FILE = "run.lock"
 
 
@@ -73,7 +75,7 @@ def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
 
 
 class RunFolder:
-    """One run's directory and its manifest."""
+    """One run's directory, its manifest (settings) and its ledger (`state.json`)."""
 
     def __init__(self, root: Path):
         self.root = root
@@ -84,16 +86,33 @@ class RunFolder:
         root = (runs_dir or default_runs_dir()) / (run_id or new_run_id())
         root.mkdir(parents=True, exist_ok=False, mode=0o700)
         folder = cls(root)
-        folder.write_manifest({"run_id": folder.run_id, "steps": {}})
+        folder.write_manifest({"run_id": folder.run_id})
         return folder
+
+    @staticmethod
+    def _root(run_id: str, runs_dir: Path | None) -> Path:
+        candidate = Path(run_id)
+        return candidate if candidate.is_dir() else (runs_dir or default_runs_dir()) / run_id
+
+    @classmethod
+    def exists(cls, run_id: str, runs_dir: Path | None = None) -> bool:
+        return (cls._root(run_id, runs_dir) / MANIFEST).is_file()
 
     @classmethod
     def open(cls, run_id: str, runs_dir: Path | None = None) -> "RunFolder":
-        candidate = Path(run_id)
-        root = candidate if candidate.is_dir() else (runs_dir or default_runs_dir()) / run_id
+        root = cls._root(run_id, runs_dir)
         if not (root / MANIFEST).is_file():
             raise ConfigError(f"run folder {root} not found (no {MANIFEST}); check the run id")
         return cls(root)
+
+    @staticmethod
+    def latest_id(runs_dir: Path | None = None) -> str:
+        """The latest run in the runs dir (run ids sort by their start time)."""
+        root = runs_dir or default_runs_dir()
+        runs = sorted(p.parent.name for p in root.glob(f"*/{MANIFEST}")) if root.is_dir() else []
+        if not runs:
+            raise ConfigError(f"no runs in {root}")
+        return runs[-1]
 
     def path(self, *parts: str) -> Path:
         return self.root.joinpath(*parts)
@@ -111,22 +130,46 @@ class RunFolder:
         return self.path("warehouse.duckdb")
 
     def read_manifest(self) -> dict[str, Any]:
-        return json.loads(self.path(MANIFEST).read_text())
+        """The run settings, plus `steps`: each step's details as recorded in the ledger."""
+        steps = {name: entry["details"] for name, entry in self.read_ledger().get("steps", {}).items()
+                 if "details" in entry}
+        return {**json.loads(self.path(MANIFEST).read_text()), "steps": steps}
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        write_private(self.path(MANIFEST), (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+        """Write the settings to manifest.json; a `steps` key replaces the step details in the ledger."""
+        settings = {k: v for k, v in manifest.items() if k != "steps"}
+        write_private(self.path(MANIFEST), _json_bytes(settings))
+        if "steps" in manifest:
+            ledger = self.read_ledger()
+            for name, entry in ledger.setdefault("steps", {}).items():
+                entry.pop("details", None)
+            for name, details in manifest["steps"].items():
+                ledger["steps"].setdefault(name, {})["details"] = details
+            self.write_ledger(ledger)
 
-    def record_step(self, step: str, result: dict[str, Any]) -> None:
-        """Store one step's result under `steps.<step>` in the manifest."""
-        manifest = self.read_manifest()
-        manifest.setdefault("steps", {})[step] = result
-        self.write_manifest(manifest)
+    def record_step(self, step: str, details: dict[str, Any]) -> None:
+        """Store what a step produced (tables, files, checksums …) as `steps.<step>.details` in the ledger."""
+        ledger = self.read_ledger()
+        ledger.setdefault("steps", {}).setdefault(step, {})["details"] = details
+        self.write_ledger(ledger)
+
+    def read_ledger(self) -> dict[str, Any]:
+        """The content of state.json (`{}` before the first step recorded anything)."""
+        try:
+            return json.loads(self.path(STATE_FILE).read_text())
+        except FileNotFoundError:
+            return {}
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"run {self.run_id}: {STATE_FILE} is unreadable ({exc})") from exc
+
+    def write_ledger(self, ledger: dict[str, Any]) -> None:
+        write_private(self.path(STATE_FILE), _json_bytes({"run_id": self.run_id, **ledger}))
 
     def locked(self) -> contextlib.AbstractContextManager[None]:
         """Hold the run's exclusive lock (`run.lock`) while the block runs (see `exclusive_lock`)."""
         return exclusive_lock(self.path(LOCK_FILE), lambda holder: RunInUse(
             f"run {self.run_id} is in use by {holder}; wait for it to finish "
-            f"(`perm-migrate status {self.run_id}` shows it) or stop that process first"))
+            f"(`perm-migrate status --run-id {self.run_id}` shows it) or stop that process first"))
 
     def lock_holder(self) -> dict[str, Any] | None:
         """The live process holding the run's lock (pid, host, started), or None when no process does."""
@@ -141,6 +184,10 @@ class RunFolder:
         finally:
             os.close(fd)
         return None
+
+
+def _json_bytes(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
 
 
 @contextlib.contextmanager

@@ -1,6 +1,7 @@
-"""The run state file `runs/<run_id>/state.json` and the run log.
+"""The run state file `runs/<run_id>/state.json`, the only step ledger, and the run log.
 
-Write-ahead: a step is marked `running` (and the file fsynced) before it starts, and `done` with
+Per step: status, timings, attempts, `result` (the pipeline's typed step result) and `details`
+(what the step's module recorded through `RunFolder.record_step`). Write-ahead: a step is marked `running` (and the file fsynced) before it starts, and `done` with
 its result only after it finished. After a crash (even SIGKILL) `first_incomplete()` names the step
 to redo; every step is idempotent or checkpointed itself, so redoing it loses and duplicates
 nothing.
@@ -16,11 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from loader.errors import ConfigError
 from loader.redact import redact
-from loader.run_folder import RunFolder, write_private
-
-STATE_FILE = "state.json"
+from loader.run_folder import STATE_FILE, RunFolder
 STEPS: tuple[str, ...] = (
     "check", "extract", "stage", "transform", "export", "backup", "import", "verify", "report",
 )
@@ -61,17 +59,25 @@ class RunState:
 
     @classmethod
     def load(cls, folder: RunFolder) -> "RunState":
-        path = folder.path(STATE_FILE)
-        if not path.is_file():
-            raise ConfigError(f"run {folder.run_id} has no {STATE_FILE}; it was not started by `perm-migrate run`")
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"run {folder.run_id}: {STATE_FILE} is unreadable ({exc})") from exc
+        """The run's state; a folder where no step was recorded yet has every step pending (nothing is written)."""
+        data = folder.read_ledger()
+        data.setdefault("run_id", folder.run_id)
+        data.setdefault("created_at", utc_now())
+        data.setdefault("options", {})
+        steps = data.setdefault("steps", {})
+        for step in STEPS:
+            steps.setdefault(step, {}).setdefault("status", PENDING)
         return cls(folder, data)
 
     def save(self) -> None:
-        write_private(self.path, (json.dumps(self.data, indent=2, sort_keys=True) + "\n").encode())
+        """Write the statuses; the step details stay as the steps recorded them on disk."""
+        on_disk = self.folder.read_ledger().get("steps", {})
+        for name, entry in self.data["steps"].items():
+            entry.pop("details", None)
+        for name, entry in on_disk.items():
+            if "details" in entry:
+                self.data["steps"].setdefault(name, {})["details"] = entry["details"]
+        self.folder.write_ledger(self.data)
 
     @property
     def options(self) -> dict[str, Any]:

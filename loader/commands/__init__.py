@@ -13,7 +13,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("emulator", "command"),
     ("export", "command"),
     ("import_", "command"),
-    ("verify", "command"), ("report", "command"), ("rollback", "command"), ("cleanup_legacy", "command"), ("run", "status_command"), ("run", "run_command"),
+    ("verify", "command"), ("report", "command"), ("rollback", "command"), ("cleanup_legacy", "command"),
+    ("status", "command"), ("run", "run_command"),
 ]
 
 

@@ -23,3 +23,8 @@ app_table_option = click.option(
     help="Name of the app user table in schema public (default `users`; known variant `perm_users`). "
          "Setting it explicitly allows a source where public.users and public.perm_users both hold rows (DQ-10).",
 )
+
+
+def source_options(func):
+    """`--source-url` and `--v1-user-table`."""
+    return source_url_option(app_table_option(func))

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import click
 
-from loader.commands._source_options import SOURCE_ENV_HELP, app_table_option, source_url_option
+from loader.commands._source_options import SOURCE_ENV_HELP, source_options
 from loader.introspect import introspect, raise_on_errors
 from loader.source_config import connect, describe_dsn, resolve_source_dsn
 
 
 @click.command("check", epilog=SOURCE_ENV_HELP)
-@source_url_option
-@app_table_option
+@source_options
 def command(source_url: str | None, app_table: str | None) -> None:
     """Check that the v1 source is reachable and matches the reference schema.
 

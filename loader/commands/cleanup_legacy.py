@@ -6,6 +6,7 @@ import itertools
 
 import click
 
+from loader.commands._target import target_options
 from loader.commands.rollback import confirm_or_refuse
 from loader.convex.gateway import ConvexGateway, resolve_target
 from loader.errors import MigrationError
@@ -47,9 +48,7 @@ def remaining_legacy_fields(gateway: ConvexGateway, table: str, max_pages: int |
 
 @click.command("cleanup-legacy")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (required without a terminal).")
-@click.option("--url", default=None, help="Convex deployment URL (default: CONVEX_SELF_HOSTED_URL or CONVEX_URL).")
-@click.option("--admin-key", default=None,
-              help="Convex admin/deploy key (default: CONVEX_SELF_HOSTED_ADMIN_KEY or CONVEX_DEPLOY_KEY).")
+@target_options
 def command(yes: bool, url: str | None, admin_key: str | None) -> None:
     """Remove legacyId/legacyUserId/legacyAuthId from cases and userProfiles (after sign-off).
 

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-import click
-from tqdm import tqdm
+import sys
+from pathlib import Path
 
-from loader.export import export
-from loader.run_folder import RunFolder
+import click
+
+from loader.commands._run_options import max_rejects_option, run_options, warehouse_url_option
+from loader.pipeline import MaxRejects, Pipeline
 
 
 @click.command("export")
-@click.option("--run-id", required=True, help="Run folder (id under PERM_RUNS_DIR, or a path).")
-@click.option("--warehouse-url", default=None, metavar="DSN",
-              help="Postgres warehouse DSN (runs on the postgres warehouse); default: the PG* variables.")
-def command(run_id: str, warehouse_url: str | None) -> None:
+@run_options
+@warehouse_url_option
+@max_rejects_option
+def command(run_id: str | None, runs_dir: Path | None, warehouse_url: str | None, max_rejects: str | None) -> None:
     """Stream every Convex mart to JSONL, validating each document against the v2 contract."""
-    folder = RunFolder.open(run_id)
-    with folder.locked(), tqdm(desc="export", unit="doc", disable=None) as bar:
-        result = export(folder, progress=lambda _table: bar.update(), warehouse_dsn=warehouse_url)
-    for table, info in result["tables"].items():
+    MaxRejects.parse(max_rejects)
+    progress = sys.stderr.isatty()
+    with Pipeline.for_command(run_id, runs_dir, warehouse_url=warehouse_url, progress=progress,
+                              command_options={"max_rejects": max_rejects}) as pipeline:
+        pipeline.run_step("export")
+        details = pipeline.details("export")
+    for table, info in details["tables"].items():
         click.echo(f"export: {table}: {info['documents']} document(s), {info['rejected']} rejected")
-    if result["rejected_documents"]:
-        click.echo(f"export: {result['rejected_documents']} invalid document(s) listed in "
-                   f"{folder.export_dir / 'rejects.jsonl'}")
+    if details["rejected_documents"]:
+        click.echo(f"export: {details['rejected_documents']} invalid document(s) listed in "
+                   f"{pipeline.folder.export_dir / 'rejects.jsonl'}")

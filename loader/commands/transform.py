@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import yaml
 
 from loader.commands._inputs import parse_migration_as_of
+from loader.commands._run_options import run_options, warehouse_url_option
 from loader.errors import ConfigError
-from loader.run_folder import RunFolder
-from loader.transform import WAREHOUSES, transform
+from loader.pipeline import Pipeline
+from loader.transform import WAREHOUSES
 
 
 def _parse_vars(pairs: tuple[str, ...]) -> dict[str, object]:
@@ -30,11 +33,10 @@ def _merge_as_of(as_of: str | None, legacy_as_of: str | None) -> str | None:
 
 
 @click.command("transform")
-@click.option("--run-id", required=True, help="Run folder (id under PERM_RUNS_DIR, or a path).")
+@run_options
 @click.option("--warehouse", type=click.Choice(WAREHOUSES), default=None,
               help="duckdb (runs/<id>/warehouse.duckdb) or postgres (PG* env); default: the run's.")
-@click.option("--warehouse-url", default=None, metavar="DSN",
-              help="Postgres warehouse DSN (with --warehouse postgres); default: the PG* variables.")
+@warehouse_url_option
 @click.option("--migration-as-of", "as_of", default=None,
               help="MAPPING_SPEC §0.3 `migration_as_of`: a full ISO-8601 timestamp with offset, e.g. "
                    "2026-12-01T06:00:00Z; fixed once per run, default: the run's start time.")
@@ -44,16 +46,18 @@ def _merge_as_of(as_of: str | None, legacy_as_of: str | None) -> str | None:
               help="Override a MAPPING_SPEC §0.3 variable (YAML value), e.g. --var merge_duplicate_emails=false.")
 @click.option("--unit-tests/--no-unit-tests", default=False, show_default=True,
               help="Also run the dbt unit tests (mapping rules on fixed inputs; `make test` runs them).")
-def command(run_id: str, warehouse: str | None, warehouse_url: str | None, as_of: str | None,
-            legacy_as_of: str | None, yes: bool, variables: tuple[str, ...], unit_tests: bool) -> None:
+def command(run_id: str | None, runs_dir: Path | None, warehouse: str | None, warehouse_url: str | None,
+            as_of: str | None, legacy_as_of: str | None, yes: bool, variables: tuple[str, ...],
+            unit_tests: bool) -> None:
     """Run `dbt build` with every mapping variable; fail on any failing test or contract."""
     as_of = _merge_as_of(as_of, legacy_as_of)
     if as_of is not None:
         as_of = parse_migration_as_of(as_of, yes)
-    folder = RunFolder.open(run_id)
-    with folder.locked():
-        result = transform(folder, as_of=as_of, overrides=_parse_vars(variables), warehouse=warehouse,
-                           warehouse_dsn=warehouse_url, unit_tests=unit_tests)
-    statuses = ", ".join(f"{n} {s}" for s, n in result["node_statuses"].items())
-    click.echo(f"transform: dbt build ok on {result['warehouse']} "
-               f"(migration_as_of {result['migration_as_of']}; {statuses})")
+    overrides = _parse_vars(variables)
+    with Pipeline.for_command(run_id, runs_dir, as_of=as_of, var_overrides=overrides, warehouse_url=warehouse_url,
+                              command_options={"warehouse": warehouse, "unit_tests": unit_tests}) as pipeline:
+        pipeline.run_step("transform")
+        details = pipeline.details("transform")
+    statuses = ", ".join(f"{n} {s}" for s, n in details["node_statuses"].items())
+    click.echo(f"transform: dbt build ok on {details['warehouse']} "
+               f"(migration_as_of {details['migration_as_of']}; {statuses})")

@@ -4,7 +4,6 @@ and a small dirty snapshot (extracted once) that tests stage into their own ware
 from __future__ import annotations
 
 import itertools
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 
 from perm_rehearsal.demo_data import GenerationResult, generate
 from loader.extract import extract
-from loader.run_folder import MANIFEST, RunFolder
+from loader.run_folder import RunFolder
 from loader.stage import stage
 from perm_rehearsal.throwaway_pg import PgCluster, throwaway_cluster
 
@@ -87,8 +86,9 @@ class DirtySnapshot:
         manifest = self.folder.read_manifest()
         manifest["run_id"] = run_id
         manifest["steps"] = {"extract": manifest["steps"]["extract"]}
-        (root / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-        return RunFolder(root)
+        folder = RunFolder(root)
+        folder.write_manifest(manifest)
+        return folder
 
 
 @pytest.fixture(scope="session")

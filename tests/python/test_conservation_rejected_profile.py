@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from loader.commands.run import RunContext, execute
+from loader.pipeline import Pipeline
 from perm_rehearsal.demo_data import generate
 from perm_rehearsal.emulator import running_emulator
 from loader.errors import VerificationFailed
@@ -82,12 +82,11 @@ def test_settings_and_preferences_are_rejected_with_their_profile(source, tmp_pa
     monkeypatch.delenv("PERM_MAPPING_DB", raising=False)
     folder = RunFolder.create(tmp_path / "runs")
     with running_emulator(tmp_path / "emulator") as emulator:
-        ctx = RunContext(folder=folder, state=RunState.create(folder, {"url": emulator.url}), as_of=AS_OF,
-                         var_overrides={}, source_url=dsn, admin_key=emulator.admin_key, warehouse_url=None,
-                         progress=False)
+        ctx = Pipeline(folder=folder, state=RunState.create(folder, {"url": emulator.url}), as_of=AS_OF,
+                       source_url=dsn, url=emulator.url, admin_key=emulator.admin_key)
         with ctx.resources:
             try:
-                execute(ctx)
+                ctx.run()
             except VerificationFailed:
                 pytest.fail(json.dumps(json.loads(folder.path("verify.json").read_text())["checks"], indent=1))
 

@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from loader.backup import created_by_run, delete_created
+from loader.backup import created_by_run, delete_created, load_backup
 from loader.convex.gateway import ConvexGateway, ConvexTarget
 from loader.importer import SentWhileAbsent, import_tables
 from operator_fixture import migrated_run, pre_existing_v2_user, snapshot
@@ -31,9 +31,9 @@ def _absent_keys(folder, table: str) -> list:
 
 
 def _assert_rollback_deletes_exactly_the_run_s_documents(m, pre_run: dict) -> None:
-    created = created_by_run(m.folder, m.gateway, m.mapping)
+    created = created_by_run(m.folder, m.gateway, m.mapping, load_backup(m.folder))
     assert {t: len(ids) for t, ids in created.items()} == {"users": 2, "cases": 4, "userProfiles": 3}
-    assert delete_created(m.folder, m.gateway, m.mapping) == {"userProfiles": 3, "cases": 4, "users": 2}
+    assert delete_created(m.folder, m.gateway, created) == {"userProfiles": 3, "cases": 4, "users": 2}
     assert snapshot(m.gateway) == pre_run  # the v2 sign-up and nothing else is left
 
 

@@ -70,10 +70,10 @@ def test_runs_dir_holds_the_mapping_table_for_run_verify_and_rollback(source_dsn
         manifest = json.loads((runs_dir / run_id / "manifest.json").read_text())
         assert manifest[MANIFEST_KEY] == str(mapping)
 
-        checked = _cli(["verify", run_id, "--runs-dir", str(runs_dir)], env, work)
+        checked = _cli(["verify", "--run-id", run_id, "--runs-dir", str(runs_dir)], env, work)
         assert checked.returncode == 0, checked.stderr[-3000:]
         assert _documents(emulator)["userProfiles"]
-        rolled_back = _cli(["rollback", run_id, "--runs-dir", str(runs_dir), "--mode", "delete-created", "--yes"],
+        rolled_back = _cli(["rollback", "--run-id", run_id, "--runs-dir", str(runs_dir), "--mode", "delete-created", "--yes"],
                            env, work)
         assert rolled_back.returncode == 0, rolled_back.stderr[-3000:]
         assert _documents(emulator) == {t: [] for t in TABLES}  # every created document was found in X's table

@@ -16,7 +16,8 @@ from click.testing import CliRunner
 
 from loader.cli import main
 from loader.commands._inputs import parse_migration_as_of
-from loader.commands.run import MaxRejects, failure_advice
+from loader.commands.run import failure_advice
+from loader.pipeline import MaxRejects
 from loader.errors import ConfigError, RejectLimitExceeded, SourceError, VerificationFailed
 from loader.run_folder import RunFolder
 from loader.transform import TransformFailed
@@ -129,13 +130,13 @@ def test_rollback_states_per_table_what_it_deletes_keeps_and_restores(tmp_path):
     with migrated_run(tmp_path, before_import=lambda gateway, work: pre_existing_v2_user(gateway, work)) as m:
         [bob] = [u for u in m.gateway.iter_documents("users") if u["email"] == "bob@example.com"]
         m.gateway.mutation("migration:deleteByIds", {"table": "users", "ids": [bob["_id"]]}, idempotent=True)
-        refused = _cli(["rollback", m.folder.run_id], m)  # no terminal: the plan is shown, nothing happens
+        refused = _cli(["rollback", "--run-id", m.folder.run_id], m)  # no terminal: the plan is shown, nothing happens
         assert refused.returncode == 2 and "pass --yes" in refused.stderr
         plan = [line.strip() for line in refused.stdout.splitlines()[1:]]
         # users: ann and cy created by the run, bob (from before the run) deleted since; 4 cases, 3 profiles
         assert plan == ["users: delete 2, keep 0, restore 1", "cases: delete 4, keep 0, restore 0",
                         "userProfiles: delete 3, keep 0, restore 0"], refused.stdout
-        done = _cli(["rollback", m.folder.run_id, "--yes"], m)
+        done = _cli(["rollback", "--run-id", m.folder.run_id, "--yes"], m)
         assert done.returncode == 0, done.stderr
         assert "users: delete 2, keep 0, restore 1" in done.stdout
         assert [u["email"] for u in m.gateway.iter_documents("users")] == ["bob@example.com"]
@@ -143,7 +144,7 @@ def test_rollback_states_per_table_what_it_deletes_keeps_and_restores(tmp_path):
 
 def test_delete_created_states_per_table_what_it_deletes_and_keeps(tmp_path):
     with migrated_run(tmp_path, before_import=lambda gateway, work: pre_existing_v2_user(gateway, work)) as m:
-        done = _cli(["rollback", m.folder.run_id, "--mode", "delete-created", "--yes",
+        done = _cli(["rollback", "--run-id", m.folder.run_id, "--mode", "delete-created", "--yes",
                      "--mapping-db", str(m.mapping_path)], m)
         assert done.returncode == 0, done.stderr
         assert "users: delete 2, keep 1, restore 0" in done.stdout  # bob's v2 account stays
@@ -160,7 +161,7 @@ def test_delete_created_states_per_table_what_it_deletes_and_keeps(tmp_path):
     (RejectLimitExceeded("7 rejected rows", rejected=7), False, True,
      "`perm-migrate run --resume RUN --max-rejects 7`", None),
     (TransformFailed("dbt build failed"), False, True, "PERM_DUCKDB_MEMORY_LIMIT", None),
-    (VerificationFailed("verification failed"), False, True, "`perm-migrate rollback RUN`", None),
+    (VerificationFailed("verification failed"), False, True, "`perm-migrate rollback --run-id RUN`", None),
     (SourceError("extract failed"), False, True, "`perm-migrate run --resume RUN`: it continues", None),
     (ConfigError("import: deploy key revoked"), False, True, "Fix it, then `perm-migrate run --resume RUN`",
      "nothing was written"),  # a step after `check` may already have written to Convex

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from convex_marts_fixture import build_duckdb_run
-from loader.backup import delete_created, take_backup
+from loader.backup import created_by_run, delete_created, load_backup, take_backup
 from loader.convex.gateway import ConvexGateway, ConvexTarget, ConvexTransientError, RetryPolicy
 from loader.convex.schema import Schema
 from perm_rehearsal.emulator import Emulator, EmulatorConfig
@@ -61,7 +61,8 @@ def test_retried_insert_after_a_lost_response_counts_as_created_and_rolls_back(t
         result = import_tables(folder, gateway, mapping=mapping, progress=False)
         assert result["tables"]["userProfiles"]["counts"] == {"created": 3}
         assert profile_rules(mapping) == {"created"}
-        assert delete_created(folder, gateway, mapping) == {"userProfiles": 3, "cases": 4, "users": 3}
+        created = created_by_run(folder, gateway, mapping, load_backup(folder))
+        assert delete_created(folder, gateway, created) == {"userProfiles": 3, "cases": 4, "users": 3}
         assert [list(gateway.iter_documents(t)) for t in TABLES] == [[], [], []]
 
 

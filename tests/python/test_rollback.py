@@ -48,7 +48,7 @@ def test_rollback_after_a_full_run_restores_the_pre_run_state_exactly(tmp_path):
     with migrated_run(tmp_path, before_import=_signup_then_record(states)) as m:
         assert snapshot(m.gateway) != states[0]
         assert len(list(m.gateway.iter_documents("cases"))) == 4
-        restore_backup(m.folder, m.gateway)
+        restore_backup(m.folder, m.gateway, load_backup(m.folder))
         assert snapshot(m.gateway) == states[0]  # same documents, same _id and _creationTime
 
 
@@ -58,7 +58,7 @@ def test_rollback_after_a_partial_run(tmp_path):
         _import_users_only(m)
         partial = snapshot(m.gateway)
         assert len(partial["users"]) == 3 and partial["cases"] == []  # bob reused, ann + cy created
-        restore_backup(m.folder, m.gateway)
+        restore_backup(m.folder, m.gateway, load_backup(m.folder))
         assert snapshot(m.gateway) == states[0]
 
 
@@ -73,11 +73,11 @@ def _cli(args, m, **kwargs):
 def test_rollback_command_needs_yes_without_a_terminal(tmp_path):
     states: list = []
     with migrated_run(tmp_path, before_import=_signup_then_record(states)) as m:
-        refused = _cli(["rollback", m.folder.run_id], m)
+        refused = _cli(["rollback", "--run-id", m.folder.run_id], m)
         assert refused.returncode == 2
         assert "pass --yes" in refused.stderr and "Traceback" not in refused.stderr
         assert len(snapshot(m.gateway)["cases"]) == 4  # nothing happened
-        done = _cli(["rollback", m.folder.run_id, "--yes"], m)
+        done = _cli(["rollback", "--run-id", m.folder.run_id, "--yes"], m)
         assert done.returncode == 0, done.stderr
         assert "rollback done" in done.stdout
         assert snapshot(m.gateway) == states[0]
@@ -88,7 +88,7 @@ def test_rollback_of_a_run_without_backup_is_a_clear_error(tmp_path):
     with migrated_run(tmp_path) as m:
         for path in backup_paths(m.folder):
             path.unlink()
-        result = _cli(["rollback", m.folder.run_id, "--yes"], m)
+        result = _cli(["rollback", "--run-id", m.folder.run_id, "--yes"], m)
     assert result.returncode == 2
     assert "has no backup" in result.stderr and "Traceback" not in result.stderr
 
@@ -100,20 +100,21 @@ def test_delete_created_removes_exactly_the_run_s_documents(tmp_path):
         late.write_text('{"email": "dora@example.com"}\n')
         m.gateway.import_file(late, table="users", mode="append")
         [dora] = [u for u in m.gateway.iter_documents("users") if u["email"] == "dora@example.com"]
-        created = created_by_run(m.folder, m.gateway, m.mapping)
+        created = created_by_run(m.folder, m.gateway, m.mapping, load_backup(m.folder))
         assert {t: len(ids) for t, ids in created.items()} == {"users": 2, "cases": 4, "userProfiles": 3}
         assert dora["_id"] not in created["users"]
-        assert delete_created(m.folder, m.gateway, m.mapping) == {"userProfiles": 3, "cases": 4, "users": 2}
+        assert delete_created(m.folder, m.gateway, created) == {"userProfiles": 3, "cases": 4, "users": 2}
         after = snapshot(m.gateway)
         assert after == {**states[0], "users": sorted(states[0]["users"] + [dora], key=lambda d: d["_id"])}
-        assert delete_created(m.folder, m.gateway, m.mapping) == {"userProfiles": 0, "cases": 0, "users": 0}
+        again = created_by_run(m.folder, m.gateway, m.mapping, load_backup(m.folder))
+        assert delete_created(m.folder, m.gateway, again) == {"userProfiles": 0, "cases": 0, "users": 0}
 
 
 def test_delete_created_after_a_partial_run(tmp_path):
     states: list = []
     with migrated_run(tmp_path, before_import=_signup_then_record(states), import_it=False) as m:
         _import_users_only(m)
-        result = _cli(["rollback", m.folder.run_id, "--mode", "delete-created", "--yes",
+        result = _cli(["rollback", "--run-id", m.folder.run_id, "--mode", "delete-created", "--yes",
                        "--mapping-db", str(m.mapping_path)], m)
         assert result.returncode == 0, result.stderr
         assert "deleted userProfiles 0, cases 0, users 2" in result.stdout

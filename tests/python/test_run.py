@@ -167,18 +167,17 @@ def test_json_logs_stay_json_on_failure(tmp_path):
 
 
 def test_check_requires_the_companion_module(source_dsn, tmp_path, monkeypatch):
-    from loader.commands.run import RunContext, step_check
+    from loader.pipeline import Pipeline, step_check
     from loader.errors import ConfigError
     from loader.run_folder import RunFolder
     from loader.run_state import RunState
 
     with running_emulator(tmp_path / "emulator") as emulator:
         folder = RunFolder.create(tmp_path / "runs")
-        ctx = RunContext(folder=folder, state=RunState.create(folder, {"url": emulator.url}), as_of=AS_OF,
-                         var_overrides={}, source_url=source_dsn, admin_key=emulator.admin_key,
-                         warehouse_url=None, progress=False)
+        ctx = Pipeline(folder=folder, state=RunState.create(folder, {"url": emulator.url}), as_of=AS_OF,
+                       source_url=source_dsn, url=emulator.url, admin_key=emulator.admin_key)
         with ctx.resources:
-            assert step_check(ctx)["target_tables"] >= 3
+            assert step_check(ctx).target_tables >= 3
             monkeypatch.setattr("loader.commands.cleanup_legacy.COUNT_FUNCTION", "migration:notDeployed")
             with pytest.raises(ConfigError, match="companion module .* is not usable on the target"):
                 step_check(ctx)

@@ -34,7 +34,7 @@ def test_demo_runs_the_whole_migration_and_verifies(tmp_path):
                               stdin=subprocess.DEVNULL, cwd=tmp_path)
 
     # After the demo its emulator is gone: verify, report and rollback start it again on runs/<id>/emulator.
-    verified = cli("verify", run_id)
+    verified = cli("verify", "--run-id", run_id)
     assert verified.returncode == 0, verified.stderr[-3000:]
     assert "verification PASSED" in verified.stdout and "demo run: target is its emulator" in verified.stderr
     # While `emulator serve` holds the run's emulator state, verify must not start a second emulator on it.
@@ -43,21 +43,21 @@ def test_demo_runs_the_whole_migration_and_verifies(tmp_path):
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         _wait_for_lock_holder(tmp_path / "runs" / run_id / "emulator" / "emulator.lock", serving)
-        refused = cli("verify", run_id)
+        refused = cli("verify", "--run-id", run_id)
         assert refused.returncode == 2, refused.stdout + refused.stderr
         assert f"is in use by another emulator, pid {serving.pid}" in refused.stderr
         assert "stop that emulator or use another --state-dir" in refused.stderr and "Traceback" not in refused.stderr
     finally:
         serving.terminate()
         serving.communicate(timeout=30)
-    reported = cli("report", run_id)
+    reported = cli("report", "--run-id", run_id)
     assert reported.returncode == 0, reported.stderr[-3000:]
     assert reported.stdout.startswith("report: ")
-    rolled_back = cli("rollback", run_id, "--yes")
+    rolled_back = cli("rollback", "--run-id", run_id, "--yes")
     assert rolled_back.returncode == 0, rolled_back.stderr[-3000:]
     exported = len((tmp_path / "runs" / run_id / "export" / "cases.jsonl").read_text().splitlines())
     assert f"cases: delete {exported}, keep 0, restore 0" in rolled_back.stdout
-    again = cli("verify", run_id)  # the rollback emptied the demo target
+    again = cli("verify", "--run-id", run_id)  # the rollback emptied the demo target
     assert again.returncode == 1 and "verification failed" in again.stderr, again.stdout + again.stderr
 
 

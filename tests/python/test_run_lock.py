@@ -44,7 +44,7 @@ def test_a_second_process_on_a_live_run_is_refused_and_status_tells_live_from_de
             assert status["steps"]["backup"]["status"] in ("running", "done"), "the refused process changed the state"
             assert json.loads(state_before)["steps"]["backup"]["attempts"] == status["steps"]["backup"]["attempts"]
 
-            live = run_cli(["status", prepared.run_id], env, timeout=60)
+            live = run_cli(["status", "--run-id", prepared.run_id], env, timeout=60)
             assert live.returncode == 0, live.stderr
             assert f"in progress: pid {first.pid} on host {socket.gethostname()}" in live.stdout
             assert "interrupted" not in live.stdout
@@ -54,7 +54,7 @@ def test_a_second_process_on_a_live_run_is_refused_and_status_tells_live_from_de
             first.wait(timeout=60)
         assert first.returncode == -signal.SIGKILL, "the first run ended before it could be killed"
 
-        dead = run_cli(["status", prepared.run_id], env, timeout=60)
+        dead = run_cli(["status", "--run-id", prepared.run_id], env, timeout=60)
         assert dead.returncode == 0, dead.stderr
         assert "in progress" not in dead.stdout
         assert "interrupted: no process runs it" in dead.stdout, dead.stdout

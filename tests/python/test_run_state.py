@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from loader.cli import main
-from loader.commands.run import MaxRejects
+from loader.pipeline import MaxRejects
 from loader.errors import ConfigError
 from loader.run_folder import RunFolder
 from loader.run_state import DONE, PENDING, RUNNING, STEPS, RunState, get_logger, setup_run_logging
@@ -118,17 +118,16 @@ def test_resume_of_unknown_run_is_a_usage_error(tmp_path, monkeypatch):
 
 
 def _context(tmp_path, options):
-    from loader.commands.run import RunContext
+    from loader.pipeline import Pipeline
 
     folder = RunFolder.create(tmp_path)
-    return RunContext(folder=folder, state=RunState.create(folder, options), as_of=None, var_overrides={},
-                      source_url=None, admin_key=None, warehouse_url=None, progress=False)
+    return Pipeline(folder=folder, state=RunState.create(folder, options))
 
 
 def test_reject_threshold_reads_the_warehouse_and_the_export(tmp_path):
     import duckdb
 
-    from loader.commands.run import check_reject_threshold
+    from loader.pipeline import ExportInfo, check_reject_threshold
     from loader.errors import VerificationFailed
 
     ctx = _context(tmp_path, {"max_rejects": "1%"})
@@ -141,14 +140,15 @@ def test_reject_threshold_reads_the_warehouse_and_the_export(tmp_path):
     manifest["config"] = {"warehouse": "duckdb"}
     manifest["steps"] = {"extract": {"tables": {"cases": {"rows": 400}, "users": {"rows": 100}}}}
     ctx.folder.write_manifest(manifest)
-    check_reject_threshold(ctx, {"rejected_documents": 2})  # 5 of 500 = 1%: allowed
+    check_reject_threshold(ctx, ExportInfo(documents=0, rejected_documents=2, tables={}))  # 5 of 500 = 1%: allowed
     with pytest.raises(VerificationFailed, match="6 rejected rows of 500 extracted exceed --max-rejects 1%"):
-        check_reject_threshold(ctx, {"rejected_documents": 3})
+        check_reject_threshold(ctx, ExportInfo(documents=0, rejected_documents=3, tables={}))
 
 
 def test_execute_marks_steps_and_writes_the_report_after_a_failed_verification(tmp_path, monkeypatch):
-    from loader.commands import run as run_module
+    from loader import pipeline as run_module
     from loader.errors import VerificationFailed
+    from loader.pipeline import StageInfo
 
     calls = []
 
@@ -157,7 +157,7 @@ def test_execute_marks_steps_and_writes_the_report_after_a_failed_verification(t
             calls.append(name)
             if name == "verify":
                 raise VerificationFailed("verification failed (documents 1)")
-            return {"rows": 1}
+            return StageInfo(rows=1, warehouse="duckdb")
         return run_step
 
     monkeypatch.setattr(run_module, "STEP_FUNCTIONS", {name: step(name) for name in STEPS})
@@ -165,23 +165,24 @@ def test_execute_marks_steps_and_writes_the_report_after_a_failed_verification(t
     monkeypatch.setattr("loader.report.write_report", lambda folder, dsn=None: reports.append(folder) or {"html": "r.html"})
     ctx = _context(tmp_path, {})
     with pytest.raises(VerificationFailed):
-        run_module.execute(ctx)
+        ctx.run()
     assert calls == list(STEPS[:STEPS.index("verify") + 1])
     assert ctx.state.status("verify") == "failed" and ctx.state.status("report") == PENDING
     assert reports == [ctx.folder]  # the failure still gets its report
     calls.clear()
     with pytest.raises(VerificationFailed):
-        run_module.execute(ctx)  # a resume starts again at verify
+        ctx.run()  # a resume starts again at verify
     assert calls == ["verify"]
 
 
 def test_dry_run_skips_backup_and_verify(tmp_path, monkeypatch):
-    from loader.commands import run as run_module
+    from loader import pipeline as run_module
+    from loader.pipeline import SkippedInfo
 
     calls = []
     monkeypatch.setattr(run_module, "STEP_FUNCTIONS",
-                        {name: (lambda ctx, name=name: calls.append(name) or {}) for name in STEPS})
+                        {name: (lambda ctx, name=name: calls.append(name) or SkippedInfo("stub")) for name in STEPS})
     ctx = _context(tmp_path, {"dry_run": True})
-    run_module.execute(ctx)
+    ctx.run()
     assert "backup" not in calls and "verify" not in calls and "import" in calls
     assert ctx.state.status("backup") == "skipped" and ctx.state.first_incomplete() is None

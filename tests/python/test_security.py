@@ -36,7 +36,7 @@ def test_deploy_key_never_appears_in_output_logs_run_folder_or_report(prepared, 
         done = run_cli(["run", "--resume", prepared.run_id, "--no-progress", "--verbose"], env)
         assert done.returncode == 0, done.stderr
         assert_migrated(folder, emulator)
-        status = run_cli(["status", prepared.run_id], env)
+        status = run_cli(["status", "--run-id", prepared.run_id], env)
     assert (folder / "report").is_dir() and any((folder / "report").iterdir()), "the run wrote no report"
     assert list((folder / "logs").glob("*.log")), "the run wrote no log"
     outputs = {"first run stdout": prepared.stdout, "first run stderr": prepared.stderr,
@@ -93,12 +93,12 @@ def test_replacing_non_empty_target_tables_is_refused_without_yes(prepared, tmp_
         before = {t: len(emulator.documents(t)) for t in ("users", "cases", "userProfiles")}
         assert all(before.values()), before
 
-        refused = run_cli(["rollback", str(folder)], env)  # no terminal, no --yes
+        refused = run_cli(["rollback", "--run-id", str(folder)], env)  # no terminal, no --yes
         assert refused.returncode == 2, refused.stdout + refused.stderr
         assert "--yes" in refused.stderr and "Traceback" not in refused.stderr
         assert {t: len(emulator.documents(t)) for t in before} == before, "the target changed without --yes"
 
-        restored = run_cli(["rollback", str(folder), "--yes"], env)
+        restored = run_cli(["rollback", "--run-id", str(folder), "--yes"], env)
         assert restored.returncode == 0, restored.stderr
         assert {t: len(emulator.documents(t)) for t in before} == {t: 0 for t in before}
 

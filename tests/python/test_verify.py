@@ -145,7 +145,7 @@ def test_verify_command_exit_codes(tmp_path):
         env = {**os.environ, "PERM_RUNS_DIR": str(m.folder.root.parent), "PERM_MAPPING_DB": str(m.mapping_path),
                "CONVEX_SELF_HOSTED_URL": m.emulator.url, "CONVEX_SELF_HOSTED_ADMIN_KEY": m.emulator.admin_key}
         env.pop("CONVEX_DEPLOY_KEY", None)
-        command = [str(Path(sys.executable).with_name("perm-migrate")), "verify", m.folder.run_id]
+        command = [str(Path(sys.executable).with_name("perm-migrate")), "verify", "--run-id", m.folder.run_id]
         ok = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
         assert ok.returncode == 0, ok.stderr
         assert "verification PASSED: 10 documents" in ok.stdout
