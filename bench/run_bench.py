@@ -177,7 +177,7 @@ def measure_whole_run(dsn: str, work: Path, log: Path, code_dir: Path | None = N
     shutil.rmtree(work, ignore_errors=True)
     runs_dir = work / "runs"
     runs_dir.mkdir(parents=True)
-    code_env = {"PYTHONPATH": str(code_dir)} if code_dir else {}
+    code_env = {"PYTHONPATH": os.pathsep.join([str(code_dir), str(code_dir / "rehearsal")])} if code_dir else {}
     emulator = Emulator(work / "emulator", log, noop=False, env=code_env)
     loader_peak: dict[str | None, int] = {}
     emulator_peak: dict[str | None, int] = {}

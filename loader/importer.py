@@ -61,8 +61,9 @@ def snake(name: str) -> str:
 
 
 @dataclass
-class TargetIndex:
-    """`field value → _id` maps of the target tables, and each table's set of ids."""
+class TargetKeys:
+    """The importer's in-memory `field value → _id` maps of the target tables and each table's ids (verify's
+    document index is `loader.target_index.TargetIndex`)."""
 
     by_field: dict[tuple[str, str], dict[Any, str]] = field(default_factory=dict)
     ids: dict[str, set[str]] = field(default_factory=dict)
@@ -194,7 +195,7 @@ class Importer:
         self.server_rejected: dict[str, set[str]] = {}
         self.recorder = MappingRecorder(mapping, folder.run_id, enabled=not dry_run)
         self.state = ImportState(folder)
-        self.index = TargetIndex()
+        self.index = TargetKeys()
         self.import_dir = folder.path("import")
         self.mapped_tables: set[str] = set()  # tables the mapping table held rows for when their plan began
 
