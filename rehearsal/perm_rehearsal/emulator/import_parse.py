@@ -116,50 +116,26 @@ def _syntax_checked(raw: bytes, row: int, uniform: bool) -> Any:
 _MINUS_ZERO_INTEGER = re.compile(rb"-0(?![\d.eE])")
 
 
-def _plain_object(value: dict, float64: bool) -> bool:
-    """Turn the ints of an orjson-read object into floats (`float64`: JSONL rows); False when a float in it is
-    one orjson may write differently from `json` (outside 1e-4 ≤ |x| < 1e16, not 0; see `orjson_doc_text`),
-    which also holds for every float orjson may read differently from the exact parse: an integer literal
-    beyond 64 bits (a float for orjson, an int64 for export_json) is ≥ 2^63."""
-    for key, item in value.items():
+def _plain_members(container: dict | list, members, float64: bool) -> bool:
+    """Turn the ints among `members` (the `(key, item)` pairs of `container`, an orjson-read object or
+    array) into floats (`float64`: JSONL rows); False when a float in it is one orjson may write
+    differently from `json` (outside 1e-4 ≤ |x| < 1e16, not 0; see `orjson_doc_text`), which also holds
+    for every float orjson may read differently from the exact parse: an integer literal beyond 64 bits
+    (a float for orjson, an int64 for export_json) is ≥ 2^63."""
+    for key, item in members:
         kind = type(item)
         if kind is str:
             continue
         if kind is int:
             if not float64:
                 continue
-            item = value[key] = float(item)
+            item = container[key] = float(item)
         elif kind is dict:
-            if not _plain_object(item, float64):
+            if not _plain_members(item, item.items(), float64):
                 return False
             continue
         elif kind is list:
-            if not _plain_array(item, float64):
-                return False
-            continue
-        elif kind is not float:
-            continue
-        if item and not 1e-4 <= abs(item) < 1e16:
-            return False
-    return True
-
-
-def _plain_array(value: list, float64: bool) -> bool:
-    """`_plain_object` for an array."""
-    for index, item in enumerate(value):
-        kind = type(item)
-        if kind is str:
-            continue
-        if kind is int:
-            if not float64:
-                continue
-            item = value[index] = float(item)
-        elif kind is dict:
-            if not _plain_object(item, float64):
-                return False
-            continue
-        elif kind is list:
-            if not _plain_array(item, float64):
+            if not _plain_members(item, enumerate(item), float64):
                 return False
             continue
         elif kind is not float:
@@ -181,7 +157,7 @@ def _fast_row(raw: bytes, uniform: bool) -> dict | None:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    return value if type(value) is dict and _plain_object(value, not uniform) else None
+    return value if type(value) is dict and _plain_members(value, value.items(), not uniform) else None
 
 
 def _jsonl_lines(stream: io.BufferedReader) -> Iterator[tuple[int, bytes]]:
