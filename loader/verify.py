@@ -19,7 +19,10 @@ the dbt project (`meta.verify`, loader/dbt_manifest.py):
   the v1 snapshot through the spec's rules, so a transform bug that the export carries into the
   target is still caught.
 
-The target is indexed in a temporary SQLite file in the run folder (constant memory). The mapping
+The target is indexed in a temporary SQLite file in the run folder (constant memory). An export is
+written in its identity key's order and the v1 snapshot in the v1 key's order, so the identity and
+mapping-table look-ups are answered from one scan in that order (`AscendingLookup`; a key out of
+order gets a point query), and the few referenced parents' look-ups are cached. The mapping
 rules run in a second process (multiprocessing `spawn`) while this one checks the documents: a
 script that calls `verify_run` needs an `if __name__ == "__main__":` guard.
 """
@@ -44,7 +47,7 @@ from loader.convex.schema import CONTRACT_PATH, Schema
 from loader.dbt_manifest import ConvexMart, GroupCheck, load_convex_marts
 from loader.errors import ConfigError, VerificationFailed
 from loader.export import REJECTS_FILE, manifest_path, quote
-from loader.importer import READ_PAGE, read_ahead
+from loader.importer import read_ahead
 from loader.mapping_table import MappingTable
 from loader.resolve import Resolver
 from loader.run_folder import RunFolder, iter_jsonl, write_private
@@ -56,6 +59,7 @@ from loader.warehouse import Warehouse
 
 VERIFY_FILE = "verify.json"
 MAX_REPORTED = 50
+READ_PAGE = 2000  # target documents per tableData page, the next one read ahead in a thread (memory: a few pages)
 SYSTEM_FIELDS = ("_id", "_creationTime")
 
 log = get_logger("verify")
