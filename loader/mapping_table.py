@@ -131,6 +131,11 @@ class MappingTable:
             (v1_table, v1_uuid.lower(), convex_table)).fetchone()
         return MappingRow(*row) if row else None
 
+    def convex_ids_in_order(self, v1_table: str, convex_table: str) -> Iterator[tuple[str, str]]:
+        """(v1_uuid, convex_id) of every row mapping `v1_table` into `convex_table`, by v1_uuid."""
+        yield from self.db.execute("select v1_uuid, convex_id from id_mapping where v1_table = ? and convex_table = ? "
+                                   "order by v1_uuid", (v1_table, convex_table))
+
     def has_rows(self, convex_table: str) -> bool:
         """True when any v1 row is mapped into `convex_table` (a first migration's lookups can be skipped)."""
         return self.db.execute("select 1 from id_mapping where convex_table = ? limit 1",

@@ -19,7 +19,10 @@ the dbt project (`meta.verify`, loader/dbt_manifest.py):
   the v1 snapshot through the spec's rules, so a transform bug that the export carries into the
   target is still caught.
 
-The target is indexed in a temporary SQLite file in the run folder (constant memory). The mapping
+The target is indexed in a temporary SQLite file in the run folder (constant memory). An export is
+written in its identity key's order and the v1 snapshot in the v1 key's order, so the identity and
+mapping-table look-ups are answered from one scan in that order (`AscendingLookup`; a key out of
+order gets a point query), and the few referenced parents' look-ups are cached. The mapping
 rules run in a second process (multiprocessing `spawn`) while this one checks the documents: a
 script that calls `verify_run` needs an `if __name__ == "__main__":` guard.
 """
@@ -44,17 +47,19 @@ from loader.convex.schema import CONTRACT_PATH, Schema
 from loader.dbt_manifest import ConvexMart, GroupCheck, load_convex_marts
 from loader.errors import ConfigError, VerificationFailed
 from loader.export import REJECTS_FILE, manifest_path, quote
+from loader.importer import read_ahead
 from loader.mapping_table import MappingTable
 from loader.resolve import Resolver
 from loader.run_folder import RunFolder, iter_jsonl, write_private
 from loader.run_state import get_logger
-from loader.target_index import TargetIndex
+from loader.target_index import AscendingLookup, TargetIndex
 from loader.transform import DBT_VAR_DEFAULTS
 from loader.verify_rules import check_mapping_rules
 from loader.warehouse import Warehouse
 
 VERIFY_FILE = "verify.json"
 MAX_REPORTED = 50
+READ_PAGE = 2000  # target documents per tableData page, the next one read ahead in a thread (memory: a few pages)
 SYSTEM_FIELDS = ("_id", "_creationTime")
 
 log = get_logger("verify")
@@ -123,7 +128,7 @@ def target_resolver(mart: ConvexMart, schema: Schema, index: TargetIndex) -> Res
     """The loader's own resolution rules (loader/resolve.py), looking ids up in the target as it is now."""
 
     def lookup(table: str, match_field: str, key: Any) -> str | None:
-        return _single(index.ids_by_key(table, match_field, key)) if isinstance(key, str) else None
+        return _single(index.referenced_ids(table, match_field, key)) if isinstance(key, str) else None
 
     return Resolver(mart, schema, lookup)
 
@@ -275,7 +280,8 @@ def verify_run(inputs: VerifyInputs, gateway: Any, progress: Callable[[int], Non
     per_table: dict[str, dict[str, int]] = {}
     rule_marts = [m for m in marts if m.verify.mapping_rules]
     try:
-        target_counts = {t: index.load_table(t, gateway.iter_documents(t), key_fields.get(t, set()))
+        target_counts = {t: index.load_table(t, read_ahead(gateway.iter_documents(t, page_size=READ_PAGE), READ_PAGE),
+                                             key_fields.get(t, set()))
                          for t in sorted(set(tables) | set(key_fields))}
         before_counts = {t: index.load_before(t, iter_backup_documents(folder, t)) for t in backup["tables"]}
         for check in group_checks:
@@ -325,8 +331,8 @@ def check_rules(folder: RunFolder, index_path: Path, marts: list[ConvexMart]) ->
     index = TargetIndex(index_path, create=False)
     scratch = sqlite3.connect("")  # a private temporary database for the rules' own tables
     try:
-        checked = sum(check_mapping_rules(folder, scratch, lambda key, mart=mart: _run_document(index, mart, key),
-                                          diff_values, findings.add) for mart in marts)
+        checked = sum(check_mapping_rules(folder, scratch, _run_documents(index, mart), diff_values, findings.add)
+                      for mart in marts)
     finally:
         scratch.close()
         index.close()
@@ -337,28 +343,36 @@ def _verify_table(mart: ConvexMart, inputs: VerifyInputs, schema: Schema, index:
                   checks: dict[str, Findings], id_fields: list[tuple[str, str]], progress) -> dict[str, int]:
     counts = Counter()
     resolver = target_resolver(mart, schema, index)
+    scan = index.by_key_in_order(mart.table, mart.identity_key)
+    top_level_ids = [(path, table) for path, table in id_fields if "." not in path and "[]" not in path]
+    nested_ids = [(path, table) for path, table in id_fields if (path, table) not in top_level_ids]
     for line, exported in _export_documents(inputs.folder.export_dir / f"{mart.table}.jsonl"):
         counts["exported"] += 1
         expected = resolver.resolve(exported).document
-        label = describe(mart, expected or exported)
+        resolved = expected
+
+        def label() -> str:
+            return describe(mart, resolved or exported)
+
         identity = identity_value(expected or {}, mart)
-        ids = index.ids_by_key(mart.table, mart.identity_key, identity) if identity else []
+        found = scan.find(identity) if identity else []
+        ids = [doc_id for doc_id, _ in found]
         if not ids:
             ids = _ids_from_mapping(exported, mart, inputs, index)
+        stored = found[0][1] if found else index.stored(ids[0])[1] if ids else None
         if not ids:
             if (mart.table, mart.legacy_id(exported)) in inputs.rejected_documents:
                 counts["rejected_at_load"] += 1
             else:
-                checks["documents"].add(f"{label}: not found in the target")
+                checks["documents"].add(f"{label()}: not found in the target")
             continue
         if expected is None:
-            checks["documents"].add(f"{label}: a required reference does not resolve to a target document")
+            checks["documents"].add(f"{label()}: a required reference does not resolve to a target document")
             continue
         if len(ids) > 1:
-            checks["documents"].add(f"{label}: {len(ids)} documents in the target (duplicates {', '.join(ids)})")
+            checks["documents"].add(f"{label()}: {len(ids)} documents in the target (duplicates {', '.join(ids)})")
         doc_id = ids[0]
         _check_mapping(exported, mart, inputs, doc_id, label, checks["mapping"])
-        _, stored = index.stored(doc_id)
         index.mark_seen(doc_id)
         before = index.before(doc_id)
         if before is None and canonical(expected) == stored:
@@ -374,26 +388,36 @@ def _verify_table(mart: ConvexMart, inputs: VerifyInputs, schema: Schema, index:
                 counts["created"] += 1
             for difference in diff_values(expected, actual):
                 checks["documents"].add(f"{describe(mart, expected, doc_id)}: {difference}")
-        for path, table in id_fields:
+        for path, table in top_level_ids:  # the common case, without walking paths
+            value = actual.get(path)
+            if value is not None and (not isinstance(value, str) or index.table_of(value) != table):
+                checks["references"].add(
+                    f"{describe(mart, expected, doc_id)}: {path} = {value} is not a document of {table}")
+        for path, table in nested_ids:
             for value in values_at(actual, path):
                 if not isinstance(value, str) or index.table_of(value) != table:
                     checks["references"].add(
                         f"{describe(mart, expected, doc_id)}: {path} = {value} is not a document of {table}")
         for check in mart.verify.group_checks:
-            _check_group(check, actual, index, describe(mart, expected, doc_id), checks[check.check])
+            _check_group(check, actual, index, lambda: describe(mart, expected, doc_id), checks[check.check])
         counts["verified"] += 1
         if progress is not None:
             progress(1)
     return dict(counts)
 
 
-def _run_document(index: TargetIndex, mart: ConvexMart, key: str) -> tuple[str, dict[str, Any]] | None:
-    """The document this run wrote for a v1 row: the single target document with that identity key, not
-    pre-existing."""
-    ids = index.ids_by_key(mart.table, mart.identity_key, key)
-    if len(ids) != 1 or index.before(ids[0]) is not None:
-        return None
-    return ids[0], index.get(ids[0])[1]
+def _run_documents(index: TargetIndex, mart: ConvexMart) -> Callable[[str], tuple[str, dict[str, Any]] | None]:
+    """The look-up of the document this run wrote for a v1 row: the single target document with that
+    identity key, not pre-existing (the v1 rows come in key order: one scan of the index answers them)."""
+    scan = index.by_key_in_order(mart.table, mart.identity_key)
+
+    def find(key: str) -> tuple[str, dict[str, Any]] | None:
+        found = scan.find(key)
+        if len(found) != 1 or index.before(found[0][0]) is not None:
+            return None
+        return found[0][0], fastjson.loads(found[0][1])
+
+    return find
 
 
 def _ids_from_mapping(exported: dict[str, Any], mart: ConvexMart, inputs: VerifyInputs,
@@ -405,15 +429,15 @@ def _ids_from_mapping(exported: dict[str, Any], mart: ConvexMart, inputs: Verify
 
 
 def _check_mapping(exported: dict[str, Any], mart: ConvexMart, inputs: VerifyInputs, doc_id: str,
-                   label: str, findings: Findings) -> None:
+                   label: Callable[[], str], findings: Findings) -> None:
     """Every v1 row the document stands for maps to this document in the durable mapping table."""
     for v1_table, v1_uuid in inputs.v1_rows(exported, mart):
         mapped = inputs.mapped_ids(v1_table, v1_uuid, mart.table)
         if mapped != doc_id:
-            findings.add(f"{label}: mapping table has {v1_table} {v1_uuid} -> {mapped}, target has {doc_id}")
+            findings.add(f"{label()}: mapping table has {v1_table} {v1_uuid} -> {mapped}, target has {doc_id}")
 
 
-def _check_group(check: GroupCheck, actual: dict[str, Any], index: TargetIndex, label: str,
+def _check_group(check: GroupCheck, actual: dict[str, Any], index: TargetIndex, label: Callable[[], str],
                  findings: Findings) -> None:
     """A declared group check: the document's key and the document its reference points at belong to
     the same group."""
@@ -424,9 +448,9 @@ def _check_group(check: GroupCheck, actual: dict[str, Any], index: TargetIndex, 
     referenced = actual.get(check.reference)
     expected = index.field_of(referenced, check.group_field) if isinstance(referenced, str) else None
     if group is None:
-        findings.add(f"{label}: {check.key_field} {key} does not resolve to a {check.group_label}")
+        findings.add(f"{label()}: {check.key_field} {key} does not resolve to a {check.group_label}")
     elif group != expected:
-        findings.add(f"{label}: {check.key_field} {key} resolves to group {group}, {check.reference} is {expected}")
+        findings.add(f"{label()}: {check.key_field} {key} resolves to group {group}, {check.reference} is {expected}")
 
 
 def failure_summary(result: dict[str, Any], limit: int = 20) -> list[str]:
@@ -529,9 +553,15 @@ def build_inputs(folder: RunFolder, mapping: MappingTable, contract_path: Path =
     by_source = Counter(row["source_table"] for row in iter_rejected_source_rows(warehouse, marts, dbt_vars, rejected))
     extract = manifest.get("steps", {}).get("extract", {}).get("tables", {})
 
+    scans: dict[tuple[str, str], AscendingLookup] = {}  # the documents come in v1 key order, mostly
+
     def mapped_ids(v1_table: str, v1_uuid: str, convex_table: str) -> str | None:
-        row = mapping.lookup(v1_table, v1_uuid, convex_table)
-        return row.convex_id if row else None
+        if (v1_table, convex_table) not in scans:
+            scans[v1_table, convex_table] = AscendingLookup(
+                mapping.convex_ids_in_order(v1_table, convex_table), lambda uuid: [
+                    row.convex_id for row in [mapping.lookup(v1_table, uuid, convex_table)] if row])
+        found = scans[v1_table, convex_table].find(v1_uuid.lower())
+        return found[0] if found else None
 
     def groups(check: GroupCheck) -> Iterator[tuple[str, str | None]]:
         sql = f"select {quote(check.key_column)} as k, {quote(check.group_column)} as g from {{rel}}"
