@@ -345,7 +345,7 @@ def progress_bar(enabled: bool, desc: str, total: int | None = None, unit: str =
 
 def step_check(p: Pipeline) -> CheckInfo:
     """Source reachable and matching the contract; Convex reachable with the v2 tables."""
-    from loader.commands.cleanup_legacy import remaining_legacy_fields
+    from loader.legacy_cleanup import remaining_legacy_fields
     from loader.convex.gateway import ConvexFunctionError
     from loader.convex.schema import Schema
     from loader.introspect import introspect, raise_on_errors

@@ -47,23 +47,19 @@ class RunState:
     @classmethod
     def create(cls, folder: RunFolder, options: dict[str, Any]) -> "RunState":
         """A fresh state: every step pending. `options` must hold no secrets (they come from the env)."""
-        data = {
-            "run_id": folder.run_id,
-            "created_at": utc_now(),
-            "options": options,
-            "steps": {step: {"status": PENDING} for step in STEPS},
-        }
-        state = cls(folder, data)
+        state = cls.with_defaults(folder, {"options": options})
         state.save()
         return state
 
     @classmethod
     def load(cls, folder: RunFolder) -> "RunState":
         """The run's state; a folder where no step was recorded yet has every step pending (nothing is written)."""
-        data = folder.read_ledger()
-        data.setdefault("run_id", folder.run_id)
-        data.setdefault("created_at", utc_now())
-        data.setdefault("options", {})
+        return cls.with_defaults(folder, folder.read_ledger())
+
+    @classmethod
+    def with_defaults(cls, folder: RunFolder, data: dict[str, Any]) -> "RunState":
+        """`data` completed with the run id, a creation time, no options and every missing step pending."""
+        data = {"run_id": folder.run_id, "created_at": utc_now(), "options": {}, **data}
         steps = data.setdefault("steps", {})
         for step in STEPS:
             steps.setdefault(step, {}).setdefault("status", PENDING)

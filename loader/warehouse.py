@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from loader.errors import ConfigError
@@ -18,15 +18,16 @@ class Warehouse:
 
     folder: RunFolder
     dsn: str | None = None  # Postgres warehouse DSN; None = the PG* variables
+    _relations: dict[str, str | None] | None = field(default=None, init=False, repr=False)
 
     def relation(self, model: str) -> str | None:
-        path = manifest_path(self.folder)
-        if not path.is_file():
-            return None
-        for node in json.loads(path.read_text()).get("nodes", {}).values():
-            if node.get("resource_type") == "model" and node.get("name") == model:
-                return node.get("relation_name")
-        return None
+        """The model's relation in the run's dbt manifest (read once per Warehouse); None when absent."""
+        if self._relations is None:
+            path = manifest_path(self.folder)
+            nodes = json.loads(path.read_text()).get("nodes", {}).values() if path.is_file() else ()
+            self._relations = {node["name"]: node.get("relation_name") for node in nodes
+                               if node.get("resource_type") == "model"}
+        return self._relations.get(model)
 
     def query(self, model: str, sql_template: str) -> list[dict[str, Any]] | None:
         """Rows of `sql_template` with `{rel}` = the model's relation; None when the model is absent."""

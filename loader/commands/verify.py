@@ -32,5 +32,5 @@ def command(run_id: str | None, runs_dir: Path | None, url: str | None, admin_ke
     with Pipeline.for_command(run_id, runs_dir, url=url, admin_key=admin_key, warehouse_url=warehouse_url,
                               command_options=options) as pipeline:
         info = pipeline.run_step("verify")
-    click.echo(f"verification PASSED: {info.verified} documents, references, user groups, conservation "
+    click.echo(f"verification PASSED: {info.verified} documents, references, declared group checks, conservation "
                f"and pre-run documents checked ({pipeline.folder.path(VERIFY_FILE)})")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from loader.commands.cleanup_legacy import clear_legacy_fields, remaining_legacy_fields
+from loader.legacy_cleanup import clear_legacy_fields, remaining_legacy_fields
 from operator_fixture import migrated_run
 
 LEGACY = ("legacyId", "legacyUserId", "legacyAuthId")

@@ -72,8 +72,10 @@ def test_extract_equals_source_and_manifest_is_complete(dirty_snapshot):
         assert [list(r) for r in rows[:1]] == [[c.name for c in table.columns]][: len(rows)]  # key order
         assert rows == source_rows(dsn, table), table.name
     assert not list(folder.raw_dir.glob(".*"))  # no temp files left
-    password = psycopg.conninfo.conninfo_to_dict(dsn)["password"]
-    assert password not in folder.path("manifest.json").read_text()
+    password = psycopg.conninfo.conninfo_to_dict(dsn)["password"].encode()
+    written = [path for path in folder.root.rglob("*") if path.is_file()]
+    assert folder.path("manifest.json") in written and folder.path("state.json") in written
+    assert [path.name for path in written if password in path.read_bytes()] == []
 
 
 def test_never_extracted_columns_are_not_in_the_snapshot(dirty_snapshot):

@@ -178,6 +178,6 @@ def test_check_requires_the_companion_module(source_dsn, tmp_path, monkeypatch):
                        source_url=source_dsn, url=emulator.url, admin_key=emulator.admin_key)
         with ctx.resources:
             assert step_check(ctx).target_tables >= 3
-            monkeypatch.setattr("loader.commands.cleanup_legacy.COUNT_FUNCTION", "migration:notDeployed")
+            monkeypatch.setattr("loader.legacy_cleanup.COUNT_FUNCTION", "migration:notDeployed")
             with pytest.raises(ConfigError, match="companion module .* is not usable on the target"):
                 step_check(ctx)
