@@ -72,16 +72,23 @@ class TargetKeys:
     def lookup(self, table: str, match_field: str, key: Any) -> str | None:
         return self.by_field.get((table, match_field), {}).get(key)
 
-    def add(self, table: str, fields: set[str], doc: dict[str, Any], identity_key: str | None = None) -> None:
-        """Index one document; its identity key's value also by lowercase (DQ-30 case-only variants)."""
-        self.ids.setdefault(table, set()).add(doc["_id"])
-        for name in fields:
-            value = doc.get(name)
-            if value is not None:
-                self.by_field.setdefault((table, name), {}).setdefault(value, doc["_id"])
-        value = doc.get(identity_key or "")
-        if isinstance(value, str):
-            self.case_variants.setdefault(table, {}).setdefault(value.lower(), []).append(value)
+    def add(self, table: str, fields: set[str], docs: Iterable[dict[str, Any]], identity_key: str | None = None
+            ) -> None:
+        """Index documents of `table`; each identity key's value also by lowercase (DQ-30 case-only variants).
+        The table's maps are looked up once, not per document."""
+        ids = self.ids.setdefault(table, set())
+        maps = [(name, self.by_field.setdefault((table, name), {})) for name in fields]
+        variants = self.case_variants.setdefault(table, {})
+        for doc in docs:
+            convex_id = doc["_id"]
+            ids.add(convex_id)
+            for name, by_value in maps:
+                value = doc.get(name)
+                if value is not None:
+                    by_value.setdefault(value, convex_id)
+            value = doc.get(identity_key or "")
+            if isinstance(value, str):
+                variants.setdefault(value.lower(), []).append(value)
 
 
 class MappingRecorder:
@@ -220,8 +227,8 @@ class Importer:
         self.index.ids[table] = set()
         self.index.case_variants.pop(table, None)
         identity_key = next((m.identity_key for m in self.marts if m.table == table), None)
-        for doc in read_ahead(self.gateway.iter_documents(table, page_size=READ_PAGE), READ_PAGE):
-            self.index.add(table, fields, doc, identity_key)
+        self.index.add(table, fields, read_ahead(self.gateway.iter_documents(table, page_size=READ_PAGE), READ_PAGE),
+                       identity_key)
 
     # ------------------------------------------------------------------ per document
 
@@ -340,9 +347,10 @@ class Importer:
                             writers["rejects"].write(dumps({"run_id": self.folder.run_id, **problem}))
                         continue
                     writers["send"].write(line.decode("utf-8"))
-                    writers["pending"].write(dumps({
+                    writers["pending"].write(fastjson.dumps({
                         "identity": exported.get(mart.identity_key), "legacy_id": mart.legacy_id(exported),
-                        "v1_rows": mart.v1_rows(exported), "email": exported.get(mart.mapping_email_column or "")}))
+                        "v1_rows": mart.v1_rows(exported), "email": exported.get(mart.mapping_email_column or "")
+                    }).decode("utf-8"))  # values read by orjson: orjson writes them (only `fastjson` reads them back)
             info = {kind: writer.commit() for kind, writer in writers.items()}
         except BaseException:
             if upload is not None:
@@ -561,8 +569,8 @@ class Importer:
         numbers = self.gateway.table_numbers()
         placeholder = encode_id(numbers.get(mart.table, max(numbers.values(), default=10000) + 1), bytes(16))
         fields = self._indexed_fields(mart.table)
-        for document in fastjson.iter_documents(self._files(mart)["send"]):
-            self.index.add(mart.table, fields, {**document, "_id": placeholder})
+        self.index.add(mart.table, fields, ({**document, "_id": placeholder}
+                                            for document in fastjson.iter_documents(self._files(mart)["send"])))
 
     def run(self) -> dict[str, Any]:
         """Pre-flight read of every table involved, then each mart in import order."""

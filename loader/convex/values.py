@@ -148,6 +148,20 @@ def _check_field_name_once(name: str, top_level: bool) -> None:
         known.add(name)
 
 
+def known_field_names(top_level: bool) -> set[str]:
+    """Field names already found valid (`top_level`: of a document); a name not in it may still be valid."""
+    return _VALID_NAMES[top_level]
+
+
+def is_valid_field_name(name: str, top_level: bool) -> bool:
+    """True when `name` may name a field (remembered, as `check_document` remembers it)."""
+    try:
+        _check_field_name_once(name, top_level)
+    except InvalidValue:
+        return False
+    return True
+
+
 def check_field_name(name: str, top_level: bool) -> None:
     """Raise `InvalidValue` when `name` may not name a field (`top_level`: of a document)."""
     if top_level and name.startswith("_") and name not in SYSTEM_FIELDS:

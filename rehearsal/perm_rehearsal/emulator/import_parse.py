@@ -18,7 +18,8 @@ from typing import Any
 
 import orjson
 
-from loader.convex.values import InvalidValue, decode_export_json
+from loader.convex.values import (MAX_ARRAY_LENGTH, MAX_DOCUMENT_SIZE, MAX_NESTING, MAX_OBJECT_FIELDS, InvalidValue,
+                                  decode_export_json, is_valid_field_name, known_field_names)
 
 TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 JSON_ARRAY_MAX = 16 << 20
@@ -33,7 +34,7 @@ class TablePlan:
     """One table of an import, learned in the parse phase."""
 
     name: str
-    rows: Callable[[], Iterator[tuple[Any, bool]]]  # (Convex value (decoded), `_fast_row` read it), in file order
+    rows: Callable[[], Iterator[tuple[Any, int | None]]]  # (Convex value, its size if `_fast_row` read it), file order
     count: int = 0
     first_id: Any = None
     zip_number: int | None = None
@@ -112,44 +113,96 @@ def _syntax_checked(raw: bytes, row: int, uniform: bool) -> Any:
 
 
 # A `-0` number (no fraction or exponent follows): float64 -0.0 for the exact parse of a JSONL row, int 0 for
-# orjson. It also matches inside a string ("A-0"): that row takes the exact path.
-_MINUS_ZERO_INTEGER = re.compile(rb"-0(?![\d.eE])")
+# orjson. A number starts after `:`, `,`, `[` or whitespace, so `-0` inside an id or date ("…-0c66…") is not
+# one; `-0` after one of them inside a string ("a:-0") also matches: that row takes the exact path. (The
+# look-behind comes after the literal `-0`, which the regex engine then finds by a fast scan.)
+_MINUS_ZERO_INTEGER = re.compile(rb"-0(?<=[:,\[\s]-0)(?![\d.eE])")
 
 
-def _plain_members(container: dict | list, members, float64: bool) -> bool:
-    """Turn the ints among `members` (the `(key, item)` pairs of `container`, an orjson-read object or
-    array) into floats (`float64`: JSONL rows); False when a float in it is one orjson may write
-    differently from `json` (outside 1e-4 ≤ |x| < 1e16, not 0; see `orjson_doc_text`), which also holds
-    for every float orjson may read differently from the exact parse: an integer literal beyond 64 bits
-    (a float for orjson, an int64 for export_json) is ≥ 2^63."""
-    for key, item in members:
+def _plain_value_size(item: Any, float64: bool, depth: int) -> int | None:
+    """Convex size of a container `item` at `depth` (see `_plain_object_size`), or None."""
+    if depth > MAX_NESTING:
+        return None
+    if type(item) is dict:
+        return _plain_object_size(item, float64, depth, False)
+    return _plain_array_size(item, float64, depth)
+
+
+def _plain_object_size(obj: dict, float64: bool, depth: int, top_level: bool) -> int | None:
+    """`check_document`'s Convex size of the orjson-read object `obj`, its ints turned into floats (`float64`:
+    JSONL rows); None when `check_document` would refuse a part of it, or a float in it is one orjson may write
+    differently from `json` (outside 1e-4 ≤ |x| < 1e16, not 0; see `orjson_doc_text`), which also holds for
+    every float orjson may read differently from the exact parse: an integer literal beyond 64 bits (a float
+    for orjson, an int64 for export_json) is ≥ 2^63. One walk for what `check_document` and the int→float
+    conversion each walked."""
+    if len(obj) > MAX_OBJECT_FIELDS:
+        return None
+    known = known_field_names(top_level)
+    size = 2 + len(obj)
+    for name, item in obj.items():
+        if name not in known and not is_valid_field_name(name, top_level):
+            return None
+        size += len(name)
         kind = type(item)
         if kind is str:
+            size += 2 + (len(item) if item.isascii() else len(item.encode("utf-8")))
             continue
         if kind is int:
-            if not float64:
-                continue
-            item = container[key] = float(item)
-        elif kind is dict:
-            if not _plain_members(item, item.items(), float64):
-                return False
+            size += 9
+            if float64:
+                obj[name] = float(item)
             continue
-        elif kind is list:
-            if not _plain_members(item, enumerate(item), float64):
-                return False
+        if kind is float:
+            size += 9
+            if item and not 1e-4 <= abs(item) < 1e16:
+                return None
             continue
-        elif kind is not float:
+        if kind is dict or kind is list:
+            inner = _plain_value_size(item, float64, depth + 1)
+            if inner is None:
+                return None
+            size += inner
             continue
-        if item and not 1e-4 <= abs(item) < 1e16:
-            return False
-    return True
+        size += 1  # bool, null
+    return size
 
 
-def _fast_row(raw: bytes, uniform: bool) -> dict | None:
-    """The row as `_parse_line` decodes it, read by orjson, when that is surely the same value and orjson's
-    sorted text of it is its stored text (`orjson_doc_text`): an object without `$` objects, BOM, surrogate
-    escapes or `-0` integers, whose floats need no exponent (orjson refuses NaN and numbers beyond float64).
-    None for any other line: the exact path decides."""
+def _plain_array_size(array: list, float64: bool, depth: int) -> int | None:
+    """`_plain_object_size` of an array."""
+    if len(array) > MAX_ARRAY_LENGTH:
+        return None
+    size = 2
+    for index, item in enumerate(array):
+        kind = type(item)
+        if kind is str:
+            size += 2 + (len(item) if item.isascii() else len(item.encode("utf-8")))
+            continue
+        if kind is int:
+            size += 9
+            if float64:
+                array[index] = float(item)
+            continue
+        if kind is float:
+            size += 9
+            if item and not 1e-4 <= abs(item) < 1e16:
+                return None
+            continue
+        if kind is dict or kind is list:
+            inner = _plain_value_size(item, float64, depth + 1)
+            if inner is None:
+                return None
+            size += inner
+            continue
+        size += 1
+    return size
+
+
+def _fast_row(raw: bytes, uniform: bool) -> tuple[dict, int] | None:
+    """(the row as `_parse_line` decodes it, read by orjson; its `check_document` size) when that is surely the
+    same value, `check_document` accepts it, and orjson's sorted text of it is its stored text
+    (`orjson_doc_text`): an object without `$` objects, BOM, surrogate escapes or `-0` integers, whose floats
+    need no exponent (orjson refuses NaN and numbers beyond float64). None for any other line: the exact
+    path decides (and names the problem)."""
     if (raw.startswith(b"\xef\xbb\xbf") or b"\\ud" in raw or b"\\uD" in raw or b'"$' in raw
             or _MINUS_ZERO_INTEGER.search(raw)):
         return None
@@ -157,7 +210,10 @@ def _fast_row(raw: bytes, uniform: bool) -> dict | None:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    return value if type(value) is dict and _plain_members(value, value.items(), not uniform) else None
+    if type(value) is not dict:
+        return None
+    size = _plain_object_size(value, not uniform, 1, True)
+    return None if size is None or size > MAX_DOCUMENT_SIZE else (value, size)
 
 
 def _jsonl_lines(stream: io.BufferedReader) -> Iterator[tuple[int, bytes]]:
@@ -186,12 +242,12 @@ def _jsonl_plan(name: str, open_stream: Callable[[], io.BufferedReader], uniform
     return plan
 
 
-def _jsonl_values(open_stream, uniform: bool) -> Iterator[tuple[Any, bool]]:
-    """(value, True) of every row `_fast_row` reads, else (the exact `_parse_line`'s value, False)."""
+def _jsonl_values(open_stream, uniform: bool) -> Iterator[tuple[Any, int | None]]:
+    """(value, its Convex size) of every row `_fast_row` reads, else (the exact `_parse_line`'s value, None)."""
     with open_stream() as stream:
         for row, raw in _jsonl_lines(stream):
-            value = _fast_row(raw, uniform)
-            yield (value, True) if value is not None else (_parse_line(raw, row, uniform), False)
+            fast = _fast_row(raw, uniform)
+            yield fast if fast is not None else (_parse_line(raw, row, uniform), None)
 
 
 def parse_upload(job: ImportJob) -> list[TablePlan]:
@@ -215,7 +271,7 @@ def _json_array_plan(job: ImportJob) -> TablePlan:
         raise ImportFailure(f"Import wasn't valid JSON: {exc}") from None
     if not isinstance(values, list):
         raise ImportFailure("Import wasn't a JSON array")
-    plan = TablePlan(job.table, lambda: ((value, False) for value in values), count=len(values))
+    plan = TablePlan(job.table, lambda: ((value, None) for value in values), count=len(values))
     plan.first_id = values[0].get("_id") if values and isinstance(values[0], dict) else None
     return plan
 

@@ -125,12 +125,13 @@ class Writer:
         batch_bytes = 0
         written = 0
         ids = fresh_ids(number)
-        for row, (raw, plain) in enumerate(plan.rows(), start=1):
-            doc, size, schema_ok = self._convert(plan, row, raw, number, batch_ids, ids, validator)
+        for row, (raw, fast_size) in enumerate(plan.rows(), start=1):
+            doc, size, schema_ok = self._convert(plan, row, raw, fast_size, number, batch_ids, ids, validator)
             error = None if schema_ok else validator.first_error(doc, plan.name)
             if error:
                 raise ImportFailure(error)
-            batch.append((doc["_id"], doc["_creationTime"], orjson_doc_text(doc) if plain else doc_text(doc)))
+            batch.append((doc["_id"], doc["_creationTime"],
+                          orjson_doc_text(doc) if fast_size is not None else doc_text(doc)))
             batch_ids.add(doc["_id"])
             batch_bytes += size
             if len(batch) > self.cfg.batch_max_docs or batch_bytes > self.cfg.batch_max_bytes:
@@ -151,18 +152,22 @@ class Writer:
             self.state.notify()
         return len(batch)
 
-    def _convert(self, plan: TablePlan, row: int, doc: Any, number: int, batch_ids: set[str],
-                 ids: Iterator[str], validator) -> tuple[dict, int, bool]:
+    def _convert(self, plan: TablePlan, row: int, doc: Any, fast_size: int | None, number: int,
+                 batch_ids: set[str], ids: Iterator[str], validator) -> tuple[dict, int, bool]:
         """The document to insert, its Convex size and whether it matches the schema (checked before the
         system fields are added: no copy without them); `ImportFailure` for the row's first problem other than
-        a schema mismatch."""
-        if not isinstance(doc, dict):
+        a schema mismatch. `fast_size`: the size `_fast_row` found while reading it (it checked what
+        `check_document` checks), else None."""
+        if fast_size is not None:
+            size = fast_size
+        elif not isinstance(doc, dict):
             kind = "array" if isinstance(doc, list) else type(doc).__name__
             raise ImportFailure(f"Row {row} wasn't a valid Convex value: expected object, got {kind}")
-        try:
-            size = check_document(doc)
-        except InvalidValue as exc:
-            raise ImportFailure(f"Row {row} wasn't a valid Convex value: {exc}") from None
+        else:
+            try:
+                size = check_document(doc)
+            except InvalidValue as exc:
+                raise ImportFailure(f"Row {row} wasn't a valid Convex value: {exc}") from None
         schema_ok = validator.matches_schema(doc, plan.name)
         doc_id = doc.get("_id")
         if doc_id is None and "_id" not in doc:
