@@ -49,9 +49,11 @@ docs: venv
 	$(BIN)/dbt docs generate --profiles-dir . --project-dir .
 	$(BIN)/dbt docs serve --profiles-dir . --project-dir . --port 8080
 
-## Lint models/ and macros/ with .sqlfluff (jinja templater + lint/dbt_context stand-ins; no warehouse needed).
+## Lint models/ and macros/ with .sqlfluff (jinja templater + lint/dbt_context stand-ins; no warehouse needed)
+## and the dbt project's YAML with .yamllint (one YAML style).
 lint: venv
 	$(BIN)/sqlfluff lint models macros
+	$(BIN)/yamllint dbt_project.yml profiles.yml models seeds macros
 
 bench: venv
 	$(BIN)/python bench/run_bench.py

@@ -1,6 +1,7 @@
 """The dbt project's one dialect (docs/INTERFACES.md §2, §3), checked on the files: layer names,
 one yml per folder, a grain sentence and a primary-key test on every model, no ref()/source() inside
-macros, and a lineage that reads (seeds,) staging → intermediate → marts with no model reading a mart."""
+macros, a lineage that reads (seeds,) staging → intermediate → marts with no model reading a mart, and
+one YAML style (yamllint with the repo's .yamllint)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,25 @@ from pathlib import Path
 
 import pytest
 import yaml
+from yamllint import linter
+from yamllint.config import YamlLintConfig
 
 PROJECT = Path(__file__).resolve().parents[2]
 MODELS = PROJECT / "models"
 REF = re.compile(r"""\bref\(\s*['"]([a-z0-9_]+)['"]\s*\)""")
 JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.S)
 LAYER_ORDER = {"staging": 0, "intermediate": 1, "marts": 2}
+
+
+def _dbt_yaml_files() -> list[Path]:
+    folders = ("models", "seeds", "macros")
+    return [PROJECT / "dbt_project.yml", PROJECT / "profiles.yml"] + sorted(
+        path for folder in folders for path in (PROJECT / folder).rglob("*.yml")
+    )
+
+
+def _yaml_style_problems(text: str) -> list:
+    return list(linter.run(text, YamlLintConfig(file=str(PROJECT / ".yamllint"))))
 
 
 def _model_files() -> dict[str, Path]:
@@ -89,3 +103,18 @@ def test_lineage_reads_staging_then_intermediate_then_marts_and_no_model_reads_a
             parent_layer, layer = _layer(files[parent]), _layer(path)
             assert parent_layer != "marts", f"{name} reads the mart {parent}"
             assert LAYER_ORDER[parent_layer] <= LAYER_ORDER[layer], f"{name} ({layer}) reads {parent} ({parent_layer})"
+
+
+def test_dbt_yaml_follows_the_one_yaml_style():
+    problems = [
+        f"{path.relative_to(PROJECT)}:{problem.line}:{problem.column} {problem.message}"
+        for path in _dbt_yaml_files()
+        for problem in _yaml_style_problems(path.read_text())
+    ]
+    assert not problems, "yamllint (.yamllint):\n" + "\n".join(problems)
+
+
+def test_yaml_style_rejects_the_other_style():
+    other_style = "---\nmodels:\n- name: 'x'\n  columns: [{name: a, data_tests: [unique]}]\n"
+    rules = {problem.rule for problem in _yaml_style_problems(other_style)}
+    assert {"document-start", "indentation", "quoted-strings", "brackets", "braces"} <= rules
