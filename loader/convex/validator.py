@@ -23,9 +23,9 @@ from loader.convex.values import (
     SYSTEM_FIELDS,
     InvalidValue,
     check_document,
-    check_field_name,
     decode_convex_json,
     display,
+    is_valid_field_name,
     json_size_within_limits,
     type_name,
 )
@@ -143,14 +143,6 @@ def _sure_types(v: dict, json_numbers: bool) -> frozenset[type]:
     return frozenset((_JSON_NUMBER_SURE_TYPES if json_numbers else _SURE_TYPES).get(v["type"], ()))
 
 
-def _valid_field_name(name: str, top_level: bool) -> bool:
-    try:
-        check_field_name(name, top_level)
-    except InvalidValue:
-        return False
-    return True
-
-
 def _container_depth(v: dict, top_level: bool = True) -> float:
     """Deepest container nesting of the values `v` admits (a container counts 1); infinite when not
     bounded (`any`, `record`, `bytes` inside) or when an object admits too many or invalid field names."""
@@ -163,7 +155,7 @@ def _container_depth(v: dict, top_level: bool = True) -> float:
         return max((_container_depth(m, top_level) for m in v["value"]), default=0)
     if kind == "object":
         fields = v["value"]
-        if len(fields) > MAX_OBJECT_FIELDS or not all(_valid_field_name(name, top_level) for name in fields):
+        if len(fields) > MAX_OBJECT_FIELDS or not all(is_valid_field_name(name, top_level) for name in fields):
             return inf
         return 1 + max((_container_depth(spec["fieldType"], False) for spec in fields.values()), default=0)
     return 0
