@@ -67,7 +67,7 @@ class TargetKeys:
 
     by_field: dict[tuple[str, str], dict[Any, str]] = field(default_factory=dict)
     ids: dict[str, set[str]] = field(default_factory=dict)
-    case_variants: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    case_variants: dict[str, dict[str, str | list[str]]] = field(default_factory=dict)
 
     def lookup(self, table: str, match_field: str, key: Any) -> str | None:
         return self.by_field.get((table, match_field), {}).get(key)
@@ -88,7 +88,27 @@ class TargetKeys:
                     by_value.setdefault(value, convex_id)
             value = doc.get(identity_key or "")
             if isinstance(value, str):
-                variants.setdefault(value.lower(), []).append(value)
+                _add_variant(variants, value)
+
+    def variants_of(self, table: str, key: str) -> list[str]:
+        """The indexed identity keys of `table` equal to `key` case-insensitively (with repeats)."""
+        found = self.case_variants.get(table, {}).get(key.lower())
+        return [] if found is None else [found] if isinstance(found, str) else found
+
+
+def _add_variant(variants: dict[str, str | list[str]], value: str) -> None:
+    """Record `value` under its lowercase form: one string while it is alone (the key itself when
+    already lowercase, so no copy is kept), a list once another value shares the form."""
+    lowered = value.lower()
+    if lowered == value:
+        lowered = value
+    known = variants.get(lowered)
+    if known is None:
+        variants[lowered] = value
+    elif isinstance(known, list):
+        known.append(value)
+    else:
+        variants[lowered] = [known, value]
 
 
 class MappingRecorder:
@@ -270,7 +290,7 @@ class Importer:
         key = exported.get(mart.identity_key)
         if not isinstance(key, str):
             return None
-        variants = [v for v in self.index.case_variants.get(mart.table, {}).get(key.lower(), []) if v != key]
+        variants = [v for v in self.index.variants_of(mart.table, key) if v != key]
         if not variants:
             return None
         return {"table": mart.table, "legacy_id": key, "dq_id": "DQ-30", "field": mart.identity_key,

@@ -13,7 +13,7 @@ from loader.convex.ids import table_number_of
 from loader.convex.schema import CONTRACT_PATH, Schema
 from perm_rehearsal.emulator import Emulator, EmulatorConfig
 from loader.export import export
-from loader.importer import ImportState, SentWhileAbsent, import_tables
+from loader.importer import ImportState, SentWhileAbsent, TargetKeys, import_tables
 from loader.mapping_table import MappingTable
 from loader.run_folder import RunFolder
 
@@ -248,3 +248,15 @@ def test_transient_faults_and_lost_responses_create_no_duplicates(run, tmp_path,
     seen = caplog.text  # every injected fault really happened (and was survived)
     assert "Overloaded" in seen and "RateLimited" in seen and "adopting it" in seen
     assert "POST /api/mutation failed" in seen
+
+
+def test_case_variants_keep_every_identity_key_under_its_lowercase_form():
+    """DQ-30's index: each indexed key comes back under its lowercase form, repeats included."""
+    keys = TargetKeys()
+    emails = ["a@x.org", "A@x.org", "b@x.org", "a@X.ORG", "a@x.org", "C@x.org"]
+    keys.add("users", {"email"}, ({"_id": f"id{n}", "email": e} for n, e in enumerate(emails)), "email")
+    assert keys.variants_of("users", "A@X.org") == ["a@x.org", "A@x.org", "a@X.ORG", "a@x.org"]
+    assert keys.variants_of("users", "b@x.org") == ["b@x.org"]
+    assert keys.variants_of("users", "c@x.org") == ["C@x.org"]
+    assert keys.variants_of("users", "d@x.org") == []
+    assert keys.lookup("users", "email", "a@X.ORG") == "id3"
