@@ -3,6 +3,8 @@ faults injected through `/_emulator/faults` (tests only; the gateway never calls
 
 from __future__ import annotations
 
+import gc
+import sys
 import json
 import zipfile
 
@@ -211,3 +213,17 @@ def test_uploads_of_a_million_case_file_survive_a_one_percent_fault_mix(emulator
     assert sum(faulted) >= 5  # the mix really hit the run
     assert sorted(stored) == sorted(f"u{run:02d}-{i:04d}-{'x' * 400}@example.com"
                                     for run in range(imports) for i in range(rows))
+
+
+def test_a_sent_part_is_not_kept_alive_by_httpx(gw):
+    """httpx keeps each request in a reference cycle until the cyclic collector runs; the part's
+    bytes must not be part of it (at L that held several 57 MiB parts at once)."""
+    token = gw._request("POST", "/api/import/start_upload", idempotent=True, area="import").json()["uploadToken"]
+    lines = 1000
+    chunk = b"{}\n" * lines  # built at run time (a folded constant is also held by the code object)
+    gc.disable()
+    try:
+        gw._send_part(token, 1, chunk)
+        assert sys.getrefcount(chunk) == 2  # this name and getrefcount's argument
+    finally:
+        gc.enable()
