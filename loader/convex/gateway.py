@@ -304,9 +304,9 @@ class ConvexGateway:
             retry_after = None
             never_sent = False
             try:
+                content, sent_headers = _released_after_send(body, headers)
                 response = self._client.request(
-                    method, path, content=_released_after_send(body), params=params,
-                    headers=_with_length(headers, body),
+                    method, path, content=content, params=params, headers=sent_headers,
                     timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT)
             except httpx.TransportError as exc:
                 # No connection means the server saw nothing: safe to repeat whatever the call.
@@ -806,16 +806,15 @@ def _check_import_request(table: str | None, mode: str, format: str) -> None:
         raise ValueError("a table name is required for every format except zip")
 
 
-def _released_after_send(body: bytes | Iterator[bytes]) -> Iterator[bytes]:
-    """The body as a one-item iterator that lets go of it once sent: httpx keeps each request in a
-    reference cycle (request, response, pool streams) until the cyclic collector runs, which held
-    several 57 MiB upload parts at once (bench/profiles/import.md, eighth session)."""
-    return iter((body,)) if isinstance(body, bytes) else body
-
-
-def _with_length(headers: dict[str, str], body: bytes | Iterator[bytes]) -> dict[str, str]:
-    """An explicit Content-Length for a whole body (so httpx sends it as such, not chunked)."""
-    return {**headers, "Content-Length": str(len(body))} if isinstance(body, bytes) else headers
+def _released_after_send(body: bytes | Iterator[bytes], headers: dict[str, str]
+                         ) -> tuple[Iterator[bytes], dict[str, str]]:
+    """A whole body as a one-item iterator that lets go of it once sent, with its Content-Length (so
+    httpx sends it as such, not chunked): httpx keeps each request in a reference cycle (request,
+    response, pool streams) until the cyclic collector runs, which held several 57 MiB upload parts
+    at once (bench/profiles/import.md, eighth session). A streamed body goes as it is."""
+    if isinstance(body, bytes):
+        return iter((body,)), {**headers, "Content-Length": str(len(body))}
+    return body, headers
 
 
 def _read_parts(handle: BinaryIO, part_size: int) -> Iterator[bytes]:

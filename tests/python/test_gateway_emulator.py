@@ -4,8 +4,8 @@ faults injected through `/_emulator/faults` (tests only; the gateway never calls
 from __future__ import annotations
 
 import gc
-import sys
 import json
+import sys
 import zipfile
 
 import httpx

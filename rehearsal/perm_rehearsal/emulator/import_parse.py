@@ -168,7 +168,8 @@ def _plain_object_size(obj: dict, float64: bool, depth: int, top_level: bool) ->
 
 
 def _plain_array_size(array: list, float64: bool, depth: int) -> int | None:
-    """`_plain_object_size` of an array."""
+    """`_plain_object_size` of an array. The per-item branches repeat the object's on purpose: every
+    shared form measured 7–11 % slower on this walk (bench/profiles/import.md)."""
     if len(array) > MAX_ARRAY_LENGTH:
         return None
     size = 2
